@@ -1,0 +1,36 @@
+# symres: `make demo` installs and derives the pre-activation block; `make test` installs
+# what the tests need (including pdflatex, through apt-get when it is missing) and runs them.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test lint dev tex clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+demo: $(BIN)/python
+	$(PIP) install -q --disable-pip-version-check -e .
+	$(BIN)/symres derive preact --latex
+
+dev: $(BIN)/python
+	$(PIP) install -q --disable-pip-version-check -e '.[dev]'
+
+# pdflatex for the PDF tests: Debian's texlive-latex-base and texlive-latex-recommended
+tex:
+	@command -v pdflatex >/dev/null 2>&1 || { \
+	  echo "installing pdflatex: texlive-latex-base texlive-latex-recommended"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	    --no-install-recommends texlive-latex-base texlive-latex-recommended >/dev/null; }
+
+test: dev tex
+	$(BIN)/python -m pytest
+
+lint: dev
+	$(BIN)/ruff check symres tests benchmarks
+	$(BIN)/mypy symres
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

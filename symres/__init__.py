@@ -1,0 +1,36 @@
+"""symres: the mathematics of residual connections, derived symbolically with SymPy and
+checked numerically with NumPy.
+
+Conventions (one place, used everywhere): numerator layout (∂y/∂x)_ij = ∂y_i/∂x_j;
+a stack h_ℓ = B_ℓ(h_{ℓ-1}) has ∂h_L/∂h_0 = J_L ⋯ J_1 (later blocks on the left);
+ReLU'(0) := 0.
+
+>>> import symres
+>>> proof = symres.derive("preact")          # a checked, step-by-step Proof
+>>> proof.passed
+True
+>>> print(symres.latex(proof.result))
+I + W_{2} \\operatorname{diag}\\left(\\sigma'\\left(W_{1} \\sigma\\left(x\\right)\\right)\\right) W_{1} \\operatorname{diag}\\left(\\sigma'\\left(x\\right)\\right)
+"""
+
+from symres.activations import ACTIVATIONS as ACTIVATIONS
+from symres.activations import Activation as Activation
+from symres.blocks import BLOCKS as BLOCKS
+from symres.blocks import Block as Block
+from symres.blocks import Vocabulary as Vocabulary
+from symres.blocks import derive as derive
+from symres.blocks import get_block as get_block
+from symres.blocks import register as register
+from symres.calculus import differentiate as differentiate
+from symres.calculus import jacobian as jacobian
+from symres.errors import SymresError as SymresError
+from symres.expr import Deriv as Deriv
+from symres.expr import Diag as Diag
+from symres.expr import Elementwise as Elementwise
+from symres.latex import latex as latex
+from symres.numeric import check_equal as check_equal
+from symres.proof import Check as Check
+from symres.proof import Proof as Proof
+from symres.proof import Step as Step
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""`python -m symres` runs the command line."""
+
+from symres.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,121 @@
+"""The activation catalogue: for each σ its SymPy form, its derivative, its NumPy forms
+and its kinks (points where σ is not differentiable) with the convention used there.
+
+Convention (DESIGN.md): ReLU'(0) := 0, as in the common frameworks. The NumPy
+derivative uses exactly that value; `kinks_hit` tells where an argument sat on a kink.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy as sp
+
+from symres.errors import SymresError
+
+__all__ = ["Activation", "ACTIVATIONS", "GENERIC", "get_activation"]
+
+#: The name under which blocks refer to "the" activation σ of a block; it is bound to
+#: a concrete activation (relu by default) only when a derivation is evaluated.
+GENERIC = "sigma"
+
+Array = np.ndarray
+_erf = np.vectorize(math.erf, otypes=[float])
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An elementwise scalar function σ with its first derivative.
+
+    `sympy_form(u)` and `sympy_deriv(u)` are SymPy expressions in a scalar u;
+    `numpy_form` and `numpy_deriv` act entrywise on arrays; `kinks` lists the points
+    where σ is not differentiable and `convention` the derivative value used there.
+    """
+
+    name: str
+    title: str
+    latex: str
+    sympy_form: Callable[[sp.Expr], sp.Expr]
+    sympy_deriv: Callable[[sp.Expr], sp.Expr]
+    numpy_form: Callable[[Array], Array]
+    numpy_deriv: Callable[[Array], Array]
+    kinks: tuple[float, ...] = ()
+    convention: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def numpy(self, order: int) -> Callable[[Array], Array]:
+        """The NumPy function of the given derivative order (0 or 1)."""
+        if order == 0:
+            return self.numpy_form
+        if order == 1:
+            return self.numpy_deriv
+        raise SymresError(f"derivative of order {order} of {self.name} is not in the catalogue (0 or 1)")
+
+    def kinks_hit(self, arg: Array) -> Array:
+        """Boolean mask of the entries of arg that lie exactly on a kink."""
+        hit = np.zeros(np.shape(arg), dtype=bool)
+        for k in self.kinks:
+            hit |= np.asarray(arg) == k
+        return hit
+
+
+def _sigmoid(u: Array) -> Array:
+    return 0.5 * (1.0 + np.tanh(0.5 * u))  # overflow-free logistic
+
+
+def _gelu(u: Array) -> Array:
+    return 0.5 * u * (1.0 + _erf(u / math.sqrt(2.0)))
+
+
+def _gelu_deriv(u: Array) -> Array:
+    return 0.5 * (1.0 + _erf(u / math.sqrt(2.0))) + u * np.exp(-0.5 * u * u) / math.sqrt(2.0 * math.pi)
+
+
+def _phi(u: sp.Expr) -> sp.Expr:
+    return (1 + sp.erf(u / sp.sqrt(2))) / 2
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    a.name: a
+    for a in [
+        Activation(
+            "relu", "rectified linear unit max(0, u)", r"\operatorname{ReLU}",
+            lambda u: sp.Max(0, u), lambda u: sp.Heaviside(u, 0),
+            lambda u: np.maximum(u, 0.0), lambda u: (u > 0).astype(float),
+            kinks=(0.0,), convention="ReLU'(0) := 0",
+        ),
+        Activation(
+            "tanh", "hyperbolic tangent", r"\tanh",
+            sp.tanh, lambda u: 1 - sp.tanh(u) ** 2,
+            np.tanh, lambda u: 1.0 - np.tanh(u) ** 2,
+        ),
+        Activation(
+            "sigmoid", "logistic function 1/(1+e^{-u})", r"\operatorname{sigmoid}",
+            lambda u: 1 / (1 + sp.exp(-u)), lambda u: sp.exp(-u) / (1 + sp.exp(-u)) ** 2,
+            _sigmoid, lambda u: _sigmoid(u) * (1.0 - _sigmoid(u)),
+        ),
+        Activation(
+            "gelu", "Gaussian error linear unit u·Φ(u) (exact, erf form)", r"\operatorname{GELU}",
+            lambda u: u * _phi(u), lambda u: _phi(u) + u * sp.exp(-(u**2) / 2) / sp.sqrt(2 * sp.pi),
+            _gelu, _gelu_deriv,
+        ),
+        Activation(
+            "identity", "the identity function (a linear block)", r"\operatorname{id}",
+            lambda u: u, lambda u: sp.Integer(1),
+            lambda u: np.asarray(u, dtype=float), lambda u: np.ones_like(u, dtype=float),
+        ),
+    ]
+}
+
+
+def get_activation(name: str) -> Activation:
+    """The catalogue entry called name; a SymresError listing the choices otherwise."""
+    try:
+        return ACTIVATIONS[name]
+    except KeyError:
+        raise SymresError(
+            f"unknown activation {name!r}; choose one of: {', '.join(ACTIVATIONS)}"
+        ) from None

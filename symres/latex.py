@@ -1,0 +1,221 @@
+"""The notation of symres, defined once: a SymPy LatexPrinter subclass.
+
+Every LaTeX string symres emits comes from `latex(expr)`: the activation of a block is
+σ (its derivative σ'), diag(·) is \\operatorname{diag}, the identity is I, the
+entrywise product is ⊙, an unevaluated Jacobian is ∂u/∂x. Sums and products are printed
+in the order they were built (non-commuting factors keep their order).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sympy import Basic, MatrixSymbol
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
+
+from symres.activations import ACTIVATIONS, GENERIC
+from symres.errors import SymresError
+
+__all__ = ["SymresLatexPrinter", "latex", "proof_latex", "proof_markdown", "proof_dict", "compile_pdf"]
+
+
+class SymresLatexPrinter(LatexPrinter):  # type: ignore[misc]
+    """LaTeX for symres expressions (Elementwise, Diag, Deriv) and SymPy's matrix algebra."""
+
+    printmethod = "_symres_latex"
+    _default_settings = {**LatexPrinter._default_settings, "order": "none"}
+
+    def _print_Elementwise(self, expr: Any) -> str:
+        if expr.fn == GENERIC:
+            name = r"\sigma"
+        elif expr.fn in ACTIVATIONS:
+            name = ACTIVATIONS[expr.fn].latex
+        else:
+            name = rf"\operatorname{{{expr.fn}}}"
+        prime = "'" * expr.order if expr.order <= 2 else f"^{{({expr.order})}}"
+        return rf"{name}{prime}\left({self._print(expr.arg)}\right)"
+
+    def _print_Diag(self, expr: Any) -> str:
+        return rf"\operatorname{{diag}}\left({self._print(expr.vec)}\right)"
+
+    def _print_Deriv(self, expr: Any) -> str:
+        wrt = self._print(expr.wrt)
+        if isinstance(expr.expr, MatrixSymbol):
+            return rf"\frac{{\partial {self._print(expr.expr)}}}{{\partial {wrt}}}"
+        return rf"\frac{{\partial}}{{\partial {wrt}}}\left[{self._print(expr.expr)}\right]"
+
+    def _print_Identity(self, expr: Basic) -> str:
+        return "I"
+
+    def _print_ZeroMatrix(self, expr: Basic) -> str:
+        return "0"
+
+    def _print_HadamardProduct(self, expr: Basic) -> str:
+        return r" \odot ".join(self.parenthesize(a, PRECEDENCE["Mul"], strict=True) for a in expr.args)
+
+
+def latex(expr: Basic, **settings: Any) -> str:
+    """The LaTeX of expr in symres notation (math mode, no delimiters).
+
+    >>> import sympy as sp
+    >>> from symres.expr import add, apply, matmul
+    >>> x, W = sp.MatrixSymbol("x", 2, 1), sp.MatrixSymbol("W_1", 2, 2)
+    >>> latex(add(x, apply("sigma", matmul(W, x))))
+    'x + \\\\sigma\\\\left(W_{1} x\\\\right)'
+    """
+    return SymresLatexPrinter(settings).doprint(expr)
+
+
+# --------------------------------------------------------------------------- proofs
+
+#: Unicode that titles and descriptions may carry, typeset as mathematics by pdflatex
+_UNICODE = {
+    "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "δ": r"\delta", "ε": r"\varepsilon", "λ": r"\lambda",
+    "μ": r"\mu", "σ": r"\sigma", "Σ": r"\Sigma", "Φ": r"\Phi", "∂": r"\partial", "→": r"\to",
+    "×": r"\times", "≤": r"\le", "≥": r"\ge", "≈": r"\approx", "∈": r"\in", "⊙": r"\odot", "∏": r"\prod",
+    "∑": r"\sum", "ℓ": r"\ell", "⋯": r"\cdots", "ᵀ": r"^{T}", "ℝ": r"\mathbb{R}", "−": "-", "‖": r"\|",
+    "√": r"\surd", "⇒": r"\Rightarrow", "≠": r"\neq", "·": r"\cdot", "∞": r"\infty", "′": "'",
+}
+
+_PREAMBLE = (
+    "\\documentclass[11pt]{article}\n"
+    "\\usepackage[a4paper,landscape,margin=1.6cm]{geometry}\n"
+    "\\usepackage{amsmath,amssymb}\n"
+    + "".join(f"\\DeclareUnicodeCharacter{{{ord(c):04X}}}{{\\ensuremath{{{m}}}}}\n" for c, m in _UNICODE.items())
+    + "\\allowdisplaybreaks\n\\begin{document}\n"
+)
+
+
+def _side(side: Any) -> str:
+    return side if isinstance(side, str) else latex(side)
+
+
+def _text(s: str) -> str:
+    """Prose with inline $math$ for use inside \\text{…} (math stays math)."""
+    return s.replace("%", r"\%").replace("&", r"\&").replace("#", r"\#")
+
+
+def _relation(rel: str) -> str:
+    return {"=": "=", "<=": r"\le", ">=": r"\ge", "<": "<", ">": ">"}.get(rel, rel)
+
+
+def _mark(step: Any) -> str:
+    return f"[{step.check.mark}]" if step.check is not None else "[unchecked]"
+
+
+def proof_lines(proof: Any) -> list[str]:
+    """The align* body of a proof: one line per step, `lhs &= rhs && \\text{reason [check]}`."""
+    lines = []
+    for step in proof.steps:
+        lhs = _side(step.lhs) if step.lhs is not None else ""
+        reason = step.short or step.reason
+        lines.append(
+            rf"{lhs} &{_relation(step.relation)} {_side(step.rhs)} && \text{{{_text(reason)} {_mark(step)}}}"
+        )
+    return lines
+
+
+def proof_latex(proof: Any, *, standalone: bool = False, jupyter: bool = False) -> str:
+    """The proof as LaTeX: an align* fragment with the reasons in \\text{} and each line
+    marked with how it was checked; standalone=True wraps it in a complete amsmath
+    document with the title, assumptions, the reasons in full and the facts."""
+    body = "\\begin{align*}\n" + " \\\\\n".join(proof_lines(proof)) + "\n\\end{align*}"
+    if jupyter:
+        return "\\begin{aligned}" + " \\\\ ".join(proof_lines(proof)) + "\\end{aligned}"
+    if not standalone:
+        return body
+    return _PREAMBLE + proof_section(proof, body) + "\\end{document}\n"
+
+
+def proof_section(proof: Any, body: str | None = None, *, level: str = "section*") -> str:
+    """A section of a document: title, assumptions, the align*, the rules used, the facts
+    read off the result, and the final check."""
+    body = body or "\\begin{align*}\n" + " \\\\\n".join(proof_lines(proof)) + "\n\\end{align*}"
+    out = [rf"\{level}{{{_text(proof.title)}}}", r"\paragraph{Assumptions.}", r"\begin{itemize}"]
+    out += [rf"\item {_text(a)}" for a in proof.assumptions]
+    out += [r"\end{itemize}", r"\paragraph{Derivation.}", body, r"\paragraph{Reasons.}", r"\begin{enumerate}"]
+    out += [rf"\item {_text(s.reason)} {_mark(s)}" for s in proof.steps]
+    out += [r"\end{enumerate}"]
+    if proof.facts:
+        out += [r"\paragraph{Read off the result.}", r"\begin{itemize}"]
+        out += [rf"\item {_text(f.reason)} {_mark(f)}" for f in proof.facts]
+        out += [r"\end{itemize}"]
+    out += [rf"\paragraph{{Conclusion.}} ${proof.conclusion}$."]
+    if proof.final is not None:
+        out += [rf"\paragraph{{Checked.}} {_text(proof.final.summary())}."]
+    return "\n".join(out) + "\n"
+
+
+def proof_markdown(proof: Any) -> str:
+    """The proof as Markdown with $$ blocks (GitHub and MathJax render `aligned`)."""
+    out = [f"### {proof.title}", "", "**Assumptions.**", ""]
+    out += [f"- {a}" for a in proof.assumptions]
+    out += ["", "$$", "\\begin{aligned}", " \\\\\n".join(proof_lines(proof)), "\\end{aligned}", "$$", ""]
+    out += [f"{i}. {s.reason} {_mark(s)}" for i, s in enumerate(proof.steps, 1)]
+    if proof.facts:
+        out += [""] + [f"- {f.reason} {_mark(f)}" for f in proof.facts]
+    out += ["", f"**Conclusion.** $${proof.conclusion}$$"]
+    if proof.final is not None:
+        out += ["", f"**Checked** {proof.final.summary()}."]
+    return "\n".join(out) + "\n"
+
+
+def proof_dict(proof: Any) -> dict[str, Any]:
+    """The proof as JSON-ready data: LaTeX strings, reasons and checks."""
+
+    def step(s: Any) -> dict[str, Any]:
+        return {
+            "latex": (f"{_side(s.lhs)} " if s.lhs is not None else "")
+            + f"{_relation(s.relation)} {_side(s.rhs)}",
+            "reason": s.reason,
+            "check": s.check.as_dict() if s.check is not None else None,
+        }
+
+    return {
+        "title": proof.title,
+        "assumptions": list(proof.assumptions),
+        "steps": [step(s) for s in proof.steps],
+        "facts": [step(f) for f in proof.facts],
+        "conclusion": proof.conclusion,
+        "passed": proof.passed,
+        "check": proof.final.as_dict() if proof.final is not None else None,
+    }
+
+
+TEXLIVE_HINT = (
+    "pdflatex not found: install the Debian packages texlive-latex-base and "
+    "texlive-latex-recommended (apt-get install texlive-latex-base texlive-latex-recommended)"
+)
+
+
+def compile_pdf(tex: str, out: str | os.PathLike[str], *, runs: int = 1) -> Path:
+    """Compile a complete LaTeX document with pdflatex in a temporary directory and
+    write the PDF to `out` atomically. Raises SymresError if pdflatex is missing or
+    the document does not compile (with the first LaTeX error line)."""
+    exe = shutil.which("pdflatex")
+    if exe is None:
+        raise SymresError(TEXLIVE_HINT)
+    target = Path(out)
+    if not target.parent.is_dir():
+        raise SymresError(f"cannot write {target}: directory {target.parent} does not exist")
+    with tempfile.TemporaryDirectory(prefix="symres-tex-") as tmp:
+        (Path(tmp) / "doc.tex").write_text(tex, encoding="utf-8")
+        for _ in range(runs):  # a document with a table of contents needs two
+            run = subprocess.run(
+                [exe, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+                cwd=tmp, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+            )
+            if run.returncode != 0:
+                err = next((l for l in run.stdout.splitlines() if l.startswith("!")), "unknown error")
+                raise SymresError(f"pdflatex failed: {err}")
+        fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        os.close(fd)
+        shutil.copyfile(Path(tmp) / "doc.pdf", partial)
+        os.replace(partial, target)
+    return target

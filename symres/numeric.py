@@ -1,0 +1,378 @@
+"""The numeric backend: the printed SymPy expression, evaluated with NumPy.
+
+An expression is lambdified once, by a subclass of SymPy's NumPy printer, into a
+function that evaluates a whole batch of instances at a time: every symbol carries a
+leading trial axis (a d×n matrix symbol is an array (N, d, n), a scalar (N, 1, 1)).
+Unevaluated derivatives `Deriv(u, x)` are evaluated by central finite differences of
+u, so the very same mechanism checks a derived Jacobian and every line of a proof.
+
+Instances are drawn from `numpy.random.default_rng(seed)`: reproducible from the seed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy as sp
+from sympy import Basic, MatrixExpr, MatrixSymbol
+from sympy.printing.numpy import NumPyPrinter
+
+from symres.activations import GENERIC, Activation, get_activation
+from symres.errors import SymresError
+from symres.expr import Deriv, Elementwise
+from symres.proof import Check
+
+__all__ = [
+    "Domain",
+    "Kink",
+    "Compiled",
+    "compile_expr",
+    "draw",
+    "check_equal",
+    "evaluate",
+    "parse_value",
+    "FD_STEP",
+    "TOLERANCE",
+]
+
+Array = np.ndarray
+
+#: central finite-difference step: truncation ~h², rounding ~eps/h, both ≲ 1e-10 here
+FD_STEP = 1e-5
+#: default tolerance on the relative error max|a-b| / max(1, max|b|) of one instance
+TOLERANCE = 1e-6
+#: instances whose activation arguments lie this close to a kink are drawn again, since
+#: a finite difference across a kink measures neither one-sided derivative
+KINK_MARGIN = 1e-4
+
+
+@dataclass(frozen=True)
+class Domain:
+    """How to draw random instances of one symbol: entries ~ N(loc, scale²) or,
+    with `low`/`high`, uniform on [low, high]. `scale=None` means 1/√(columns of the
+    matrix the symbol multiplies), the usual fan-in scaling of weights."""
+
+    loc: float = 0.0
+    scale: float | None = 1.0
+    low: float | None = None
+    high: float | None = None
+    description: str = ""
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> Array:
+        if self.low is not None and self.high is not None:
+            return rng.uniform(self.low, self.high, size=shape)
+        scale = self.scale if self.scale is not None else 1.0 / math.sqrt(shape[-1])
+        return self.loc + scale * rng.standard_normal(shape)
+
+
+WEIGHT = Domain(scale=None, description="entries ~ N(0, 1/fan-in)")
+STANDARD = Domain(description="entries ~ N(0, 1)")
+
+
+@dataclass(frozen=True)
+class Kink:
+    """An activation derivative evaluated exactly at a non-differentiable point."""
+
+    where: str  # the term, in LaTeX, e.g. "\\sigma'(W_{1} \\sigma(x))"
+    activation: str
+    component: int
+    argument: float
+    value: float
+    convention: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class _Tracker:
+    """Collects what the elementwise functions saw during one evaluation."""
+
+    exact: bool = False  # record exact kink hits (evaluation at a given point)
+    kinks: list[Kink] = field(default_factory=list)
+    distance: Array | None = None  # per-instance distance of any argument to a kink
+
+
+def _shape(sym: Basic) -> tuple[int, ...]:
+    if isinstance(sym, MatrixSymbol):
+        try:
+            return (int(sym.shape[0]), int(sym.shape[1]))
+        except TypeError:
+            raise SymresError(f"{sym} has a symbolic shape {sym.shape}; give concrete sizes") from None
+    return (1, 1)
+
+
+class _BatchPrinter(NumPyPrinter):  # type: ignore[misc]
+    """NumPy code in which every operand has a leading trial axis."""
+
+    def __init__(self, elementwise: dict[Elementwise, int]) -> None:
+        super().__init__({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False})
+        self._ew = elementwise
+
+    def _print_MatMul(self, expr: sp.MatMul) -> str:
+        coeff, mats = expr.as_coeff_matrices()
+        body = " @ ".join(f"({self._print(m)})" for m in mats)
+        return body if coeff == 1 else f"({self._print(coeff)}) * ({body})"
+
+    def _print_MatAdd(self, expr: sp.MatAdd) -> str:
+        return "(" + " + ".join(f"({self._print(t)})" for t in expr.args) + ")"
+
+    def _print_HadamardProduct(self, expr: Basic) -> str:
+        return "(" + " * ".join(f"({self._print(t)})" for t in expr.args) + ")"
+
+    def _print_Identity(self, expr: Basic) -> str:
+        return f"_eye({int(expr.shape[0])})"
+
+    def _print_ZeroMatrix(self, expr: Basic) -> str:
+        return f"_zeros({int(expr.shape[0])}, {int(expr.shape[1])})"
+
+    def _print_Transpose(self, expr: Basic) -> str:
+        return f"_T({self._print(expr.arg)})"
+
+    def _print_Diag(self, expr: Basic) -> str:
+        return f"_diag({self._print(expr.vec)})"
+
+    def _print_Elementwise(self, expr: Elementwise) -> str:
+        idx = self._ew.setdefault(expr, len(self._ew))
+        return f"_ew[{idx}]({self._print(expr.arg)})"
+
+    def _print_Deriv(self, expr: Deriv) -> str:
+        x = self._print(expr.wrt)
+        return f"_fd((lambda {x}: {self._print(expr.expr)}), {x})"
+
+    def _print_MatrixSymbol(self, expr: MatrixSymbol) -> str:
+        return str(expr.name)
+
+
+def _term_latex(node: Elementwise) -> str:
+    from symres.latex import latex
+
+    return latex(node)
+
+
+def _diag(v: Array) -> Array:
+    return v * np.eye(v.shape[-2])  # (N, n, 1) * (n, n) -> (N, n, n)
+
+
+def _fd(f: Callable[[Array], Array], x: Array) -> Array:
+    """Central finite-difference Jacobian, numerator layout: (N, m, d) for x (N, d, 1)."""
+    cols = []
+    for j in range(x.shape[-2]):
+        e = np.zeros(x.shape[-2:])
+        e[j, 0] = FD_STEP
+        cols.append((f(x + e) - f(x - e))[..., 0] / (2 * FD_STEP))
+    return np.stack(cols, axis=-1)
+
+
+class Compiled:
+    """An expression lambdified once for batched evaluation.
+
+    `symbols` is the argument order; call with a mapping name → array of shape
+    (N, *shape) (or (N,) for scalars). The σ of a block (named `GENERIC`) is bound to
+    `activation`; other elementwise functions resolve by their own names.
+    """
+
+    def __init__(self, expr: MatrixExpr, symbols: Iterable[Basic], activation: str = "relu") -> None:
+        self.expr = expr
+        self.symbols = tuple(symbols)
+        self.activation = get_activation(activation)
+        missing = (expr.free_symbols - set(self.symbols)) - {s for s in expr.free_symbols if s.is_Integer}
+        if missing:
+            raise SymresError(f"no value for {', '.join(sorted(map(str, missing)))}")
+        nodes: dict[Elementwise, int] = {}
+        printer = _BatchPrinter(nodes)
+        self._tracker = _Tracker()
+        self._ew: list[Callable[[Array], Array]] = []
+        namespace = {
+            "_eye": np.eye,
+            "_zeros": lambda m, n: np.zeros((m, n)),
+            "_T": lambda a: np.swapaxes(a, -1, -2),
+            "_diag": _diag,
+            "_fd": _fd,
+            "_ew": self._ew,
+        }
+        self._fn = sp.lambdify(self.symbols, expr, modules=[namespace, "numpy"], printer=printer)
+        for node in sorted(nodes, key=nodes.__getitem__):
+            self._ew.append(self._elementwise(node))
+
+    def _resolve(self, node: Elementwise) -> Activation:
+        return self.activation if node.fn == GENERIC else get_activation(node.fn)
+
+    def _elementwise(self, node: Elementwise) -> Callable[[Array], Array]:
+        act, order = self._resolve(node), node.order
+        fn = act.numpy(order)
+        where = _term_latex(node)
+        tracker = self._tracker
+
+        def call(u: Array) -> Array:
+            if act.kinks:
+                # an argument exactly on a kink is a structural zero (e.g. W σ(x) with σ(x) = 0),
+                # locally constant, so a difference quotient there is sound; only near misses count
+                gap = np.abs(u[..., None] - np.asarray(act.kinks))
+                dist = np.min(np.where(gap == 0, np.inf, gap), axis=(-3, -2, -1))
+                tracker.distance = dist if tracker.distance is None else np.minimum(tracker.distance, dist)
+                if tracker.exact and order >= 1:
+                    for n, i, j in zip(*np.nonzero(act.kinks_hit(u))):
+                        tracker.kinks.append(
+                            Kink(where, act.name, int(i), float(u[n, i, j]), float(fn(u[n, i, j])), act.convention)
+                        )
+            return fn(u)
+
+        return call
+
+    def __call__(self, values: Mapping[str, Array], *, exact_kinks: bool = False) -> Array:
+        self._tracker.exact, self._tracker.kinks, self._tracker.distance = exact_kinks, [], None
+        args = [np.asarray(values[str(s)], dtype=float) for s in self.symbols]
+        n = max((a.shape[0] for a in args), default=1)
+        out = np.asarray(self._fn(*args), dtype=float)
+        return np.broadcast_to(out, (n, *_shape(self.expr))) if out.ndim < 3 else out
+
+    @property
+    def kinks(self) -> list[Kink]:
+        """Kinks hit in the last call with exact_kinks=True (derivatives only, deduplicated)."""
+        seen: dict[tuple[str, int], Kink] = {}
+        for k in self._tracker.kinks:
+            seen.setdefault((k.where, k.component), k)
+        return list(seen.values())
+
+    @property
+    def kink_distance(self) -> Array | None:
+        """Per instance, the least distance of any activation argument to a kink."""
+        return self._tracker.distance
+
+
+def compile_expr(expr: MatrixExpr, symbols: Iterable[Basic], activation: str = "relu") -> Compiled:
+    """Lambdify expr once for batched evaluation (see `Compiled`)."""
+    return Compiled(expr, symbols, activation)
+
+
+def draw(
+    symbols: Iterable[Basic], domains: Mapping[str, Domain], n: int, rng: np.random.Generator
+) -> dict[str, Array]:
+    """n random instances of every symbol: arrays (n, rows, cols); scalars (n, 1, 1)."""
+    return {str(s): domains.get(str(s), WEIGHT if _is_weight(s) else STANDARD).sample(rng, (n, *_shape(s))) for s in symbols}
+
+
+def _is_weight(sym: Basic) -> bool:
+    return isinstance(sym, MatrixSymbol) and sym.shape[1] != 1
+
+
+def _symbols_of(*exprs: Basic) -> list[Basic]:
+    syms = set().union(*(e.free_symbols for e in exprs))
+    return sorted((s for s in syms if not s.is_Integer), key=str)
+
+
+def check_equal(
+    lhs: MatrixExpr,
+    rhs: MatrixExpr,
+    *,
+    domains: Mapping[str, Domain] | None = None,
+    activation: str = "relu",
+    trials: int = 200,
+    seed: int = 0,
+    tolerance: float = TOLERANCE,
+) -> Check:
+    """Compare lhs and rhs on `trials` seeded random instances in one batch.
+
+    Each side is lambdified once; unevaluated derivatives are central finite
+    differences with step FD_STEP. Instances within KINK_MARGIN of an activation's
+    kink are drawn again (a difference quotient across a kink is meaningless there).
+    """
+    if trials < 1:
+        raise SymresError(f"--trials must be a positive integer, got {trials}")
+    symbols = _symbols_of(lhs, rhs)
+    left, right = Compiled(lhs, symbols, activation), Compiled(rhs, symbols, activation)
+    rng = np.random.default_rng(seed)
+    domains = domains or {}
+    kept, redrawn = 0, 0
+    batches: list[tuple[dict[str, Array], Array, Array]] = []
+    while kept < trials:
+        cand = draw(symbols, domains, trials - kept + 8, rng)
+        a, b = left(cand), right(cand)
+        dist = [d for d in (left.kink_distance, right.kink_distance) if d is not None]
+        good = np.all([d > KINK_MARGIN for d in dist], axis=0) if dist else np.ones(a.shape[0], bool)
+        redrawn += int(np.sum(~good))
+        ok = good & (np.cumsum(good) <= trials - kept)
+        batches.append(({k: v[ok] for k, v in cand.items()}, a[ok], b[ok]))
+        kept += int(ok.sum())
+    values = {k: np.concatenate([bt[0][k] for bt in batches]) for k in batches[0][0]}
+    a = np.concatenate([bt[1] for bt in batches])
+    b = np.concatenate([bt[2] for bt in batches])
+    scale = np.maximum(1.0, np.max(np.abs(b), axis=(-2, -1)))
+    err = np.max(np.abs(a - b), axis=(-2, -1)) / scale
+    err = np.where(np.isfinite(err), err, np.inf)
+    worst = int(np.argmax(err))
+    max_error = float(err[worst])
+    how = "central finite differences" if (lhs.has(Deriv) or rhs.has(Deriv)) else "both sides evaluated"
+    if redrawn:
+        how += f"; {redrawn} draws within {KINK_MARGIN:g} of a kink replaced"
+    passed = bool(max_error <= tolerance)
+    instance = None
+    if not passed:
+        instance = {k: (v[worst][..., 0] if v.shape[-1] == 1 else v[worst]).tolist() for k, v in values.items()}
+    return Check(
+        method="numeric",
+        passed=passed,
+        detail=how,
+        trials=int(a.shape[0]),
+        max_error=max_error,
+        tolerance=tolerance,
+        seed=seed,
+        instance=instance,
+    )
+
+
+def evaluate(
+    exprs: Mapping[str, MatrixExpr], values: Mapping[str, Array], *, activation: str = "relu"
+) -> tuple[dict[str, Array], list[Kink]]:
+    """Evaluate each expression at one point (values: name → array of the symbol's
+    shape). Returns name → array and the kinks hit by activation derivatives, with
+    the convention used there."""
+    symbols = _symbols_of(*exprs.values())
+    batch = {str(s): np.asarray(values[str(s)], dtype=float)[None] for s in symbols if str(s) in values}
+    out: dict[str, Array] = {}
+    kinks: list[Kink] = []
+    for name, expr in exprs.items():
+        fn = Compiled(expr, symbols, activation)
+        out[name] = fn(batch, exact_kinks=True)[0]
+        kinks += [k for k in fn.kinks if k not in kinks]
+    return out, kinks
+
+
+def parse_value(text: str, shape: tuple[int, ...], name: str = "value") -> Array:
+    """A value given on the command line, as an array of `shape`.
+
+    Accepted: `I` (identity, square matrices), `0` (zeros of any shape), a number c
+    (a scalar; c·I for a square matrix; every entry c for a vector), a vector `-1,1`,
+    or a matrix with rows split by `;` (`1,0;0,1`).
+    """
+    accepted = "I, 0, a number, a vector like -1,1, or a matrix like 1,0;0,1"
+    t = text.strip()
+    rows, cols = (shape + (1, 1))[:2]
+    try:
+        if t == "I":
+            if rows != cols:
+                raise SymresError(f"{name}=I needs a square matrix, but {name} is {rows}×{cols}")
+            return np.eye(rows)
+        if "," not in t and ";" not in t:
+            c = float(t)
+            if rows == cols and rows > 1:
+                return c * np.eye(rows)
+            return np.full((rows, cols), c)
+        grid = [[float(v) for v in row.split(",")] for row in t.split(";")]
+    except ValueError:
+        raise SymresError(f"bad value for {name}: {text!r}; accepted: {accepted}") from None
+    arr = np.array(grid, dtype=float) if len({len(r) for r in grid}) == 1 else None
+    if arr is None:
+        raise SymresError(f"bad value for {name}: rows of different lengths in {text!r}")
+    if cols == 1 and arr.shape == (1, rows):
+        arr = arr.T  # a vector is written as one row, it is a column
+    if arr.shape != (rows, cols):
+        got = f"{arr.size} entries" if 1 in arr.shape else f"a {arr.shape[0]}×{arr.shape[1]} matrix"
+        want = f"a vector of {rows} entries" if cols == 1 else f"a {rows}×{cols} matrix"
+        raise SymresError(f"wrong size for {name}: got {got}, expected {want}")
+    return arr

@@ -1,0 +1,93 @@
+"""Independent oracles for the tests: they share no code with symres.numeric.
+
+- `torch_forward` walks a symres expression tree and builds the same function in torch,
+  so torch's autograd gives a Jacobian that owes nothing to symres.calculus;
+- `fd_jacobian` is a plain central-difference Jacobian of any vector function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import sympy as sp
+from sympy.matrices.expressions import HadamardProduct, Identity, MatAdd, MatMul, ZeroMatrix
+
+from symres.expr import Diag, Elementwise
+
+
+def fd_jacobian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    """∂f/∂x at x (a 1-D array) in numerator layout, by central differences."""
+    cols = []
+    for j in range(x.size):
+        e = np.zeros_like(x)
+        e[j] = h
+        cols.append((f(x + e) - f(x - e)) / (2 * h))
+    return np.stack(cols, axis=1)
+
+
+TORCH_ACTS = {
+    "relu": lambda t, torch: torch.relu(t),
+    "tanh": lambda t, torch: torch.tanh(t),
+    "sigmoid": lambda t, torch: torch.sigmoid(t),
+    "gelu": lambda t, torch: torch.nn.functional.gelu(t),
+    "identity": lambda t, torch: t,
+}
+
+
+def torch_forward(expr: sp.Basic, values: dict[str, np.ndarray], activation: str, x_name: str = "x"):
+    """A torch function of x (a 1-D tensor) evaluating expr with the other symbols fixed."""
+    import torch
+
+    def ev(e: sp.Basic, env: dict):
+        if isinstance(e, (sp.MatrixSymbol, sp.Symbol)):
+            return env[str(e)]
+        if isinstance(e, MatAdd):
+            out = ev(e.args[0], env)
+            for t in e.args[1:]:
+                out = out + ev(t, env)
+            return out
+        if isinstance(e, MatMul):
+            out = None
+            for f in e.args:
+                v = ev(f, env)
+                out = v if out is None else (out * v if (out.ndim == 0 or v.ndim == 0) else out @ v)
+            return out
+        if isinstance(e, HadamardProduct):
+            out = ev(e.args[0], env)
+            for t in e.args[1:]:
+                out = out * ev(t, env)
+            return out
+        if isinstance(e, Diag):
+            return torch.diag(ev(e.vec, env).reshape(-1))
+        if isinstance(e, Elementwise):
+            assert e.order == 0, "the oracle differentiates; it never needs σ'"
+            name = activation if e.fn == "sigma" else e.fn
+            return TORCH_ACTS[name](ev(e.arg, env), torch)
+        if isinstance(e, Identity):
+            return torch.eye(int(e.shape[0]), dtype=torch.float64)
+        if isinstance(e, ZeroMatrix):
+            return torch.zeros(int(e.shape[0]), int(e.shape[1]), dtype=torch.float64)
+        if e.is_Number:
+            return torch.tensor(float(e), dtype=torch.float64)
+        raise TypeError(f"oracle cannot evaluate {type(e).__name__}")
+
+    fixed = {}
+    for k, v in values.items():
+        v = np.asarray(v, dtype=float)
+        fixed[k] = torch.tensor(v.reshape(()) if v.size == 1 and k not in (x_name,) and v.ndim <= 2 and v.shape in ((1, 1), ()) else v, dtype=torch.float64)
+
+    def f(x):
+        env = dict(fixed)
+        env[x_name] = x.reshape(-1, 1)
+        return ev(expr, env).reshape(-1)
+
+    return f
+
+
+def torch_jacobian(expr: sp.Basic, values: dict[str, np.ndarray], activation: str) -> np.ndarray:
+    import torch
+
+    f = torch_forward(expr, values, activation)
+    x0 = torch.tensor(np.asarray(values["x"], dtype=float).reshape(-1), dtype=torch.float64)
+    return torch.autograd.functional.jacobian(f, x0).numpy()
