@@ -83,6 +83,12 @@ _UNICODE = {
     "√": r"\surd", "⇒": r"\Rightarrow", "≠": r"\neq", "·": r"\cdot", "∞": r"\infty", "′": "'",
 }
 
+_UNICODE.update({c: f"_{i}" for i, c in enumerate("₀₁₂₃₄₅₆₇₈₉")})
+_UNICODE.update({"²": "^2", "³": "^3", "ⁿ": "^n", "ᵏ": "^k", "ᴸ": "^L", "⁻": "^-", "¹": "^1", "⊆": r"\\subseteq",
+                 "∅": r"\\emptyset", "≫": r"\\gg", "≪": r"\\ll", "∘": r"\\circ", "∀": r"\\forall", "∃": r"\\exists"})
+#: characters LaTeX's utf8 input already typesets in text
+_TEXT_UNICODE = set("—–“”‘’…éèàöüç")
+
 _PREAMBLE = (
     "\\documentclass[11pt]{article}\n"
     "\\usepackage[a4paper,landscape,margin=1.6cm]{geometry}\n"
@@ -97,8 +103,16 @@ def _side(side: Any) -> str:
 
 
 def _text(s: str) -> str:
-    """Prose with inline $math$ for use inside \\text{…} (math stays math)."""
-    return s.replace("%", r"\%").replace("&", r"\&").replace("#", r"\#")
+    """Prose with inline $math$ for LaTeX text mode: specials outside $…$ are escaped,
+    characters pdflatex cannot typeset become '?'."""
+    parts = s.split("$")
+    for i in range(0, len(parts), 2):  # the prose between the $…$ pieces
+        p = parts[i]
+        for a, b in (("%", r"\%"), ("&", r"\&"), ("#", r"\#"), ("_", r"\_"), ("^", r"\^{}")):
+            p = p.replace(a, b)
+        parts[i] = p
+    out = "$".join(parts)
+    return "".join(c if ord(c) < 128 or c in _UNICODE or c in _TEXT_UNICODE else "?" for c in out)
 
 
 def _relation(rel: str) -> str:
@@ -219,3 +233,42 @@ def compile_pdf(tex: str, out: str | os.PathLike[str], *, runs: int = 1) -> Path
         shutil.copyfile(Path(tmp) / "doc.pdf", partial)
         os.replace(partial, target)
     return target
+
+
+# --------------------------------------------------------------------------- the booklet
+
+
+def _evidence_latex(item: Any) -> str:
+    from symres.proof import Proof
+
+    if isinstance(item, Proof):
+        return proof_section(item, level="subsubsection*")
+    if hasattr(item, "latex"):
+        return str(item.latex())
+    return _text(str(item.summary() if hasattr(item, "summary") else item)) + "\n"
+
+
+def booklet_latex(outcomes: Any) -> str:
+    """One document: a section per derivation module, a subsection per statement with
+    the seed's words, the toolkit's verdict, and every proof with its checks."""
+    out = [_PREAMBLE.replace("\\begin{document}", "\\setcounter{secnumdepth}{2}\n\\begin{document}"),
+           r"\title{symres: the seeds' statements, derived and checked}\date{}\maketitle",
+           r"Every line below was checked by the numeric backend or shown symbolically, and says which.",
+           r"\tableofcontents"]
+    module = None
+    for o in outcomes:
+        st = o.statement
+        if st.module != module:
+            module = st.module
+            out.append(rf"\section{{{_text(Path(module).stem)}}}")
+        out.append(rf"\subsection{{{_text(st.where)} ({_text(st.seed)})}}")
+        out.append(rf"\textit{{The seed says:}} {_text(st.text)}\par")
+        out.append(rf"\textbf{{Verdict: {_text(o.label)}.}}\par")
+        for item in o.evidence:
+            out.append(_evidence_latex(item))
+        if st.corrected:
+            out.append(rf"\textit{{Corrected:}} {_text(st.corrected)}\par")
+            for item in o.corrected_evidence:
+                out.append(_evidence_latex(item))
+    out.append(r"\end{document}")
+    return "\n".join(out) + "\n"

@@ -36,9 +36,11 @@ class Check:
     @property
     def mark(self) -> str:
         """A short mark for the margin: how the step was checked."""
+        err = "0" if self.max_error == 0 else f"{self.max_error:.0e}"
         if self.method == "numeric":
-            err = "0" if self.max_error == 0 else f"{self.max_error:.0e}"
             return f"numeric, {self.trials} pts, err {err}"
+        if self.method == "symbolic" and self.trials:
+            return f"symbolic; numeric {self.trials} pts, err {err}"
         return "given" if self.method == "definition" else self.method
 
     def summary(self) -> str:
@@ -48,11 +50,16 @@ class Check:
                 f"numerically ({self.detail}): {self.trials} points, max rel. error {self.max_error:.1e} "
                 f"(tolerance {self.tolerance:.0e}), seed {self.seed}: {verdict}"
             )
-        return f"{self.method}ally ({self.detail}): {verdict}" if self.method == "symbolic" else f"{self.method}: {self.detail}"
+        if self.method == "symbolic" and self.trials:
+            return (
+                f"symbolically ({self.detail}) and numerically: {self.trials} points, max rel. error "
+                f"{self.max_error:.1e} (tolerance {self.tolerance:.0e}), seed {self.seed}: {verdict}"
+            )
+        return f"symbolically ({self.detail}): {verdict}" if self.method == "symbolic" else f"{self.method}: {self.detail}"
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"method": self.method, "passed": self.passed, "detail": self.detail}
-        if self.method == "numeric":
+        if self.trials:
             out.update(trials=self.trials, max_error=self.max_error, tolerance=self.tolerance, seed=self.seed)
         if self.instance is not None:
             out["instance"] = self.instance

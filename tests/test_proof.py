@@ -53,9 +53,16 @@ def test_unchecked_proof_is_not_passed():
 def test_json_of_preact_has_checked_steps():
     data = derive("preact").as_dict()
     assert len(data["steps"]) >= 4 and data["passed"]
-    numeric = [s for s in data["steps"] if s["check"]["method"] == "numeric"]
-    assert len(numeric) >= 4 and all(s["check"]["passed"] and s["check"]["trials"] >= 200 for s in numeric)
+    rules = data["steps"][2:]  # after the definition and the substitution
+    assert len(rules) >= 4 and all(s["check"]["method"] == "symbolic" for s in rules)
+    assert all(s["check"]["passed"] and s["check"]["trials"] >= 200 for s in rules)
     assert data["check"]["trials"] == 200 and data["check"]["seed"] == 0
+
+
+def test_block_steps_are_symbolic_at_d_2_and_numeric_at_d():
+    proof = derive("postact", dim=4, trials=50)
+    assert proof.final.method == "symbolic" and proof.final.trials == 50
+    assert "size 2×2" in proof.final.detail and "at d = 4" in proof.final.detail
 
 
 def test_check_summary_wording():

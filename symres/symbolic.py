@@ -1,0 +1,94 @@
+"""Symbolic checks: a matrix-expression identity shown entry by entry at a small size.
+
+`explicit(expr)` replaces every matrix symbol by a matrix of real symbols, every
+elementwise function by an undefined SymPy function σ applied to each entry (its
+derivative as Subs(dσ(t)/dt, t, u_i)), and every unevaluated Jacobian ∂u/∂x by SymPy's
+entrywise Jacobian. `symbolic_equal` then asks SymPy whether the difference simplifies to
+the zero matrix. Shown that way, an identity holds for every differentiable σ at that size.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+from sympy import Basic
+from sympy.matrices.expressions import HadamardProduct, Identity, MatAdd, MatMul, OneMatrix, Transpose, ZeroMatrix
+
+from symres.expr import Deriv, Diag, Elementwise
+from symres.proof import Check
+
+__all__ = ["explicit", "symbolic_equal", "Unsupported"]
+
+
+class Unsupported(Exception):
+    """The expression has a node `explicit` does not know; no symbolic check is made."""
+
+
+def _entries(sym: sp.MatrixSymbol) -> sp.Matrix:
+    rows, cols = (int(n) for n in sym.shape)
+    return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{sym.name}[{i},{j}]", real=True))
+
+
+def explicit(expr: Basic, env: dict[Basic, Any] | None = None) -> Any:
+    """expr as an explicit SymPy Matrix (or scalar) with symbolic entries."""
+    env = {} if env is None else env
+
+    def ev(e: Basic) -> Any:
+        if isinstance(e, sp.MatrixSymbol):
+            if e not in env:
+                env[e] = _entries(e)
+            return env[e]
+        if isinstance(e, (sp.Symbol, sp.Number)):
+            return e
+        if isinstance(e, MatAdd):
+            return sum((ev(t) for t in e.args[1:]), ev(e.args[0]))
+        if isinstance(e, MatMul):
+            out = ev(e.args[0])
+            for f in e.args[1:]:
+                out = out * ev(f)
+            return out
+        if isinstance(e, HadamardProduct):
+            out = ev(e.args[0])
+            for t in e.args[1:]:
+                out = out.multiply_elementwise(ev(t))
+            return out
+        if isinstance(e, Diag):
+            return sp.diag(*ev(e.vec))
+        if isinstance(e, Transpose):
+            return ev(e.arg).T
+        if isinstance(e, Elementwise):
+            f, u = sp.Function(e.fn), ev(e.arg)
+            if e.order == 0:
+                return u.applyfunc(f)
+            t = sp.Dummy("t")
+            return u.applyfunc(lambda ui: sp.Subs(sp.Derivative(f(t), (t, e.order)), t, ui))
+        if isinstance(e, Deriv):
+            return ev(e.expr).jacobian(ev(e.wrt))
+        if isinstance(e, Identity):
+            return sp.eye(int(e.shape[0]))
+        if isinstance(e, ZeroMatrix):
+            return sp.zeros(int(e.shape[0]), int(e.shape[1]))
+        if isinstance(e, OneMatrix):
+            return sp.ones(int(e.shape[0]), int(e.shape[1]))
+        if isinstance(e, sp.Expr) and not e.is_Matrix:
+            return e.func(*(ev(a) for a in e.args)) if e.args else e
+        raise Unsupported(type(e).__name__)
+
+    return ev(expr)
+
+
+def symbolic_equal(lhs: Basic, rhs: Basic) -> Check | None:
+    """A symbolic Check that lhs = rhs entry by entry at the sizes the expressions carry,
+    or None when SymPy cannot show it (unsupported node, or no simplification to 0).
+    None is not a refutation: the numeric check decides then."""
+    try:
+        env: dict[Basic, Any] = {}
+        diff = explicit(lhs, env) - explicit(rhs, env)
+    except Unsupported:
+        return None
+    cells = diff if isinstance(diff, sp.MatrixBase) else sp.Matrix([[diff]])
+    if all(sp.simplify(c.doit()) == 0 for c in cells):
+        shape = "×".join(str(n) for n in getattr(lhs, "shape", (1, 1)))
+        return Check("symbolic", True, f"equal entry by entry at size {shape}, symbolic entries, any differentiable σ")
+    return None

@@ -1,0 +1,232 @@
+"""A library of derivations: statements from the seeds, each decided by the toolkit.
+
+A derivation module (derivations/*.py) declares statements with `@statement(...)`: where
+the statement stands (seed file, section), what it says, and the verdict its author
+expects. The decorated function gathers the evidence and returns it: a `Proof`, a
+claims `Verdict`, or a tuple (evidence for the statement as written, evidence for the
+corrected statement). The toolkit's verdict is computed from the evidence, never typed in:
+
+- `proved`: every step was shown symbolically, or derived rule by rule;
+- `holds`: every check passed, at least one only numerically (N seeded trials);
+- `refuted`: a counterexample was found and re-checked; the corrected statement must then
+  be proved or hold.
+
+A statement *passes* when the computed verdict equals the expected one (a refuted seed
+statement passes when it is refuted and its correction stands). `symres verify`, the
+pytest plugin and the booklet all run `run_statement`; they add nothing of their own.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from symres.errors import SymresError
+from symres.proof import Proof
+
+__all__ = [
+    "Statement",
+    "Outcome",
+    "statement",
+    "load_statements",
+    "run_statement",
+    "evidence_verdict",
+    "VERDICTS",
+]
+
+VERDICTS = ("proved", "holds", "refuted")
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A statement of a seed, located, with the verdict its derivation expects."""
+
+    seed: str  # seed file name, e.g. "001_3a3f3c0e152939cc.txt"
+    where: str  # section, example, problem or quiz, e.g. "§3, Example 2"
+    text: str  # what the seed states (quoted or faithfully paraphrased)
+    expect: str  # "proved" | "holds" | "refuted"
+    corrected: str  # for a refuted statement: the statement that does hold
+    build: Callable[[], Any] = field(repr=False, compare=False)
+    module: str = ""  # the derivation module's file name
+    name: str = ""  # the function's name
+
+    @property
+    def id(self) -> str:
+        return f"{Path(self.module).stem}::{self.name}"
+
+
+def statement(*, seed: str, where: str, text: str, expect: str, corrected: str = "") -> Callable[[Callable[[], Any]], Callable[[], Any]]:
+    """Declare the decorated function as the evidence for a seed statement."""
+    if expect not in VERDICTS:
+        raise SymresError(f"expect must be one of {', '.join(VERDICTS)}, got {expect!r}")
+    if (expect == "refuted") != bool(corrected):
+        raise SymresError("a refuted statement needs its corrected form, and only a refuted one")
+
+    def mark(fn: Callable[[], Any]) -> Callable[[], Any]:
+        fn.__symres_statement__ = Statement(seed, where, text, expect, corrected, fn, name=fn.__name__)  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+# --------------------------------------------------------------------------- evidence
+
+
+def evidence_verdict(evidence: Any) -> tuple[str, str]:
+    """(verdict, one-line summary) of one piece of evidence.
+
+    A Proof is `proved` when it passed and every check is symbolic or the proof is a
+    rule-by-rule derivation (meta["derived"]); `holds` when it passed with numeric
+    checks; `failed` otherwise. Objects with `verdict` and `summary()` (claims) speak
+    for themselves.
+    """
+    if isinstance(evidence, Proof):
+        if not evidence.passed:
+            n = len(evidence.failures())
+            return "failed", f"{n} step(s) of “{evidence.title}” failed their check"
+        methods = {s.check.method for s in (*evidence.steps, *evidence.facts) if s.check is not None}
+        how = evidence.final.summary() if evidence.final is not None else f"{len(evidence.steps)} steps checked"
+        if evidence.meta.get("derived") or methods <= {"symbolic", "definition"}:
+            return "proved", how
+        return "holds", how
+    verdict = getattr(evidence, "verdict", None)
+    if verdict in VERDICTS:
+        return str(verdict), str(evidence.summary()) if hasattr(evidence, "summary") else str(verdict)
+    raise SymresError(f"a derivation returned {type(evidence).__name__}; expected a Proof or a claims Verdict")
+
+
+def _combine(items: Iterable[Any]) -> tuple[str, list[str]]:
+    """The verdict of several pieces of evidence for one statement: refuted if any is,
+    failed if any failed, else holds if any merely holds, else proved."""
+    verdicts, lines = [], []
+    for item in items:
+        v, s = evidence_verdict(item)
+        verdicts.append(v)
+        lines.append(s)
+    for v in ("refuted", "failed", "holds"):
+        if v in verdicts:
+            return v, lines
+    return "proved", lines
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What running a statement's derivation established."""
+
+    statement: Statement
+    verdict: str  # proved | holds | refuted | failed | error
+    corrected_verdict: str  # for refuted statements, the verdict of the correction
+    summary: tuple[str, ...]
+    evidence: tuple[Any, ...]
+    corrected_evidence: tuple[Any, ...]
+    seconds: float
+
+    @property
+    def passed(self) -> bool:
+        if self.verdict != self.statement.expect:
+            return False
+        return self.verdict != "refuted" or self.corrected_verdict in ("proved", "holds")
+
+    @property
+    def label(self) -> str:
+        """The verdict as the table shows it."""
+        names = {"proved": "proved", "holds": "holds numerically", "refuted": "refuted"}
+        if self.verdict == "refuted":
+            return f"refuted → corrected ({names.get(self.corrected_verdict, self.corrected_verdict)})"
+        return names.get(self.verdict, self.verdict)
+
+
+def _as_tuple(x: Any) -> tuple[Any, ...]:
+    return tuple(x) if isinstance(x, (list, tuple)) else (x,)
+
+
+def run_statement(st: Statement) -> Outcome:
+    """Run a statement's derivation and decide its verdict."""
+    start = time.perf_counter()
+    try:
+        result = st.build()
+    except SymresError as exc:
+        return Outcome(st, "error", "", (str(exc),), (), (), time.perf_counter() - start)
+    if st.expect == "refuted":
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise SymresError(f"{st.id}: a refuted statement returns (evidence as written, evidence for the correction)")
+        written, fixed = _as_tuple(result[0]), _as_tuple(result[1])
+    else:
+        written, fixed = _as_tuple(result), ()
+    verdict, lines = _combine(written)
+    corrected, fixed_lines = _combine(fixed) if fixed else ("", [])
+    return Outcome(st, verdict, corrected, tuple(lines + fixed_lines), written, fixed, time.perf_counter() - start)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _module_files(paths: Iterable[str | Path]) -> list[Path]:
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files += sorted(f for f in p.glob("*.py") if not f.name.startswith(("_", "test_", "conftest")))
+        elif p.suffix == ".py" and p.is_file():
+            files.append(p)
+        else:
+            raise SymresError(f"no derivations at {p}: give a directory or a .py file")
+    return files
+
+
+def load_module(path: Path) -> list[Statement]:
+    """The statements declared in one derivation module, in the order of the source."""
+    name = f"symres_derivation_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise SymresError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    found = []
+    for fn in vars(module).values():
+        st = getattr(fn, "__symres_statement__", None)
+        if isinstance(st, Statement):
+            line = inspect.getsourcelines(fn)[1]
+            found.append((line, Statement(**{**st.__dict__, "module": path.name})))
+    return [st for _, st in sorted(found, key=lambda t: t[0])]
+
+
+def load_statements(paths: Iterable[str | Path] = ("derivations",)) -> list[Statement]:
+    """Every statement of the derivation modules under paths (files or directories)."""
+    return [st for f in _module_files(paths) for st in load_module(f)]
+
+
+def run_all(statements: Iterable[Statement]) -> Iterator[Outcome]:
+    for st in statements:
+        yield run_statement(st)
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def markdown_table(outcomes: Iterable[Outcome]) -> str:
+    """derivations/README.md: one row per statement (generated by `symres verify --table`)."""
+    rows = [
+        "# The seeds' statements, decided",
+        "",
+        "Generated by `symres verify derivations --table`; do not edit by hand. Each row is a",
+        "statement of a seed (`shared/seeds/`), the derivation module that decides it, and the",
+        "toolkit's verdict: *proved* (symbolically, or derived rule by rule with every step",
+        "checked), *holds numerically* (seeded trials), or *refuted → corrected* (a re-checked",
+        "counterexample, and the corrected statement proved or checked).",
+        "",
+        "| seed | where | statement | derivation | verdict |",
+        "|---|---|---|---|---|",
+    ]
+    for o in outcomes:
+        st = o.statement
+        text = st.text.replace("|", "\\|")
+        if st.corrected:
+            text += f" — *corrected:* {st.corrected.replace('|', chr(92) + '|')}"
+        rows.append(f"| {st.seed} | {st.where} | {text} | [{st.module}]({st.module}) `{st.name}` | {o.label} |")
+    return "\n".join(rows) + "\n"
