@@ -16,7 +16,7 @@ import sympy as sp
 
 from symres.errors import SymresError
 
-__all__ = ["Activation", "ACTIVATIONS", "GENERIC", "get_activation"]
+__all__ = ["Activation", "ACTIVATIONS", "FUNCTIONS", "GENERIC", "get_activation", "get_function"]
 
 #: The name under which blocks refer to "the" activation σ of a block; it is bound to
 #: a concrete activation (relu by default) only when a derivation is evaluated.
@@ -45,6 +45,9 @@ class Activation:
     kinks: tuple[float, ...] = ()
     convention: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    #: how f(t) and f'(t) are written when a plain name would read badly, e.g. t^{-1/2}:
+    #: (LaTeX order 0, LaTeX order 1, text order 0, text order 1), each with {arg}; () = by name
+    notation: tuple[str, ...] = ()
 
     def numpy(self, order: int) -> Callable[[Array], Array]:
         """The NumPy function of the given derivative order (0 or 1)."""
@@ -109,6 +112,32 @@ ACTIVATIONS: dict[str, Activation] = {
         ),
     ]
 }
+
+
+#: Scalar functions that are not activations: they appear inside definitions (LayerNorm's
+#: (v + ε)^{-1/2}), are applied to 1×1 arguments, and are defined on part of the line only,
+#: so they cannot be chosen as a block's σ.
+FUNCTIONS: dict[str, Activation] = {
+    f.name: f
+    for f in [
+        Activation(
+            "rsqrt", "reciprocal square root t^{-1/2}, defined for t > 0", r"\operatorname{rsqrt}",
+            lambda t: 1 / sp.sqrt(t), lambda t: -1 / (2 * t * sp.sqrt(t)),
+            lambda t: 1.0 / np.sqrt(t), lambda t: -0.5 / (t * np.sqrt(t)),
+            notation=(
+                r"\left({arg}\right)^{{-1/2}}", r"\left(-\tfrac{{1}}{{2}} \left({arg}\right)^{{-3/2}}\right)",
+                "({arg})^(-1/2)", "(-½ ({arg})^(-3/2))",
+            ),
+        ),
+    ]
+}
+
+
+def get_function(name: str) -> Activation:
+    """An activation or a scalar function of the catalogue (`FUNCTIONS`), by name."""
+    if name in FUNCTIONS:
+        return FUNCTIONS[name]
+    return get_activation(name)
 
 
 def get_activation(name: str) -> Activation:

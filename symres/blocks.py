@@ -4,27 +4,66 @@ A block's forward map is written once, as a Python function of a `Vocabulary` (t
 input x, weight matrices, vectors, scalars and the activation σ at chosen sizes); the
 Jacobian is never typed in: it is derived by `symres.calculus`. F = W_2 σ(W_1 x)
 unless a block says otherwise.
+
+Blocks of one's own: `Block.define(name, fn)` with fn a function of a `TermVocabulary`,
+whose expressions combine with `+ - * @` in the written order, e.g.
+`Block.define("mine", lambda v: v.x + v.matrix("W_2") @ v.sigma(v.matrix("W_1") @ v.x))`;
+`load_block("pkg.module:mine")` or `load_block("path/file.py:mine")` imports one. The
+variants of the literature are in `symres.variants`, registered when this module loads.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
+import importlib.util
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
 
 import sympy as sp
-from sympy import Basic, MatrixExpr, MatrixSymbol
+from sympy import Basic, Lambda, MatrixExpr, MatrixSymbol, OneMatrix, Rational, Transpose
 
 from symres.activations import GENERIC
-from symres.calculus import differentiate, shortcut_term
+from symres.calculus import defined_derivation, differentiate, shortcut_term
 from symres.errors import SymresError
-from symres.expr import Deriv, Diag, Elementwise, add, matmul
+from symres.expr import (
+    Abbrev,
+    Defined,
+    DefinedJacobian,
+    Deriv,
+    Diag,
+    Elementwise,
+    Scalar,
+    ShapeError,
+    Term,
+    VStack,
+    add,
+    matmul,
+    unwrap,
+)
 from symres.numeric import STANDARD, WEIGHT, Domain, check_equal
 from symres.proof import Check, Proof, Step, Verifier
 from symres.symbolic import symbolic_equal
 
-__all__ = ["Block", "BlockInstance", "Vocabulary", "BLOCKS", "derive", "get_block", "register"]
+__all__ = [
+    "Block",
+    "BlockInstance",
+    "TermVocabulary",
+    "Vocabulary",
+    "BLOCKS",
+    "derive",
+    "get_block",
+    "load_block",
+    "register",
+]
 
 DEFAULT_DIM = 3
+GAIN = Domain(low=0.5, high=1.5, description="entries ~ U(0.5, 1.5)")
+EPSILON = Domain(low=0.01, high=1.0, description="~ U(0.01, 1): large enough that ε matters")
 
 
 @dataclass(frozen=True)
@@ -51,6 +90,13 @@ class Vocabulary:
         self.m = out_dim if out_dim is not None else dim
         self.x = MatrixSymbol("x", dim, 1)
         self.params: dict[str, Param] = {"x": Param(self.x, f"the block input, a {dim}×1 vector", STANDARD)}
+        self._owners: dict[str, str] = {}  # parameter name -> the normalisation layer it belongs to
+
+    def _owned(self, name: str, owner: str) -> str:
+        old = self._owners.setdefault(name, owner)
+        if old != owner:
+            raise SymresError(f"{name} would belong to both {old} and {owner}; give them different indices k")
+        return name
 
     def _new(self, sym: Basic, description: str, domain: Domain) -> Basic:
         old = self.params.get(str(sym))
@@ -77,22 +123,57 @@ class Vocabulary:
 
     def sigma(self, u: MatrixExpr) -> Elementwise:
         """The block's activation σ applied entrywise (bound to relu, tanh, … when evaluated)."""
-        return Elementwise(GENERIC, u)
+        return Elementwise(GENERIC, unwrap(u))
 
     def act(self, name: str, u: MatrixExpr) -> Elementwise:
         """A named activation from the catalogue applied entrywise (for gates and the like)."""
-        return Elementwise(name, u)
+        return Elementwise(name, unwrap(u))
 
     def bn(self, u: MatrixExpr, k: int) -> MatrixExpr:
         """Batch normalisation in inference form, a diagonal affine map γ_k ⊙ u + β_k
         (running mean and variance folded into γ_k and β_k)."""
+        u = unwrap(u)
         n = u.shape[0]
-        gamma = self.vector(f"gamma_{k}", n, description=f"BN {k} scale (running statistics folded in)", domain=Domain(low=0.5, high=1.5, description="entries ~ U(0.5, 1.5)"))
-        beta = self.vector(f"beta_{k}", n, description=f"BN {k} shift")
+        owner = f"BN {k}"
+        scale = f"BN {k} scale (running statistics folded in)"
+        gamma = self.vector(self._owned(f"gamma_{k}", owner), n, description=scale, domain=GAIN)
+        beta = self.vector(self._owned(f"beta_{k}", owner), n, description=f"BN {k} shift")
         return add(matmul(Diag(gamma), u), beta)
+
+    def layernorm(self, u: MatrixExpr, k: int | None = None) -> Defined:
+        """LayerNorm over the n entries of u, written from its definition, as the function
+        LN(u) = (v + ε)^{-1/2} diag(γ) c + β = γ ⊙ c/√(v + ε) + β with the mean μ = 𝟙ᵀu/n,
+        the centred c = u − 𝟙μ and the variance v = cᵀc/n; γ, β n×1, ε > 0 a 1×1
+        constant. Its Jacobian J_LN is derived from this definition (a lemma of the proof)."""
+        u = unwrap(u)
+        n = int(u.shape[0])
+        sub, owner = ("", "LayerNorm") if k is None else (f"_{k}", f"LayerNorm {k}")
+        gamma = self.vector(self._owned(f"gamma{sub}", owner), n, description=f"{owner} gain γ", domain=GAIN)
+        beta = self.vector(self._owned(f"beta{sub}", owner), n, description=f"{owner} shift β")
+        eps = self.matrix(self._owned(f"epsilon{sub}", owner), 1, 1, description=f"{owner} ε > 0, a 1×1 constant", domain=EPSILON)
+        w = MatrixSymbol("u", n, 1)
+        one = OneMatrix(n, 1)
+        mu = Abbrev(f"mu{sub}", matmul(Rational(1, n), Transpose(one), w))
+        c = Abbrev(f"c{sub}", add(w, matmul(-1, one, mu)))
+        var = Abbrev(f"v{sub}", matmul(Rational(1, n), Transpose(c), c))
+        body = add(matmul(Scalar(Elementwise("rsqrt", add(var, eps))), Diag(gamma), c), beta)
+        return Defined(f"LN{sub}", u, Lambda(w, body))
+
+    def ones(self, n: int | None = None) -> OneMatrix:
+        """The ones vector 𝟙 (n×1, default d×1)."""
+        return OneMatrix(n or self.d, 1)
+
+    def diag(self, vec: MatrixExpr) -> Diag:
+        """diag(v) for a column vector v: diag(v) u = v ⊙ u."""
+        return Diag(unwrap(vec))
+
+    def concat(self, *parts: MatrixExpr) -> VStack:
+        """[a; b; …]: the column vectors stacked (DenseNet's concatenation)."""
+        return VStack(*(unwrap(p) for p in parts))
 
     def F(self, u: MatrixExpr, rows: int | None = None) -> MatrixExpr:
         """The standard residual branch F(u) = W_2 σ(W_1 u), mapping R^{len(u)} to R^rows."""
+        u = unwrap(u)
         n, rows = int(u.shape[0]), rows or int(u.shape[0])
         W1 = self.matrix("W_1", rows, n, description=f"first weight, {rows}×{n}")
         W2 = self.matrix("W_2", rows, rows, description=f"second weight, {rows}×{rows}")
@@ -131,12 +212,121 @@ class Block:
     def instance(self, dim: int = DEFAULT_DIM, out_dim: int | None = None) -> BlockInstance:
         """The block at input size dim (and output size out_dim where the block allows it)."""
         v = Vocabulary(dim, out_dim if out_dim is not None else self.out_dim(dim))
-        y = self.build(v)
+        try:
+            y = unwrap(self.build(v))
+        except ShapeError as exc:
+            raise SymresError(_shape_advice(exc, v)) from None
+        if not getattr(y, "is_Matrix", False):
+            raise SymresError(f"block {self.name!r} must produce a column vector, got the scalar {y}")
         if y.shape[1] != 1:
             raise SymresError(f"block {self.name!r} must produce a column vector, got shape {y.shape}")
         used = y.free_symbols
         params = tuple(p for p in v.params.values() if p.symbol in used or p.symbol == v.x)
         return BlockInstance(self, v.x, y, params)
+
+    @classmethod
+    def define(
+        cls,
+        name: str,
+        fn: Callable[[TermVocabulary], Any],
+        *,
+        title: str = "",
+        source: str = "defined by the user",
+        formula: str = "",
+        out_dim: Callable[[int], int] | None = None,
+    ) -> Block:
+        """A block whose forward map is `fn(v)`, v a `TermVocabulary` (expressions that
+        combine with `+ - * @` in the written order). Not registered: pass it to `derive`,
+        to `register`, or to the command line as `--block module:NAME`.
+
+        >>> from symres.render import text
+        >>> mine = Block.define("mine", lambda v: v.x + v.matrix("W_2") @ v.sigma(v.matrix("W_1") @ v.x))
+        >>> print(text(derive(mine, check=False).result))
+        I + W₂ diag(σ'(W₁ x)) W₁
+        """
+
+        def build(v: Vocabulary) -> MatrixExpr:
+            return unwrap(fn(TermVocabulary(v)))
+
+        return cls(name, title or f"the user-defined block {name}", source, build, formula, out_dim or (lambda d: d))
+
+
+def _times_x(e: Basic, x: MatrixSymbol) -> bool:
+    """e is x or a scalar multiple of x."""
+    return e == x or (isinstance(e, sp.MatMul) and e.args[-1] == x and not any(f.is_Matrix for f in e.args[:-1]))
+
+
+def _shape_advice(exc: ShapeError, v: Vocabulary) -> str:
+    """A sum x + F(x) whose branch changes the size: say so, and what the seeds advise."""
+    ops = exc.operands
+    if len(ops) == 2 and str(exc).startswith("shape mismatch in a sum"):
+        for a, b in (ops, ops[::-1]):
+            if _times_x(a, v.x) and getattr(b, "is_Matrix", False) and b.shape[1] == 1:
+                return f"shape mismatch: F maps R^{v.d} to R^{b.shape[0]}; use a projection shortcut W_s x"
+    return str(exc)
+
+
+class TermVocabulary:
+    """The vocabulary of `Block.define`: the symbols of `Vocabulary` as `Term`s, which
+    combine with `+`, `-`, `*` (elementwise, or a scalar times a matrix), `/` (by a
+    scalar), `@` (matrix product) and `.T`, keeping the written order.
+
+    `x` the d×1 input; `matrix`, `vector`, `scalar` parameters; `sigma(u)` the block's
+    activation, `act(name, u)` a catalogue activation (`sigmoid` for gates); `F(u)` the
+    standard branch W_2 σ(W_1 u); `bn(u, k)`, `layernorm(u, k)`, `diag(v)`, `ones()`,
+    `concat(a, b)`. A number c next to a vector means c𝟙 (so `1 - g` is 𝟙 − g).
+    """
+
+    def __init__(self, vocab: Vocabulary) -> None:
+        self.vocab = vocab
+
+    @property
+    def x(self) -> Term:
+        return Term(self.vocab.x)
+
+    @property
+    def d(self) -> int:
+        return self.vocab.d
+
+    @property
+    def m(self) -> int:
+        return self.vocab.m
+
+    def matrix(self, name: str, rows: int | None = None, cols: int | None = None, **kw: Any) -> Term:
+        return Term(self.vocab.matrix(name, rows, cols, **kw))
+
+    def vector(self, name: str, rows: int | None = None, **kw: Any) -> Term:
+        return Term(self.vocab.vector(name, rows, **kw))
+
+    def scalar(self, name: str, **kw: Any) -> Term:
+        return Term(self.vocab.scalar(name, **kw))
+
+    def sigma(self, u: Term) -> Term:
+        return Term(self.vocab.sigma(u))
+
+    def act(self, name: str, u: Term) -> Term:
+        return Term(self.vocab.act(name, u))
+
+    def sigmoid(self, u: Term) -> Term:
+        return Term(self.vocab.act("sigmoid", u))
+
+    def F(self, u: Term, rows: int | None = None) -> Term:
+        return Term(self.vocab.F(u, rows))
+
+    def bn(self, u: Term, k: int) -> Term:
+        return Term(self.vocab.bn(u, k))
+
+    def layernorm(self, u: Term, k: int | None = None) -> Term:
+        return Term(self.vocab.layernorm(u, k))
+
+    def diag(self, vec: Term) -> Term:
+        return Term(self.vocab.diag(vec))
+
+    def ones(self, n: int | None = None) -> Term:
+        return Term(self.vocab.ones(n))
+
+    def concat(self, *parts: Term) -> Term:
+        return Term(self.vocab.concat(*parts))
 
 
 BLOCKS: dict[str, Block] = {}
@@ -156,6 +346,64 @@ def get_block(name: str) -> Block:
         return BLOCKS[name]
     except KeyError:
         raise SymresError(f"unknown block {name!r}; known blocks: {', '.join(BLOCKS)}") from None
+
+
+def load_block(spec: str) -> Block:
+    """The Block named by `module.path:NAME` or `path/to/file.py:NAME` (the module is
+    imported; the current directory is searched first). A SymresError with one line when
+    the module or the attribute is missing, or the attribute is not a Block."""
+    where, sep, attr = spec.rpartition(":")
+    if not sep or not where or not attr.isidentifier():
+        raise SymresError(f"--block {spec!r}: write MODULE:NAME or path/to/file.py:NAME")
+    try:
+        if where.endswith(".py") or "/" in where or os.sep in where:
+            module = _import_file(Path(where), spec)
+        else:
+            module = _import_module(where)
+    except SymresError:
+        raise
+    except ModuleNotFoundError as exc:
+        raise SymresError(f"--block {spec!r}: cannot import {where!r}: {exc}") from None
+    except Exception as exc:  # the user's module failed to import: one line, not a traceback
+        detail = " ".join(str(exc).split())
+        raise SymresError(f"--block {spec!r}: importing {where} raised {type(exc).__name__}: {detail}") from None
+    if not hasattr(module, attr):
+        raise SymresError(f"--block {spec!r}: {where} has no attribute {attr!r}")
+    obj = getattr(module, attr)
+    if not isinstance(obj, Block):
+        kind = type(obj).__name__
+        article = "an" if kind[:1].lower() in "aeiou" else "a"
+        raise SymresError(f"--block {spec!r}: {attr} is {article} {kind}, not a Block (make one with Block.define)")
+    return obj
+
+
+def _import_module(name: str) -> Any:
+    cwd = os.getcwd()
+    added = cwd not in sys.path
+    if added:
+        sys.path.insert(0, cwd)
+    try:
+        return importlib.import_module(name)
+    finally:
+        if added:
+            sys.path.remove(cwd)
+
+
+def _import_file(path: Path, spec: str) -> Any:
+    if not path.is_file():
+        raise SymresError(f"--block {spec!r}: no such file {str(path)!r}")
+    name = f"_symres_user_{abs(hash(str(path.resolve())))}_{path.stem}"
+    loader_spec = importlib.util.spec_from_file_location(name, path)
+    if loader_spec is None or loader_spec.loader is None:
+        raise SymresError(f"--block {spec!r}: cannot load {str(path)!r} as a Python module")
+    module = importlib.util.module_from_spec(loader_spec)
+    sys.modules[name] = module
+    try:
+        loader_spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
 
 
 def _projection(v: Vocabulary) -> MatrixExpr:
@@ -196,7 +444,11 @@ for _b in [
 
 _SHORTCUT_FACTS = {
     "identity": r"the identity term $I$ stands alone in the sum: no activation or weight gates it",
+    "scaled": r"the identity path is scaled by the constant ${gate}$: in a stack of $L$ such blocks the path "
+    r"through no branch is $({gate})^{{L}} I$, which vanishes or explodes with $L$ unless $|{gate}| = 1$",
     "gated": r"the identity path is multiplied by the gate ${gate}$: where a gate entry is $0$ the identity path is closed",
+    "gated-matrix": r"the identity path is multiplied by ${gate}$, which depends on $x$: it is not a free identity path",
+    "concat": r"the input is copied into the output: the Jacobian stacks $I$ above the branch's Jacobian",
     "other": r"the shortcut contributes the constant term ${gate}$, not $I$",
     "none": r"no term is free of the branch: every path passes through $F$",
 }
@@ -206,11 +458,15 @@ def _shortcut_fact(jac: MatrixExpr) -> Step:
     from symres.latex import latex
 
     kind, term = shortcut_term(jac)
+    factors = term.args if isinstance(term, sp.MatMul) else (term,)
+    if kind == "gated" and not all(isinstance(f, Diag) for f in factors if f is not None and f.is_Matrix):
+        kind = "gated-matrix"
     text = _SHORTCUT_FACTS[kind].format(gate=latex(term) if term is not None else "")
     check = Check("symbolic", True, "read off the structure of the derived expression")
     return Step(rhs=jac, lhs=r"\frac{\partial y}{\partial x}", reason=text, check=check, verifier=lambda t, s: check)
 
 
+@functools.lru_cache(maxsize=256)  # a Proof is immutable; the derivation library asks for some blocks often
 def derive(
     block: str | Block,
     *,
@@ -244,21 +500,26 @@ def derive(
     # the same derivation at d = 2, where SymPy can compare the steps entry by entry
     small = blk.instance(2, None if out_dim is None else 2 + (out_dim - dim))
     small_steps = differentiate(small.forward, small.x).steps
+    # symbolic.explicit does not know the nodes of normalisation layers and concatenations
+    symbolic_ok = not _has_unexplicit(small.forward)
 
     def both(i: int, before: MatrixExpr, after: MatrixExpr) -> Verifier:
         def run(trials: int, seed: int) -> Check:
             num = check_equal(before, after, domains=inst.domains, activation=act.name, trials=trials, seed=seed)
             # i = -1: the whole derivation, ∂y/∂x against the result
             a, b = (small_steps[0].before, small_steps[-1].after) if i < 0 else (small_steps[i].before, small_steps[i].after)
-            sym = symbolic_equal(a, b) if len(small_steps) == len(derivation.steps) else None
+            ok = symbolic_ok and len(small_steps) == len(derivation.steps)
+            sym = symbolic_equal(a, b) if ok else None
             if sym is None or not num.passed:
                 return num
             return replace(num, method="symbolic", detail=f"{sym.detail}; confirmed {num.detail} at d = {dim}")
 
         return run
 
+    functions = _defined_functions(inst.forward)
+    steps = [s for fn in functions for s in _lemma_steps(fn, numeric)]
     same = start.xreplace({y: inst.forward}) == Deriv(inst.forward, inst.x)
-    steps = [
+    steps += [
         Step(rhs=inst.forward, lhs=y, reason="definition of the block", check=Check("definition", True, "the block's forward map")),
         Step(
             rhs=start,
@@ -271,7 +532,8 @@ def derive(
         steps.append(Step(rhs=rs.after, reason=rs.rule.reason, verifier=both(i, rs.before, rs.after), short=rs.rule.short))
     jac = derivation.result
     assumptions = [f"${latex_of(p.symbol)}$: {p.description}" for p in inst.params]
-    if start.has(Elementwise):
+    assumptions += [_function_assumption(fn) for fn in functions]
+    if start.has(Elementwise) and _uses_sigma(inst.forward):
         conv = f"; {act.convention}" if act.convention else ""
         assumptions.append(rf"$\sigma$: an elementwise activation, here {act.name} ({act.title}){conv}")
     assumptions.append(r"numerator layout: $(\partial y/\partial x)_{ij} = \partial y_i/\partial x_j$")
@@ -288,8 +550,83 @@ def derive(
     return proof.check(trials=trials, seed=seed) if check else proof
 
 
+def _has_unexplicit(expr: Basic) -> bool:
+    return bool(expr.atoms(Scalar, Abbrev, Defined, DefinedJacobian, VStack))
+
+
+def _uses_sigma(expr: Basic) -> bool:
+    return any(e.fn == GENERIC for e in expr.atoms(Elementwise)) or any(
+        _uses_sigma(f.body) for f in expr.atoms(Defined)
+    )
+
+
+def _defined_functions(expr: Basic) -> list[Defined]:
+    """The distinct defined functions applied in expr, innermost first, each at its variable."""
+    found: list[Defined] = []
+
+    def visit(e: Basic) -> None:
+        for a in getattr(e, "args", ()):
+            visit(a)
+        if isinstance(e, Defined):
+            visit(e.body)
+            at_u = Defined(e.args[0], e.variable, e.definition)
+            if at_u not in found:
+                found.append(at_u)
+
+    visit(expr)
+    return found
+
+
+def _abbreviations(expr: Basic) -> list[Abbrev]:
+    """The named quantities in expr, each after those its definition uses."""
+    found: list[Abbrev] = []
+
+    def visit(e: Basic) -> None:
+        if isinstance(e, Abbrev):
+            visit(e.definition)
+            if e not in found:
+                found.append(e)
+            return
+        for a in getattr(e, "args", ()):
+            visit(a)
+
+    visit(expr)
+    return found
+
+
+def _where(fn: Defined) -> str:
+    names = [f"${latex_of(a)} = {latex_of(a.definition)}$" for a in _abbreviations(fn.body)]
+    return (" with " + ", ".join(names)) if names else ""
+
+
+def _function_assumption(fn: Defined) -> str:
+    return f"${latex_of(fn)} = {latex_of(fn.body)}$ for ${latex_of(fn.variable)}$ of size {fn.variable.shape[0]}×1{_where(fn)}"
+
+
+def _lemma_steps(fn: Defined, numeric: Callable[[MatrixExpr, MatrixExpr], Verifier]) -> list[Step]:
+    """J_f(u) = ∂f(u)/∂u derived from f's definition: the lemma a block proof uses."""
+    u = fn.variable
+    derivation = defined_derivation(fn.definition)
+    J = DefinedJacobian(fn.args[0], u, Lambda(u, derivation.result))
+    name = latex_of(fn).partition(r"\left(")[0]
+    steps = [
+        Step(rhs=fn.body, lhs=fn, reason=f"definition of ${name}${_where(fn)}", short=f"definition of ${name}$",
+             check=Check("definition", True, f"the definition of {fn.name}")),
+        Step(rhs=derivation.start, lhs=J, reason=f"$J_{{{name}}}$ is the Jacobian of ${name}$ (numerator layout)",
+             short=f"definition of $J_{{{name}}}$", check=Check("definition", True, f"J_{fn.name}(u) := ∂{fn.name}(u)/∂u")),
+    ]
+    for rs in derivation.steps:
+        steps.append(Step(rhs=rs.after, reason=rs.rule.reason, verifier=numeric(rs.before, rs.after), short=rs.rule.short))
+    return steps
+
+
 def latex_of(expr: Basic) -> str:
     """LaTeX of expr in symres notation (a late import keeps `symres list` light)."""
     from symres.latex import latex
 
     return latex(expr)
+
+
+# the variants of the literature (highway, layerscale, the shortcut and activation variants of
+# He et al. 2016, LayerNorm placements, densenet, euler): registered on import
+from symres import variants as _variants  # noqa: E402, F401

@@ -102,7 +102,15 @@ def _cmd_derive(args: argparse.Namespace) -> int:
     from symres.blocks import derive
 
     lets = _lets(args.let or [])
-    proof = derive(args.name, dim=args.dim, out_dim=args.out_dim, activation=args.activation, trials=args.trials, seed=args.seed)
+    if (args.name is None) == (args.block is None):
+        raise SymresError("derive: give a block name (see `symres list`) or --block MODULE:NAME, exactly one of the two")
+    if args.block is not None:
+        from symres.blocks import load_block
+
+        block: Any = load_block(args.block)
+    else:
+        block = args.name
+    proof = derive(block, dim=args.dim, out_dim=args.out_dim, activation=args.activation, trials=args.trials, seed=args.seed)
     point = _derive_point(proof, lets) if lets else None
     status = 0 if proof.passed else 1
     if args.pdf:
@@ -125,7 +133,7 @@ def _cmd_derive(args: argparse.Namespace) -> int:
     elif not args.pdf:
         _console().print(proof)
     if args.pdf:
-        _console().print(f"wrote {args.pdf} ({'all steps checked' if proof.passed else 'SOME STEPS FAILED'})")
+        _console().print(f"wrote {args.pdf} ({'all steps checked' if proof.passed else 'SOME STEPS FAILED'})", soft_wrap=True)
     if point is not None:
         _print_point(point)
     return status
@@ -147,6 +155,192 @@ def _print_point(point: dict[str, Any]) -> None:
             f"(entry {k['component']} of {unicode_math(k['where'])}); used the convention {k['convention']}",
             markup=True,
         )
+
+
+# --------------------------------------------------------------------------- expand / paths
+# Stacks of residual blocks (symres.paths): the subset expansion of ∏(I + J_ℓ), the
+# binomial path counts, and the exact gradient spectrum over path lengths.
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
+def _print_json_streamed(obj: dict[str, Any], key: str, items: Any) -> None:
+    """The text `_print_json(obj)` prints with obj[key] = list(items), written item by
+    item (2^20 terms would otherwise be held twice in memory)."""
+    marker = "@@symres-streamed@@"
+    head, tail = json.dumps({**obj, key: marker}, indent=2).split(json.dumps(marker))
+    write = sys.stdout.write
+    write(head + "[")
+    empty = True
+    for item in items:
+        write(("\n    " if empty else ",\n    ") + json.dumps(item, indent=2).replace("\n", "\n    "))
+        empty = False
+    write(("]" if empty else "\n  ]") + tail + "\n")
+
+
+def _cmd_expand(args: argparse.Namespace) -> int:
+    from symres import paths
+
+    L: int = args.L
+    if args.counts:
+        counts = paths.path_counts(L)
+        total = paths.total_paths(L)
+        ok = sum(counts) == total
+        how = "the counts C(L,k) (multiplicative recurrence) sum to 2^L, checked in exact integer arithmetic"
+        if args.json:
+            _print_json({"L": L, "counts": counts, "total": total,
+                         "check": {"method": "exact", "what": how, "passed": ok}})
+        elif args.latex:
+            row = " + ".join(str(c) for c in counts)
+            sys.stdout.write(f"\\sum_{{k=0}}^{{{L}}} \\binom{{{L}}}{{k}} = {row} = {total} = 2^{{{L}}}\n% checked: {how}\n")
+        else:
+            from rich.table import Table
+
+            console = _console()
+            table = Table("k", f"paths of length k = C({L},k)", title=f"∏(I + J_ℓ), ℓ = 1..{L}: paths by length")
+            for k, c in enumerate(counts):
+                table.add_row(str(k), str(c))
+            console.print(table)
+            console.print(f"total 2^{L} = {total}")
+            console.print(f"checked: {how}: {'passed' if ok else 'FAILED'}")
+        return 0 if ok else 1
+
+    if L > paths.MAX_EXPLICIT_DEPTH:
+        raise SymresError(
+            f"explicit expansion of depth {L} has 2^{L} terms (the limit is depth {paths.MAX_EXPLICIT_DEPTH}); "
+            f"use `symres expand {L} --counts`"
+        )
+    expr = paths.expand_product(L)
+    terms = paths.expansion_terms(expr, L)  # read back from the SymPy object that was checked
+    check = paths.check_expansion(expr, L)
+    counts = paths.path_counts(L)
+    how = (
+        f"numeric: the sum of these {check.terms} terms equals (I+J_{L})⋯(I+J_1) for {check.trials} random "
+        f"{check.d}×{check.d} instances (‖J_ℓ‖₂ = {check.norm:g}, seed {check.seed}), max relative error "
+        f"{check.max_error:.1e} (tolerance {check.tolerance:.0e}); {check.terms} terms = 2^{L}: "
+        f"{'passed' if check.passed else 'FAILED'}"
+    )
+    if args.json:
+        _print_json_streamed({
+            "L": L,
+            "convention": "term J_S = J_{s_k}...J_{s_1}: factors in product order, later block left; "
+                          "word in block order 1..L",
+            "terms": None,
+            "counts": counts,
+            "total": paths.total_paths(L),
+            "check": check.as_dict(),
+        }, "terms", ({"length": t.length, "factors": list(t.factors), "word": t.word} for t in terms))
+        return 0 if check.passed else 1
+
+    # one atom printed by the project's printers, the terms joined as MatMul/MatAdd print
+    if args.latex:
+        from symres.latex import latex as fmt
+    else:
+        from symres.render import text as fmt
+    sym = paths.jacobian_symbols(L)
+    atom = [fmt(paths.product_expression(0))] + [fmt(j) for j in sym]
+
+    def term(t: Any) -> str:
+        return " ".join(atom[s] for s in reversed(t.subset)) if t.subset else atom[0]
+
+    lhs = fmt(paths.product_expression(L))
+    by_len: dict[int, list[Any]] = {}
+    for t in terms:
+        by_len.setdefault(t.length, []).append(t)
+    if args.latex:
+        if args.grouped:
+            parts = [" + ".join(term(t) for t in by_len[k]) for k in sorted(by_len)]
+            rhs = " \\\\\n  &+ ".join(
+                f"\\underbrace{{{p}}}_{{\\binom{{{L}}}{{{k}}} = {counts[k]}}}" for k, p in zip(sorted(by_len), parts)
+            )
+            sys.stdout.write(f"\\begin{{aligned}}\n{lhs}\n  &= {rhs}\n\\end{{aligned}}\n")
+        else:
+            sys.stdout.write(f"{lhs} = {' + '.join(term(t) for t in terms)}\n")
+        sys.stdout.write(f"% checked: {how}\n")
+        return 0 if check.passed else 1
+
+    console = _console()
+    console.print(f"{lhs}  (ℓ = 1..{L}, later block left)", markup=False, soft_wrap=True)
+    if args.grouped:
+        for k in sorted(by_len):
+            console.print(f"k = {k}: {counts[k]} = C({L},{k}) terms", style="bold", markup=False)
+            console.print("  " + " + ".join(term(t) for t in by_len[k]), markup=False, soft_wrap=True)
+            console.print("  paths: " + ", ".join(t.word for t in by_len[k]), markup=False, soft_wrap=True)
+    else:
+        console.print("  = " + " + ".join(term(t) for t in terms), markup=False, soft_wrap=True)
+        console.print(f"terms by length k = 0..{L}: " + ", ".join(map(str, counts)) + f"  (C({L},k), total 2^{L} = {len(terms)})",
+                      markup=False, soft_wrap=True)
+    console.print(f"checked: {how}", markup=False, soft_wrap=True)
+    return 0 if check.passed else 1
+
+
+def _cmd_paths(args: argparse.Namespace) -> int:
+    from symres import paths
+
+    def run(progress: Any = None) -> Any:
+        return paths.path_spectrum(args.depth, args.width, norm=args.norm, seed=args.seed,
+                                   mc_samples=args.samples, progress=progress)
+
+    long_run = args.depth**2 * args.width**2 >= 2e9  # ≈ the flops of the DP
+    if long_run and not args.json and sys.stdout.isatty():
+        from rich.progress import Progress
+
+        with Progress(console=_console(), transient=True) as bar:
+            task = bar.add_task(f"paths through {args.depth} blocks", total=args.depth)
+            spec = run(lambda done, total: bar.update(task, completed=done))
+    else:
+        spec = run()
+    if args.plot:
+        paths.plot_spectrum(spec, args.plot)
+    ok = bool(spec.check_passed)
+    if args.json:
+        out = spec.as_dict()
+        out["plot"] = args.plot
+        _print_json(out)
+        return 0 if ok else 1
+
+    from rich.table import Table
+
+    console = _console()
+    L, (a, b) = spec.depth, spec.band
+    console.print(
+        f"residual stack: L = {L} blocks, width d = {spec.width}, J_ℓ = {spec.norm:g}·G/‖G‖₂ (G Gaussian), "
+        f"g a random unit row gradient, seed {spec.seed}", markup=False, soft_wrap=True)
+    console.print("g_k = g · Σ_{|S|=k} J_{s_k}⋯J_{s_1}: the part of ∂ℒ/∂h_0 carried by paths through k residual branches",
+                  markup=False, soft_wrap=True)
+    table = Table("k", "log10 C(L,k)", "log10 ‖g_k‖", "")
+    labels = [(0, "identity path"), (a, "band start"), (spec.peak, "largest ‖g_k‖"), (b, "band end"), (L, "all branches")]
+    for k in sorted({k for k in (0, 1, 2, a, spec.peak, b, L) if k <= L}):
+        value = spec.log10_norms[k]
+        table.add_row(str(k), f"{spec.log10_counts[k]:.2f}", f"{value:.2f}" if value > -float("inf") else "-inf (g_k = 0)",
+                      ", ".join(n for kk, n in labels if kk == k))
+    console.print(table)
+    console.print(
+        f"effective band: lengths {a}..{b} carry {spec.band_share:.1%} of Σ_k ‖g_k‖ "
+        f"({paths.BAND_DEFINITION.format(threshold=spec.band_threshold)})", markup=False, soft_wrap=True)
+    console.print(f"‖g·(I+J_L)⋯(I+J_1)‖ = 10^{spec.log10_full_norm:.2f}", markup=False)
+    console.print(
+        f"checked (numeric): Σ_k g_k from the path DP equals g·(I+J_L)⋯(I+J_1) computed directly, relative error "
+        f"{spec.check_error:.1e} (tolerance {spec.check_tolerance:.1e}; Σ_k ‖g_k‖ / ‖Σ_k g_k‖ = "
+        f"{spec.check_cancellation:.3g}): {'passed' if ok else 'FAILED'}", markup=False, soft_wrap=True)
+    if spec.monte_carlo:
+        errs = "; ".join(f"k = {m.length}: relative error {m.rel_error:.2g}" if m.log10_rel_error < 300
+                         else f"k = {m.length}: relative error 10^{m.log10_rel_error:.0f}" for m in spec.monte_carlo)
+        console.print(
+            f"Monte-Carlo comparison ({spec.monte_carlo[0].samples} uniform k-subsets per length, unbiased "
+            f"ĝ_k = C(L,k)·mean g·J_S, against the exact g_k): {errs}. Sampling paths cannot resolve g_k "
+            "once C(L,k) is far above the sample count.", markup=False, soft_wrap=True)
+    if args.plot:
+        console.print(f"plot: {args.plot} (log10 path counts and log10 ‖g_k‖ against k)", markup=False)
+    return 0 if ok else 1
 
 
 # --------------------------------------------------------------------------- verify
@@ -225,12 +419,32 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     # each subcommand: p = sub.add_parser(...); p.set_defaults(handler=_cmd_<name>)
+    p = sub.add_parser("expand", help="expand (I+J_L)⋯(I+J_1) over subsets, grouped by path length")
+    p.add_argument("L", type=_non_negative, help="the number of blocks L (a non-negative integer)")
+    p.add_argument("--counts", action="store_true", help="only the counts C(L,k) and 2^L (any L, exact)")
+    p.add_argument("--grouped", action="store_true", help="one line per path length k, with the path words")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--latex", action="store_true", help="the expansion as LaTeX")
+    out.add_argument("--json", action="store_true", help="one JSON object: terms, counts, total, check")
+    p.set_defaults(handler=_cmd_expand)
+
+    p = sub.add_parser("paths", help="the exact gradient spectrum over path lengths of a random residual stack")
+    p.add_argument("--depth", type=_non_negative, required=True, help="the number of blocks L")
+    p.add_argument("--width", type=_positive, required=True, help="the width d (J_ℓ is d×d)")
+    p.add_argument("--norm", type=float, default=0.5, help="the spectral norm of every J_ℓ (default 0.5)")
+    p.add_argument("--seed", type=_non_negative, default=0, help="seed of numpy.random.default_rng (default 0)")
+    p.add_argument("--samples", type=_positive, default=1000, help="Monte-Carlo paths per compared length (default 1000)")
+    p.add_argument("--plot", metavar="FILE.png", help="write a figure of path counts and ‖g_k‖ against k")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.set_defaults(handler=_cmd_paths)
+
     p = sub.add_parser("list", help="the registered blocks with their forward maps and Jacobians")
     p.add_argument("--json", action="store_true", help="one JSON list")
     p.set_defaults(handler=_cmd_list)
 
     p = sub.add_parser("derive", help="derive a block's Jacobian step by step and check every step")
-    p.add_argument("name", help="a block name (see `symres list`)")
+    p.add_argument("name", nargs="?", help="a block name (see `symres list`)")
+    p.add_argument("--block", metavar="SPEC", help="a block of your own: module.path:NAME or path/to/file.py:NAME (a Block)")
     p.add_argument("--dim", type=_positive, default=3, help="input size d (default 3)")
     p.add_argument("--out-dim", type=_positive, default=None, help="output size m, for blocks that change it (projection)")
     p.add_argument("--activation", default="relu", help="the σ to check with: relu, tanh, sigmoid, gelu, identity")
@@ -266,3 +480,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("symres: interrupted\n")
         return 130
+    except BrokenPipeError:  # `symres … | head`: the reader left; say nothing more
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -15,11 +15,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from sympy import Basic, MatrixSymbol
+from sympy import Basic, Integer, MatrixSymbol, OneMatrix, Symbol
+from sympy.matrices.expressions import MatAdd
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from symres.activations import ACTIVATIONS, GENERIC
+from symres.activations import ACTIVATIONS, FUNCTIONS, GENERIC
 from symres.errors import SymresError
 
 __all__ = ["SymresLatexPrinter", "latex", "proof_latex", "proof_markdown", "proof_dict", "compile_pdf"]
@@ -32,10 +33,13 @@ class SymresLatexPrinter(LatexPrinter):  # type: ignore[misc]
     _default_settings = {**LatexPrinter._default_settings, "order": "none"}
 
     def _print_Elementwise(self, expr: Any) -> str:
+        entry = FUNCTIONS.get(expr.fn) or ACTIVATIONS.get(expr.fn)
+        if entry is not None and entry.notation and expr.order <= 1:
+            return entry.notation[expr.order].format(arg=self._print(expr.arg))
         if expr.fn == GENERIC:
             name = r"\sigma"
-        elif expr.fn in ACTIVATIONS:
-            name = ACTIVATIONS[expr.fn].latex
+        elif entry is not None:
+            name = entry.latex
         else:
             name = rf"\operatorname{{{expr.fn}}}"
         prime = "'" * expr.order if expr.order <= 2 else f"^{{({expr.order})}}"
@@ -58,6 +62,66 @@ class SymresLatexPrinter(LatexPrinter):  # type: ignore[misc]
 
     def _print_HadamardProduct(self, expr: Basic) -> str:
         return r" \odot ".join(self.parenthesize(a, PRECEDENCE["Mul"], strict=True) for a in expr.args)
+
+    def _print_MatMul(self, expr: Any) -> str:
+        # leading numbers as one coefficient in front (−\frac{1}{3} 𝟙 𝟙^T, not −\left(\frac{1}{3}\right)…);
+        # never negate the product itself: MatMul.__neg__ calls doit(), which multiplies out 𝟙 𝟙^T
+        args = list(expr.args)
+        if not args[0].is_Number:
+            return super()._print_MatMul(expr)
+        coeff = Integer(1)
+        while args and args[0].is_Number:
+            coeff *= args.pop(0)
+        if not args:
+            return self._print(coeff)
+        body = " ".join(self.parenthesize(a, PRECEDENCE["Mul"], strict=False) for a in args)
+        sign = "- " if coeff < 0 else ""
+        return sign + (f"{self._print(abs(coeff))} " if abs(coeff) != 1 else "") + body
+
+    def _print_MatAdd(self, expr: Any) -> str:
+        out: list[str] = []
+        for t in expr.args:
+            s = self._print(t)
+            negative = s.startswith("- ")
+            if out:
+                out.append(f" - {s[2:]}" if negative else f" + {s}")
+            else:
+                out.append(s)
+        return "".join(out)
+
+    def _print_OneMatrix(self, expr: Basic) -> str:
+        return r"\mathbf{1}"
+
+    def _print_Transpose(self, expr: Any) -> str:
+        if isinstance(expr.arg, (MatrixSymbol, OneMatrix)) or type(expr.arg).__name__ == "Abbrev":
+            return f"{self._print(expr.arg)}^{{T}}"
+        return rf"\left({self._print(expr.arg)}\right)^{{T}}"
+
+    def _print_Scalar(self, expr: Any) -> str:
+        if isinstance(expr.expr, MatAdd):
+            return rf"\left({self._print(expr.expr)}\right)"
+        return self._print(expr.expr)
+
+    def _print_Abbrev(self, expr: Any) -> str:
+        return self._print(Symbol(expr.name))
+
+    def _print_Pow(self, expr: Any) -> str:
+        if type(expr.base).__name__ == "Scalar":  # (s)^{3}, not s^{-1/2}^{3}
+            return rf"\left({self._print(expr.base)}\right)^{{{self._print(expr.exp)}}}"
+        return super()._print_Pow(expr)
+
+    def _function_name(self, name: str) -> str:
+        base, _, sub = name.partition("_")
+        return rf"\operatorname{{{base}}}" + (f"_{{{sub}}}" if sub else "")
+
+    def _print_Defined(self, expr: Any) -> str:
+        return rf"{self._function_name(expr.name)}\left({self._print(expr.arg)}\right)"
+
+    def _print_DefinedJacobian(self, expr: Any) -> str:
+        return rf"J_{{{self._function_name(expr.name)}}}\left({self._print(expr.arg)}\right)"
+
+    def _print_VStack(self, expr: Basic) -> str:
+        return r"\begin{bmatrix} " + r" \\ ".join(self._print(p) for p in expr.args) + r" \end{bmatrix}"
 
 
 def latex(expr: Basic, **settings: Any) -> str:
@@ -231,6 +295,9 @@ def compile_pdf(tex: str, out: str | os.PathLike[str], *, runs: int = 1) -> Path
         fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
         os.close(fd)
         shutil.copyfile(Path(tmp) / "doc.pdf", partial)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(partial, 0o666 & ~umask)  # mkstemp made it private; a PDF is for reading
         os.replace(partial, target)
     return target
 
@@ -245,7 +312,8 @@ def _evidence_latex(item: Any) -> str:
         return proof_section(item, level="subsubsection*")
     if hasattr(item, "latex"):
         return str(item.latex())
-    return _text(str(item.summary() if hasattr(item, "summary") else item)) + "\n"
+    summary = getattr(item, "summary", item)
+    return _text(str(summary() if callable(summary) else summary)) + r"\par" + "\n"
 
 
 def booklet_latex(outcomes: Any) -> str:

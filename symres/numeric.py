@@ -11,6 +11,7 @@ Instances are drawn from `numpy.random.default_rng(seed)`: reproducible from the
 
 from __future__ import annotations
 
+import keyword
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -21,9 +22,9 @@ import sympy as sp
 from sympy import Basic, MatrixExpr, MatrixSymbol
 from sympy.printing.numpy import NumPyPrinter
 
-from symres.activations import GENERIC, Activation, get_activation
+from symres.activations import GENERIC, Activation, get_activation, get_function
 from symres.errors import SymresError
-from symres.expr import Deriv, Elementwise
+from symres.expr import Abbrev, Defined, DefinedJacobian, Deriv, Elementwise, Scalar, VStack
 from symres.proof import Check
 
 __all__ = [
@@ -147,6 +148,25 @@ class _BatchPrinter(NumPyPrinter):  # type: ignore[misc]
     def _print_MatrixSymbol(self, expr: MatrixSymbol) -> str:
         return str(expr.name)
 
+    def _print_OneMatrix(self, expr: Basic) -> str:
+        return f"_ones({int(expr.shape[0])}, {int(expr.shape[1])})"
+
+    def _print_Scalar(self, expr: Scalar) -> str:
+        return f"({self._print(expr.expr)})"  # (N, 1, 1): broadcasts against any (N, m, n)
+
+    def _print_Abbrev(self, expr: Abbrev) -> str:
+        return f"({self._print(expr.definition)})"
+
+    def _print_Defined(self, expr: Defined) -> str:
+        return f"((lambda {self._print(expr.variable)}: {self._print(expr.body)})({self._print(expr.arg)}))"
+
+    def _print_DefinedJacobian(self, expr: DefinedJacobian) -> str:
+        (u,) = expr.definition.variables
+        return f"((lambda {self._print(u)}: {self._print(expr.definition.expr)})({self._print(expr.arg)}))"
+
+    def _print_VStack(self, expr: VStack) -> str:
+        return "_vstack(" + ", ".join(self._print(p) for p in expr.args) + ")"
+
 
 def _term_latex(node: Elementwise) -> str:
     from symres.latex import latex
@@ -156,6 +176,23 @@ def _term_latex(node: Elementwise) -> str:
 
 def _diag(v: Array) -> Array:
     return v * np.eye(v.shape[-2])  # (N, n, 1) * (n, n) -> (N, n, n)
+
+
+def _identifier(name: str) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name)
+
+
+def _stand_in(sym: Basic, i: int) -> Basic:
+    if isinstance(sym, MatrixSymbol):
+        return MatrixSymbol(f"_arg{i}", *sym.shape)
+    return sp.Symbol(f"_arg{i}", real=True)
+
+
+def _vstack(*parts: Array) -> Array:
+    """[a; b; …] for batched (N, m_i, n) and constant (m_i, n) blocks."""
+    parts_ = [np.asarray(p, dtype=float) for p in parts]
+    batch = np.broadcast_shapes(*(p.shape[:-2] for p in parts_))
+    return np.concatenate([np.broadcast_to(p, (*batch, *p.shape[-2:])) for p in parts_], axis=-2)
 
 
 def _fd(f: Callable[[Array], Array], x: Array) -> Array:
@@ -190,22 +227,30 @@ class Compiled:
         namespace = {
             "_eye": np.eye,
             "_zeros": lambda m, n: np.zeros((m, n)),
+            "_ones": lambda m, n: np.ones((m, n)),
+            "_vstack": _vstack,
             "_T": lambda a: np.swapaxes(a, -1, -2),
             "_diag": _diag,
             "_fd": _fd,
             "_ew": self._ew,
         }
-        self._fn = sp.lambdify(self.symbols, expr, modules=[namespace, "numpy"], printer=printer)
+        # names that are not Python identifiers (`lambda`, `W_{1}`) get safe stand-ins
+        renamed = {s: _stand_in(s, i) for i, s in enumerate(self.symbols) if not _identifier(str(s))}
+        self._inverse = {v: k for k, v in renamed.items()}
+        args = [renamed.get(s, s) for s in self.symbols]
+        body = expr.xreplace(renamed) if renamed else expr
+        # docstring_limit=0: rendering the expression into the docstring costs more than compiling it
+        self._fn = sp.lambdify(args, body, modules=[namespace, "numpy"], printer=printer, docstring_limit=0)
         for node in sorted(nodes, key=nodes.__getitem__):
             self._ew.append(self._elementwise(node))
 
     def _resolve(self, node: Elementwise) -> Activation:
-        return self.activation if node.fn == GENERIC else get_activation(node.fn)
+        return self.activation if node.fn == GENERIC else get_function(node.fn)
 
     def _elementwise(self, node: Elementwise) -> Callable[[Array], Array]:
         act, order = self._resolve(node), node.order
         fn = act.numpy(order)
-        where = _term_latex(node)
+        where = _term_latex(node.xreplace(self._inverse) if self._inverse else node)
         tracker = self._tracker
 
         def call(u: Array) -> Array:
@@ -229,7 +274,8 @@ class Compiled:
         args = [np.asarray(values[str(s)], dtype=float) for s in self.symbols]
         n = max((a.shape[0] for a in args), default=1)
         out = np.asarray(self._fn(*args), dtype=float)
-        return np.broadcast_to(out, (n, *_shape(self.expr))) if out.ndim < 3 else out
+        shape = tuple(int(k) for k in self.expr.shape) if getattr(self.expr, "is_Matrix", False) else (1, 1)
+        return np.broadcast_to(out, (n, *shape)) if out.ndim < 3 else out  # a constant: one value for all
 
     @property
     def kinks(self) -> list[Kink]:

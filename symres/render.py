@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sympy import Basic, MatrixSymbol
+from sympy import Basic, MatrixSymbol, OneMatrix
+from sympy.matrices.expressions import MatAdd
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
-from symres.activations import GENERIC
+from symres.activations import ACTIVATIONS, FUNCTIONS, GENERIC
 
 __all__ = ["text", "unicode_math", "proof_renderable", "SymresTextPrinter"]
 
@@ -23,6 +24,8 @@ _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 def _name(name: str) -> str:
     base, _, sub = name.partition("_")
+    if base.endswith("hat") and len(base) > 3:  # uhat: û
+        base = _GREEK.get(base[:-3], base[:-3]) + "\u0302"
     base = _GREEK.get(base, base)
     if not sub:
         return base
@@ -41,7 +44,10 @@ class SymresTextPrinter(StrPrinter):  # type: ignore[misc]
         return _name(str(expr.name))
 
     def _print_MatMul(self, expr: Basic) -> str:
-        return " ".join(self.parenthesize(a, PRECEDENCE["Mul"], strict=False) for a in expr.args)
+        args, sign = list(expr.args), ""
+        if args[0].is_Number and args[0] < 0:  # −A, −c A: the sign in front, as in LaTeX
+            sign, args = "-", ([-args[0]] if args[0] != -1 else []) + args[1:]
+        return sign + " ".join(self.parenthesize(a, PRECEDENCE["Mul"], strict=False) for a in args)
 
     def _print_MatAdd(self, expr: Basic) -> str:
         return " + ".join(self._print(a) for a in expr.args).replace("+ -", "- ")
@@ -56,9 +62,38 @@ class SymresTextPrinter(StrPrinter):  # type: ignore[misc]
         return "0"
 
     def _print_Transpose(self, expr: Basic) -> str:
-        return self.parenthesize(expr.arg, PRECEDENCE["Pow"], strict=True) + "ᵀ"
+        if isinstance(expr.arg, (MatrixSymbol, OneMatrix)) or type(expr.arg).__name__ == "Abbrev":
+            return self._print(expr.arg) + "ᵀ"
+        return f"({self._print(expr.arg)})ᵀ"
+
+    def _print_OneMatrix(self, expr: Basic) -> str:
+        return "𝟙"
+
+    def _print_Scalar(self, expr: Any) -> str:
+        inner = self._print(expr.expr)
+        return f"({inner})" if isinstance(expr.expr, MatAdd) else inner
+
+    def _print_Abbrev(self, expr: Any) -> str:
+        return _name(expr.name)
+
+    def _print_Pow(self, expr: Any, rational: bool = False) -> str:
+        if type(expr.base).__name__ == "Scalar":
+            return f"({self._print(expr.base)})^{self._print(expr.exp)}"
+        return super()._print_Pow(expr, rational)
+
+    def _print_Defined(self, expr: Any) -> str:
+        return f"{_name(expr.name)}({self._print(expr.arg)})"
+
+    def _print_DefinedJacobian(self, expr: Any) -> str:
+        return f"J_{_name(expr.name)}({self._print(expr.arg)})"
+
+    def _print_VStack(self, expr: Basic) -> str:
+        return "[" + "; ".join(self._print(p) for p in expr.args) + "]"
 
     def _print_Elementwise(self, expr: Any) -> str:
+        entry = FUNCTIONS.get(expr.fn) or ACTIVATIONS.get(expr.fn)
+        if entry is not None and entry.notation and expr.order <= 1:
+            return entry.notation[2 + expr.order].format(arg=self._print(expr.arg))
         name = "σ" if expr.fn == GENERIC else expr.fn
         return f"{name}{chr(39) * expr.order}({self._print(expr.arg)})"
 
@@ -82,6 +117,9 @@ _MACROS = [
     (r"\\operatorname\{([^{}]*)\}", r"\1"),
     (r"\\mathrm\{([^{}]*)\}", r"\1"),
     (r"\\(left|right|bigl|bigr|,|;|quad)", ""),
+    (r"\\mathbf\{1\}", "𝟙"), (r"\\tfrac\{1\}\{2\}", "½"), (r"\\times", "×"), (r"\\varepsilon", "ε"),
+    (r"\\hat\{(\w)\}", "\\1\u0302"), (r"\\sqrt\{([^{}]*)\}", r"√\1"), (r"\\neq", "≠"), (r"\\perp", "⊥"),
+    (r"\\\{", "{"), (r"\\\}", "}"), (r"\\\|", "‖"), (r"\^\{-1\}", "⁻¹"), (r"\^\{-3\}", "⁻³"), (r"\^\{T\}", "ᵀ"), (r"\\mu", "μ"),
     (r"\\partial", "∂"), (r"\\sigma", "σ"), (r"\\alpha", "α"), (r"\\odot", "⊙"), (r"\\le\b", "≤"),
     (r"\\ge\b", "≥"), (r"\\mapsto", "↦"), (r"\\prod", "∏"), (r"\\sum", "Σ"), (r"\\gamma", "γ"),
     (r"\\beta", "β"), (r"\\lambda", "λ"), (r"\\varepsilon|\\epsilon", "ε"), (r"\\top", "ᵀ"),
@@ -115,7 +153,9 @@ def proof_renderable(proof: Any) -> Any:
     for i, step in enumerate(proof.steps, 1):
         lhs = f"{text(step.lhs)} " if step.lhs is not None else "  "
         rel = {"<=": "≤", ">=": "≥"}.get(step.relation, step.relation)
-        table.add_row(str(i), f"{lhs}{rel} {text(step.rhs)}", unicode_math(step.short or step.reason), _mark(step.check))
+        # Text, not a str: "∂/∂x[diag(γ) c]" is not rich markup
+        reason = Text(unicode_math(step.short or step.reason))
+        table.add_row(str(i), Text(f"{lhs}{rel} {text(step.rhs)}"), reason, _mark(step.check))
     parts.append(table)
     for fact in proof.facts:
         parts.append(Text.assemble("  ", _mark(fact.check), " ", unicode_math(fact.reason)))

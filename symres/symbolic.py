@@ -18,7 +18,7 @@ from sympy.matrices.expressions import HadamardProduct, Identity, MatAdd, MatMul
 from symres.expr import Deriv, Diag, Elementwise
 from symres.proof import Check
 
-__all__ = ["explicit", "symbolic_equal", "Unsupported"]
+__all__ = ["explicit", "exact_value", "symbolic_equal", "Unsupported"]
 
 
 class Unsupported(Exception):
@@ -30,9 +30,20 @@ def _entries(sym: sp.MatrixSymbol) -> sp.Matrix:
     return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{sym.name}[{i},{j}]", real=True))
 
 
-def explicit(expr: Basic, env: dict[Basic, Any] | None = None) -> Any:
-    """expr as an explicit SymPy Matrix (or scalar) with symbolic entries."""
+def explicit(expr: Basic, env: dict[Basic, Any] | None = None, activation: str | None = None) -> Any:
+    """expr as an explicit SymPy Matrix (or scalar) with symbolic entries.
+
+    env maps symbols to given explicit values (missing ones get symbolic entries).
+    activation=None keeps σ generic; a catalogue name binds σ (and the functions named
+    in the catalogue) to their SymPy forms and derivatives, e.g. ReLU' = Heaviside(u, 0).
+    """
     env = {} if env is None else env
+    from symres.activations import ACTIVATIONS, GENERIC
+
+    def bound(name: str) -> Any:
+        if activation is None:
+            return None
+        return ACTIVATIONS.get(activation if name == GENERIC else name)
 
     def ev(e: Basic) -> Any:
         if isinstance(e, sp.MatrixSymbol):
@@ -58,6 +69,9 @@ def explicit(expr: Basic, env: dict[Basic, Any] | None = None) -> Any:
         if isinstance(e, Transpose):
             return ev(e.arg).T
         if isinstance(e, Elementwise):
+            act = bound(e.fn)
+            if act is not None and e.order <= 1:
+                return ev(e.arg).applyfunc(act.sympy_form if e.order == 0 else act.sympy_deriv)
             f, u = sp.Function(e.fn), ev(e.arg)
             if e.order == 0:
                 return u.applyfunc(f)
@@ -88,7 +102,28 @@ def symbolic_equal(lhs: Basic, rhs: Basic) -> Check | None:
     except Unsupported:
         return None
     cells = diff if isinstance(diff, sp.MatrixBase) else sp.Matrix([[diff]])
-    if all(sp.simplify(c.doit()) == 0 for c in cells):
+    # expand settles the polynomial identities the rules produce; simplify is the slow fallback
+    if all(sp.expand(c.doit()) == 0 or sp.simplify(c.doit()) == 0 for c in cells):
         shape = "×".join(str(n) for n in getattr(lhs, "shape", (1, 1)))
         return Check("symbolic", True, f"equal entry by entry at size {shape}, symbolic entries, any differentiable σ")
     return None
+
+
+def exact_value(expr: Basic, values: dict[str, Any], activation: str = "relu") -> sp.Matrix:
+    """expr evaluated in exact arithmetic at the given point (name → number, nested list
+    or SymPy Matrix; floats are taken as the rationals they print as), σ bound to
+    `activation` with its kink convention (ReLU'(0) = Heaviside(0, 0) = 0)."""
+    syms = {str(s): s for s in expr.free_symbols}
+    env: dict[Basic, Any] = {}
+    for name, value in values.items():
+        if name not in syms:
+            continue
+        m = sp.Matrix(value) if not isinstance(value, (int, float, sp.Basic)) or isinstance(value, sp.MatrixBase) else value
+        env[syms[name]] = m.applyfunc(sp.nsimplify) if isinstance(m, sp.MatrixBase) else sp.nsimplify(m)
+    missing = sorted(set(syms) - set(values))
+    if missing:
+        from symres.errors import SymresError
+
+        raise SymresError(f"no value for {', '.join(missing)}")
+    out = explicit(expr, env, activation)
+    return out.applyfunc(sp.simplify) if isinstance(out, sp.MatrixBase) else sp.simplify(out)

@@ -27,12 +27,14 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from symres.errors import SymresError
-from symres.proof import Proof
+from symres.proof import Check, Proof
 
 __all__ = [
     "Statement",
     "Outcome",
     "statement",
+    "tested",
+    "Tested",
     "load_statements",
     "run_statement",
     "evidence_verdict",
@@ -77,6 +79,61 @@ def statement(*, seed: str, where: str, text: str, expect: str, corrected: str =
 # --------------------------------------------------------------------------- evidence
 
 
+@dataclass(frozen=True)
+class Tested:
+    """A statement put to a test: `statement` (LaTeX) with the `Check` that decided it.
+
+    Its verdict follows the check: passed symbolically → proved, passed numerically →
+    holds, failed with a breaking instance → refuted (the instance is the counterexample,
+    reproducible from the check's seed).
+    """
+
+    title: str
+    statement: str
+    check: Check
+    note: str = ""
+
+    @property
+    def verdict(self) -> str:
+        if self.check.passed:
+            return "proved" if self.check.method == "symbolic" else "holds"
+        return "refuted" if self.check.instance is not None else "failed"
+
+    def summary(self) -> str:
+        text = f"{self.title}: {self.check.summary()}"
+        if self.verdict == "refuted":
+            text += f"; counterexample {_instance_text(self.check.instance)}"
+        return text
+
+    def latex(self) -> str:
+        from symres.latex import _text
+
+        lines = [rf"\paragraph{{{_text(self.title)}}} $\displaystyle {self.statement}$", ""]
+        if self.note:
+            lines.append(_text(self.note) + r"\par")
+        lines.append(rf"\textit{{{_text(self.verdict)}}}: {_text(self.check.summary())}.\par")
+        if self.verdict == "refuted":
+            lines.append(rf"Counterexample: \texttt{{{_text(_instance_text(self.check.instance))}}}\par")
+        return "\n".join(lines) + "\n"
+
+
+def _instance_text(instance: dict[str, Any] | None) -> str:
+    import numpy as np
+
+    if not instance:
+        return ""
+    parts = []
+    for k, v in instance.items():
+        arr = np.round(np.asarray(v, dtype=float), 4)
+        parts.append(f"{k} = {arr.tolist()}")
+    return "; ".join(parts)
+
+
+def tested(title: str, statement: str, check: Check, note: str = "") -> Tested:
+    """Evidence for or against `statement` (LaTeX), decided by `check`."""
+    return Tested(title, statement, check, note)
+
+
 def evidence_verdict(evidence: Any) -> tuple[str, str]:
     """(verdict, one-line summary) of one piece of evidence.
 
@@ -95,8 +152,9 @@ def evidence_verdict(evidence: Any) -> tuple[str, str]:
             return "proved", how
         return "holds", how
     verdict = getattr(evidence, "verdict", None)
-    if verdict in VERDICTS:
-        return str(verdict), str(evidence.summary()) if hasattr(evidence, "summary") else str(verdict)
+    if verdict in VERDICTS or verdict == "failed":
+        summary = getattr(evidence, "summary", verdict)
+        return str(verdict), str(summary() if callable(summary) else summary)
     raise SymresError(f"a derivation returned {type(evidence).__name__}; expected a Proof or a claims Verdict")
 
 

@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 import numpy as np
 import sympy as sp
-from sympy.matrices.expressions import HadamardProduct, Identity, MatAdd, MatMul, ZeroMatrix
+from sympy.matrices.expressions import HadamardProduct, Identity, MatAdd, MatMul, OneMatrix, Transpose, ZeroMatrix
 
-from symres.expr import Diag, Elementwise
+from symres.expr import Abbrev, Defined, Diag, Elementwise, Scalar, VStack
 
 
 def fd_jacobian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h: float = 1e-6) -> np.ndarray:
@@ -32,6 +32,7 @@ TORCH_ACTS = {
     "sigmoid": lambda t, torch: torch.sigmoid(t),
     "gelu": lambda t, torch: torch.nn.functional.gelu(t),
     "identity": lambda t, torch: t,
+    "rsqrt": lambda t, torch: torch.rsqrt(t),
 }
 
 
@@ -64,6 +65,20 @@ def torch_forward(expr: sp.Basic, values: dict[str, np.ndarray], activation: str
             assert e.order == 0, "the oracle differentiates; it never needs σ'"
             name = activation if e.fn == "sigma" else e.fn
             return TORCH_ACTS[name](ev(e.arg, env), torch)
+        if isinstance(e, Scalar):  # a 1×1 read as a number
+            return ev(e.expr, env).reshape(())
+        if isinstance(e, Transpose):
+            return ev(e.arg, env).T
+        if isinstance(e, OneMatrix):
+            return torch.ones(int(e.shape[0]), int(e.shape[1]), dtype=torch.float64)
+        if isinstance(e, VStack):
+            return torch.cat([ev(p, env).reshape(int(p.shape[0]), -1) for p in e.args], dim=0)
+        if isinstance(e, Abbrev):
+            return ev(e.definition, env)
+        if isinstance(e, Defined):  # f(a): the body of f with its variable bound to a
+            inner = dict(env)
+            inner[str(e.variable)] = ev(e.arg, env).reshape(-1, 1)
+            return ev(e.body, inner)
         if isinstance(e, Identity):
             return torch.eye(int(e.shape[0]), dtype=torch.float64)
         if isinstance(e, ZeroMatrix):

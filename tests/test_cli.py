@@ -87,3 +87,13 @@ def test_python_dash_m_and_no_heavy_imports():
     assert proc.returncode == 0, proc.stderr
     proc = subprocess.run([sys.executable, "-m", "symres", "list", "--json"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and len(json.loads(proc.stdout)) >= 7
+
+
+def test_pdf_is_written(capsys, tmp_path):
+    import shutil
+
+    if shutil.which("pdflatex") is None:
+        pytest.fail("pdflatex missing: `make test` installs texlive-latex-base and texlive-latex-recommended")
+    target = tmp_path / "preact.pdf"
+    code, out, _ = run(capsys, "derive", "preact", "--pdf", str(target), "--trials", "50")
+    assert code == 0 and target.read_bytes()[:5] == b"%PDF-" and "all steps checked" in out
