@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint dev tex clean
+.PHONY: demo test lint dev tex derivations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,12 +25,21 @@ tex:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
 	    --no-install-recommends texlive-latex-base texlive-latex-recommended >/dev/null; }
 
+# unit tests and the derivation library (pytest collects derivations/ through the symres
+# plugin), then the booklet, and derivations/README.md must equal what verify prints now
 test: dev tex
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory derivations
+	diff -u derivations/README.md derivations/build/README.md
+
+derivations: dev tex
+	mkdir -p derivations/build
+	$(BIN)/symres verify derivations --booklet derivations/build --table > derivations/build/README.md
+	@echo "wrote derivations/build/symres-derivations.tex and .pdf"
 
 lint: dev
 	$(BIN)/ruff check symres tests benchmarks
 	$(BIN)/mypy symres
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build derivations/build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -48,11 +48,14 @@ def main() -> None:
     same = set(theirs.args) == set(paths.expand_product(a.sympy_depth).args)
     n_ours, n_sym = 2**a.depth, 2**a.sympy_depth
     per_term = (sympy_time / n_sym) / (ours / n_ours)
-    print(f"expand_product(L={a.depth}): {ours:.3f} s for {n_ours} terms "
-          f"({ours / n_ours * 1e6:.2f} µs/term, best of {a.repeats})")
+    print(
+        f"expand_product(L={a.depth}): {ours:.3f} s for {n_ours} terms ({ours / n_ours * 1e6:.2f} µs/term, best of {a.repeats})"
+    )
     print(f"expand_product(L={a.sympy_depth}): {ours_at_sympy:.3f} s")
-    print(f"sympy.expand(MatMul) at L={a.sympy_depth}: {sympy_time:.2f} s for {n_sym} terms "
-          f"({sympy_time / n_sym * 1e6:.0f} µs/term)")
+    print(
+        f"sympy.expand(MatMul) at L={a.sympy_depth}: {sympy_time:.2f} s for {n_sym} terms "
+        f"({sympy_time / n_sym * 1e6:.0f} µs/term)"
+    )
     print(f"same terms as sympy.expand at L={a.sympy_depth}: {same} ({isinstance(theirs, MatAdd) and len(theirs.args)} terms)")
     print(f"ratio at the same depth L={a.sympy_depth}: {sympy_time / ours_at_sympy:.0f}x")
     print(f"ratio per term (SymPy at L={a.sympy_depth} vs ours at L={a.depth}): {per_term:.0f}x  (goal >= 100x)")

@@ -65,8 +65,10 @@ def main() -> None:
     print(f"plain NumPy GEMMs of the same shapes:             {base:.3f} s, {flops / base / 1e9:.1f} GFLOP/s")
     print(f"full (L+1)xd GEMM per block (2x the work):         {full:.3f} s, {2 * flops / full / 1e9:.1f} GFLOP/s")
     print(f"ratio DP / same-shape GEMMs: {base / dp:.0%}  (goal >= 50%)")
-    print(f"check: sum_k g_k vs the direct product, relative error {spec.check_error:.1e}; all log-norms finite: "
-          f"{bool(np.all(np.isfinite(spec.log10_norms)))}")
+    print(
+        f"check: sum_k g_k vs the direct product, relative error {spec.check_error:.1e}; all log-norms finite: "
+        f"{bool(np.all(np.isfinite(spec.log10_norms)))}"
+    )
 
 
 if __name__ == "__main__":

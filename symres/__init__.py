@@ -9,10 +9,11 @@ ReLU'(0) := 0.
 >>> proof = symres.derive("preact")          # a checked, step-by-step Proof
 >>> proof.passed
 True
->>> print(symres.latex(proof.result))
-I + W_{2} \\operatorname{diag}\\left(\\sigma'\\left(W_{1} \\sigma\\left(x\\right)\\right)\\right) W_{1} \\operatorname{diag}\\left(\\sigma'\\left(x\\right)\\right)
+>>> print(symres.render.text(proof.result))
+I + W₂ diag(σ'(W₁ σ(x))) W₁ diag(σ'(x))
 """
 
+from symres import render as render
 from symres.activations import ACTIVATIONS as ACTIVATIONS
 from symres.activations import Activation as Activation
 from symres.blocks import BLOCKS as BLOCKS
@@ -29,6 +30,9 @@ from symres.expr import Diag as Diag
 from symres.expr import Elementwise as Elementwise
 from symres.latex import latex as latex
 from symres.numeric import check_equal as check_equal
+from symres.paths import expand_product as expand_product
+from symres.paths import path_counts as path_counts
+from symres.paths import path_spectrum as path_spectrum
 from symres.proof import Check as Check
 from symres.proof import Proof as Proof
 from symres.proof import Step as Step

@@ -85,30 +85,51 @@ ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in [
         Activation(
-            "relu", "rectified linear unit max(0, u)", r"\operatorname{ReLU}",
-            lambda u: sp.Max(0, u), lambda u: sp.Heaviside(u, 0),
-            lambda u: np.maximum(u, 0.0), lambda u: (u > 0).astype(float),
-            kinks=(0.0,), convention="ReLU'(0) := 0",
+            "relu",
+            "rectified linear unit max(0, u)",
+            r"\operatorname{ReLU}",
+            lambda u: sp.Max(0, u),
+            lambda u: sp.Heaviside(u, 0),
+            lambda u: np.maximum(u, 0.0),
+            lambda u: (u > 0).astype(float),
+            kinks=(0.0,),
+            convention="ReLU'(0) := 0",
         ),
         Activation(
-            "tanh", "hyperbolic tangent", r"\tanh",
-            sp.tanh, lambda u: 1 - sp.tanh(u) ** 2,
-            np.tanh, lambda u: 1.0 - np.tanh(u) ** 2,
+            "tanh",
+            "hyperbolic tangent",
+            r"\tanh",
+            sp.tanh,
+            lambda u: 1 - sp.tanh(u) ** 2,
+            np.tanh,
+            lambda u: 1.0 - np.tanh(u) ** 2,
         ),
         Activation(
-            "sigmoid", "logistic function 1/(1+e^{-u})", r"\operatorname{sigmoid}",
-            lambda u: 1 / (1 + sp.exp(-u)), lambda u: sp.exp(-u) / (1 + sp.exp(-u)) ** 2,
-            _sigmoid, lambda u: _sigmoid(u) * (1.0 - _sigmoid(u)),
+            "sigmoid",
+            "logistic function 1/(1+e^{-u})",
+            r"\operatorname{sigmoid}",
+            lambda u: 1 / (1 + sp.exp(-u)),
+            lambda u: sp.exp(-u) / (1 + sp.exp(-u)) ** 2,
+            _sigmoid,
+            lambda u: _sigmoid(u) * (1.0 - _sigmoid(u)),
         ),
         Activation(
-            "gelu", "Gaussian error linear unit u·Φ(u) (exact, erf form)", r"\operatorname{GELU}",
-            lambda u: u * _phi(u), lambda u: _phi(u) + u * sp.exp(-(u**2) / 2) / sp.sqrt(2 * sp.pi),
-            _gelu, _gelu_deriv,
+            "gelu",
+            "Gaussian error linear unit u·Φ(u) (exact, erf form)",
+            r"\operatorname{GELU}",
+            lambda u: u * _phi(u),
+            lambda u: _phi(u) + u * sp.exp(-(u**2) / 2) / sp.sqrt(2 * sp.pi),
+            _gelu,
+            _gelu_deriv,
         ),
         Activation(
-            "identity", "the identity function (a linear block)", r"\operatorname{id}",
-            lambda u: u, lambda u: sp.Integer(1),
-            lambda u: np.asarray(u, dtype=float), lambda u: np.ones_like(u, dtype=float),
+            "identity",
+            "the identity function (a linear block)",
+            r"\operatorname{id}",
+            lambda u: u,
+            lambda u: sp.Integer(1),
+            lambda u: np.asarray(u, dtype=float),
+            lambda u: np.ones_like(u, dtype=float),
         ),
     ]
 }
@@ -121,12 +142,18 @@ FUNCTIONS: dict[str, Activation] = {
     f.name: f
     for f in [
         Activation(
-            "rsqrt", "reciprocal square root t^{-1/2}, defined for t > 0", r"\operatorname{rsqrt}",
-            lambda t: 1 / sp.sqrt(t), lambda t: -1 / (2 * t * sp.sqrt(t)),
-            lambda t: 1.0 / np.sqrt(t), lambda t: -0.5 / (t * np.sqrt(t)),
+            "rsqrt",
+            "reciprocal square root t^{-1/2}, defined for t > 0",
+            r"\operatorname{rsqrt}",
+            lambda t: 1 / sp.sqrt(t),
+            lambda t: -1 / (2 * t * sp.sqrt(t)),
+            lambda t: 1.0 / np.sqrt(t),
+            lambda t: -0.5 / (t * np.sqrt(t)),
             notation=(
-                r"\left({arg}\right)^{{-1/2}}", r"\left(-\tfrac{{1}}{{2}} \left({arg}\right)^{{-3/2}}\right)",
-                "({arg})^(-1/2)", "(-½ ({arg})^(-3/2))",
+                r"\left({arg}\right)^{{-1/2}}",
+                r"\left(-\tfrac{{1}}{{2}} \left({arg}\right)^{{-3/2}}\right)",
+                "({arg})^(-1/2)",
+                "(-½ ({arg})^(-3/2))",
             ),
         ),
     ]
@@ -145,6 +172,4 @@ def get_activation(name: str) -> Activation:
     try:
         return ACTIVATIONS[name]
     except KeyError:
-        raise SymresError(
-            f"unknown activation {name!r}; choose one of: {', '.join(ACTIVATIONS)}"
-        ) from None
+        raise SymresError(f"unknown activation {name!r}; choose one of: {', '.join(ACTIVATIONS)}") from None

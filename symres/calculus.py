@@ -94,6 +94,15 @@ def _product_rule(head: list[Basic], a: MatrixExpr, b: MatrixExpr, x: Basic) -> 
     return matmul(*head, add(*terms)) if head else add(*terms)
 
 
+def _rewrite_product(D: Deriv) -> MatrixExpr:
+    if isinstance(D.expr, HadamardProduct):
+        return _product_rule([], *_hadamard_pair(D.expr), D.wrt)
+    split = _diag_product(D.expr, D.wrt)
+    assert split is not None  # the rule matched
+    head, a, b = split
+    return _product_rule(head, a, b, D.wrt)
+
+
 def _hadamard_pair(u: HadamardProduct) -> tuple[MatrixExpr, MatrixExpr]:
     first, *rest = u.args
     return first, (rest[0] if len(rest) == 1 else HadamardProduct(*rest))
@@ -238,11 +247,10 @@ RULES: tuple[Rule, ...] = (
         "product rule",
         r"product rule for the elementwise product: $\partial (a \odot b)/\partial x = "
         r"\operatorname{diag}(b)\, \partial a/\partial x + \operatorname{diag}(a)\, \partial b/\partial x$",
-        lambda D: isinstance(D.expr, HadamardProduct)
-        or (isinstance(D.expr, MatMul) and _diag_product(D.expr, D.wrt) is not None),
-        lambda D: _product_rule([], *_hadamard_pair(D.expr), D.wrt)
-        if isinstance(D.expr, HadamardProduct)
-        else _product_rule(*_diag_product(D.expr, D.wrt), D.wrt),  # type: ignore[misc]
+        lambda D: (
+            isinstance(D.expr, HadamardProduct) or (isinstance(D.expr, MatMul) and _diag_product(D.expr, D.wrt) is not None)
+        ),
+        lambda D: _rewrite_product(D),
     ),
     Rule(
         "inner",
@@ -366,7 +374,7 @@ def _identity_coeff(t: Basic) -> Basic | None:
     return None
 
 
-def shortcut_term(jac: MatrixExpr) -> tuple[str, Basic | None]:
+def shortcut_term(jac: MatrixExpr, wrt: Basic | None = None) -> tuple[str, Basic | None]:
     """How the input reaches the output in a derived Jacobian, read off its structure.
 
     Returns ("identity", None) when I is a term of the sum (an ungated identity path),
@@ -374,8 +382,10 @@ def shortcut_term(jac: MatrixExpr) -> tuple[str, Basic | None]:
     ("gated", G) when the Jacobian is G·(I + …) or G·(cI + …), or has a term diag(g)
     (= diag(g)·I), so that the identity path is multiplied by G,
     ("concat", None) when the Jacobian is [I; …] (the input is copied into the output),
-    ("other", S) when a constant term S ≠ I stands for the shortcut (e.g. W_s), and
-    ("none", None) when no term is free of the branch.
+    ("other", S) when a constant term S ≠ I stands for the shortcut (e.g. W_s),
+    ("gated-other", G S) when such a term sits inside G·(S + …), and
+    ("none", None) when no term is free of the branch. With `wrt` (the input symbol),
+    "constant" means free of wrt; without it, only a bare matrix symbol is recognised.
     """
     terms = jac.args if isinstance(jac, MatAdd) else (jac,)
     coeffs = [c for c in map(_identity_coeff, terms) if c is not None]
@@ -393,6 +403,10 @@ def shortcut_term(jac: MatrixExpr) -> tuple[str, Basic | None]:
         if isinstance(t, Diag):
             return "gated", t
     for t in terms:
-        if isinstance(t, MatrixSymbol):
+        if isinstance(t, MatrixSymbol) or (wrt is not None and not depends_on(t, wrt)):
             return "other", t
+    if wrt is not None and isinstance(jac, MatMul) and isinstance(jac.args[-1], MatAdd):
+        for t in jac.args[-1].args:
+            if not depends_on(t, wrt):
+                return "gated-other", matmul(*jac.args[:-1], t)
     return "none", None

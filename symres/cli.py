@@ -44,13 +44,13 @@ def _cmd_list(args: argparse.Namespace) -> int:
     from symres.blocks import BLOCKS, derive
     from symres.latex import latex
 
-    rows = []
-    for name, blk in BLOCKS.items():
-        proof = derive(blk, check=False)
-        rows.append({"name": name, "title": blk.title, "source": blk.source,
-                     "forward": latex(proof.meta["forward"]), "jacobian": latex(proof.result), "_proof": proof})
+    proofs = {name: derive(blk, check=False) for name, blk in BLOCKS.items()}
     if args.json:
-        _print_json([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows])
+        _print_json([
+            {"name": name, "title": BLOCKS[name].title, "source": BLOCKS[name].source,
+             "forward": latex(p.meta["forward"]), "jacobian": latex(p.result)}
+            for name, p in proofs.items()
+        ])
         return 0
     from rich.table import Table
 
@@ -59,9 +59,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
     table = Table(title="symres blocks (Jacobians derived, not typed in; `symres derive NAME` checks one)")
     for col in ("name", "y", "∂y/∂x", "source"):
         table.add_column(col, overflow="fold")
-    for r in rows:
-        p = r["_proof"]
-        table.add_row(r["name"], text(p.meta["forward"]), text(p.result), r["source"])
+    for name, p in proofs.items():
+        table.add_row(name, text(p.meta["forward"]), text(p.result), BLOCKS[name].source)
     _console().print(table)
     return 0
 
@@ -241,10 +240,10 @@ def _cmd_expand(args: argparse.Namespace) -> int:
         return 0 if check.passed else 1
 
     # one atom printed by the project's printers, the terms joined as MatMul/MatAdd print
-    if args.latex:
-        from symres.latex import latex as fmt
-    else:
-        from symres.render import text as fmt
+    from symres.latex import latex
+    from symres.render import text
+
+    fmt: Callable[[Any], str] = latex if args.latex else text
     sym = paths.jacobian_symbols(L)
     atom = [fmt(paths.product_expression(0))] + [fmt(j) for j in sym]
 
@@ -398,6 +397,54 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+# --------------------------------------------------------------------------- check
+# `symres check "STATEMENT"`: prove, check numerically, or refute (symres.claims).
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from symres.claims import check, format_value
+
+    verdict = check(args.statement, trials=args.trials, seed=args.seed, dim=args.dim)
+    status = 0 if verdict.ok else 1
+    if args.json:
+        _print_json(verdict.to_json())
+        return status
+    from rich.markup import escape
+
+    console = _console()
+
+    def say(text: str) -> None:
+        console.print(text, soft_wrap=True)
+
+    colour = {"proved": "green", "holds": "green", "refuted": "bold red"}[verdict.verdict]
+    say(f"statement  {escape(verdict.statement)}")
+    say(f"verdict    [{colour}]{escape(verdict.summary)}[/]")
+    say(f"method     {escape(verdict.method)}")
+    cx = verdict.counterexample
+    if cx is not None:
+        ints = ", ".join(f"{k} = {v}" for k, v in cx.integers.items())
+        say(f"counterexample (dimension {cx.dim}{', ' + ints if ints else ''}; re-verified):")
+        for name, value in cx.grouped():
+            say(f"  {escape(name)} = {escape(format_value(value))}")
+        for ln in cx.links:
+            for side, value in ((ln.lhs, ln.lhs_value), (ln.rhs, ln.rhs_value)):
+                if side != format_value(value):
+                    say(f"  {escape(side)} = {escape(format_value(value))}")
+            mark = "[bold red]✗ false[/]" if ln.violated else "[green]✓[/]"
+            say(f"  so {escape(ln.lhs)} {ln.op} {escape(ln.rhs)}: {mark} (margin {ln.margin:.3g})")
+    worst = "n/a" if verdict.worst_margin is None else f"{verdict.worst_margin:.3g}"
+    label = "cross-check" if verdict.verdict == "proved" else "trials"
+    say(
+        f"{label:<10} {verdict.trials} trials at dimension {verdict.dim}, seed {verdict.seed}; worst margin {worst} "
+        f"(tolerance {verdict.tolerance:g}, relative to max(1, |lhs|, |rhs|))"
+    )
+    if verdict.search_dims:
+        say(f"search     {verdict.search_candidates} candidates at dimension {', '.join(map(str, verdict.search_dims))}")
+    for note in verdict.notes:
+        say(f"[yellow]note[/]       {escape(note)}")
+    return status
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -450,7 +497,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--activation", default="relu", help="the σ to check with: relu, tanh, sigmoid, gelu, identity")
     p.add_argument("--trials", type=_positive, default=200, help="random points per numeric check (default 200)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
-    p.add_argument("--let", action="append", metavar="NAME=VALUE", help="evaluate at a point: I, 0, a number, -1,1 or 1,0;0,1 (repeatable)")
+    p.add_argument(
+        "--let", action="append", metavar="NAME=VALUE", help="evaluate at a point: I, 0, a number, -1,1 or 1,0;0,1 (repeatable)"
+    )
     out = p.add_mutually_exclusive_group()
     out.add_argument("--latex", action="store_true", help="the proof as an align* fragment")
     out.add_argument("--markdown", action="store_true", help="the proof as Markdown with $$ blocks")
@@ -464,6 +513,15 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--table", action="store_true", help="print the Markdown table of derivations/README.md")
     p.add_argument("--booklet", metavar="DIR", help="write DIR/symres-derivations.tex and .pdf")
     p.set_defaults(handler=_cmd_verify)
+
+    p = sub.add_parser("check", help="prove, check numerically, or refute a statement about residual gradients")
+    p.add_argument("statement", help='e.g. "norm(I+J) >= 1 - norm(J)" or "eig(I+J) = 1 + eig(J)" (grammar: README)')
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.add_argument("--trials", type=_positive, default=200, help="seeded random trials (default 200)")
+    p.add_argument("--seed", type=_non_negative, default=0, help="seed of numpy.random.default_rng (default 0)")
+    p.add_argument("--dim", type=_positive, default=None,
+                   help="matrix size d (default: trials at 3, counterexample search at 1, 2, 3, 4)")
+    p.set_defaults(handler=_cmd_check)
     return parser
 
 

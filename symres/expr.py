@@ -291,7 +291,7 @@ class ShapeError(SymresError):
 def _flatten(cls: type, items: Iterable[Basic]) -> list[Basic]:
     out: list[Basic] = []
     for item in items:
-        out.extend(item.args if isinstance(item, cls) else (item,))
+        out.extend(item.args if isinstance(item, cls) else (item,))  # type: ignore[attr-defined]
     return out
 
 

@@ -140,16 +140,89 @@ def latex(expr: Basic, **settings: Any) -> str:
 
 #: Unicode that titles and descriptions may carry, typeset as mathematics by pdflatex
 _UNICODE = {
-    "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "δ": r"\delta", "ε": r"\varepsilon", "λ": r"\lambda",
-    "μ": r"\mu", "σ": r"\sigma", "Σ": r"\Sigma", "Φ": r"\Phi", "∂": r"\partial", "→": r"\to",
-    "×": r"\times", "≤": r"\le", "≥": r"\ge", "≈": r"\approx", "∈": r"\in", "⊙": r"\odot", "∏": r"\prod",
-    "∑": r"\sum", "ℓ": r"\ell", "⋯": r"\cdots", "ᵀ": r"^{T}", "ℝ": r"\mathbb{R}", "−": "-", "‖": r"\|",
-    "√": r"\surd", "⇒": r"\Rightarrow", "≠": r"\neq", "·": r"\cdot", "∞": r"\infty", "′": "'",
+    "α": r"\alpha",
+    "β": r"\beta",
+    "γ": r"\gamma",
+    "δ": r"\delta",
+    "ε": r"\varepsilon",
+    "λ": r"\lambda",
+    "μ": r"\mu",
+    "σ": r"\sigma",
+    "Σ": r"\Sigma",
+    "Φ": r"\Phi",
+    "∂": r"\partial",
+    "→": r"\to",
+    "×": r"\times",
+    "≤": r"\le",
+    "≥": r"\ge",
+    "≈": r"\approx",
+    "∈": r"\in",
+    "⊙": r"\odot",
+    "∏": r"\prod",
+    "∑": r"\sum",
+    "ℓ": r"\ell",
+    "⋯": r"\cdots",
+    "ᵀ": r"^{T}",
+    "ℝ": r"\mathbb{R}",
+    "−": "-",
+    "‖": r"\|",
+    "√": r"\surd",
+    "⇒": r"\Rightarrow",
+    "≠": r"\neq",
+    "·": r"\cdot",
+    "∞": r"\infty",
+    "′": "'",
 }
 
 _UNICODE.update({c: f"_{i}" for i, c in enumerate("₀₁₂₃₄₅₆₇₈₉")})
-_UNICODE.update({"²": "^2", "³": "^3", "ⁿ": "^n", "ᵏ": "^k", "ᴸ": "^L", "⁻": "^-", "¹": "^1", "⊆": r"\\subseteq",
-                 "∅": r"\\emptyset", "≫": r"\\gg", "≪": r"\\ll", "∘": r"\\circ", "∀": r"\\forall", "∃": r"\\exists"})
+_UNICODE.update(
+    {
+        "²": "^2",
+        "³": "^3",
+        "ⁿ": "^n",
+        "ᵏ": "^k",
+        "ᴸ": "^L",
+        "⁻": "^-",
+        "¹": "^1",
+        "⊆": r"\\subseteq",
+        "∅": r"\\emptyset",
+        "≫": r"\\gg",
+        "≪": r"\\ll",
+        "∘": r"\\circ",
+        "∀": r"\\forall",
+        "∃": r"\\exists",
+    }
+)
+#: prose characters that are special to LaTeX, or that OT1 fonts typeset as other glyphs
+_PROSE = {
+    "%": r"\%",
+    "&": r"\&",
+    "#": r"\#",
+    "_": r"\_",
+    "^": r"\^{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+    "§": r"\S{}",
+    "⚠": "(!)",
+    "~": r"\textasciitilde{}",
+}
+_UNICODE.update(
+    {
+        "ℒ": r"\mathcal{L}",
+        "⊂": r"\subset",
+        "↦": r"\to",
+        "≡": r"\equiv",
+        "∓": r"\mp",
+        "±": r"\pm",
+        "⌈": r"\lceil",
+        "⌉": r"\rceil",
+        "⌊": r"\lfloor",
+        "⌋": r"\rfloor",
+        "ε": r"\varepsilon",
+        "𝟙": r"\mathbf{1}",
+    }
+)
 #: characters LaTeX's utf8 input already typesets in text
 _TEXT_UNICODE = set("—–“”‘’…éèàöüç")
 
@@ -172,8 +245,7 @@ def _text(s: str) -> str:
     parts = s.split("$")
     for i in range(0, len(parts), 2):  # the prose between the $…$ pieces
         p = parts[i]
-        for a, b in (("%", r"\%"), ("&", r"\&"), ("#", r"\#"), ("_", r"\_"), ("^", r"\^{}")):
-            p = p.replace(a, b)
+        p = "".join(_PROSE.get(c, c) for c in p)
         parts[i] = p
     out = "$".join(parts)
     return "".join(c if ord(c) < 128 or c in _UNICODE or c in _TEXT_UNICODE else "?" for c in out)
@@ -193,9 +265,7 @@ def proof_lines(proof: Any) -> list[str]:
     for step in proof.steps:
         lhs = _side(step.lhs) if step.lhs is not None else ""
         reason = step.short or step.reason
-        lines.append(
-            rf"{lhs} &{_relation(step.relation)} {_side(step.rhs)} && \text{{{_text(reason)} {_mark(step)}}}"
-        )
+        lines.append(rf"{lhs} &{_relation(step.relation)} {_side(step.rhs)} && \text{{{_text(reason)} {_mark(step)}}}")
     return lines
 
 
@@ -249,8 +319,7 @@ def proof_dict(proof: Any) -> dict[str, Any]:
 
     def step(s: Any) -> dict[str, Any]:
         return {
-            "latex": (f"{_side(s.lhs)} " if s.lhs is not None else "")
-            + f"{_relation(s.relation)} {_side(s.rhs)}",
+            "latex": (f"{_side(s.lhs)} " if s.lhs is not None else "") + f"{_relation(s.relation)} {_side(s.rhs)}",
             "reason": s.reason,
             "check": s.check.as_dict() if s.check is not None else None,
         }
@@ -287,7 +356,10 @@ def compile_pdf(tex: str, out: str | os.PathLike[str], *, runs: int = 1) -> Path
         for _ in range(runs):  # a document with a table of contents needs two
             run = subprocess.run(
                 [exe, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
-                cwd=tmp, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                cwd=tmp,
+                capture_output=True,
+                text=True,
+                stdin=subprocess.DEVNULL,
             )
             if run.returncode != 0:
                 err = next((l for l in run.stdout.splitlines() if l.startswith("!")), "unknown error")
@@ -319,10 +391,12 @@ def _evidence_latex(item: Any) -> str:
 def booklet_latex(outcomes: Any) -> str:
     """One document: a section per derivation module, a subsection per statement with
     the seed's words, the toolkit's verdict, and every proof with its checks."""
-    out = [_PREAMBLE.replace("\\begin{document}", "\\setcounter{secnumdepth}{2}\n\\begin{document}"),
-           r"\title{symres: the seeds' statements, derived and checked}\date{}\maketitle",
-           r"Every line below was checked by the numeric backend or shown symbolically, and says which.",
-           r"\tableofcontents"]
+    out = [
+        _PREAMBLE.replace("\\begin{document}", "\\setcounter{secnumdepth}{2}\n\\begin{document}"),
+        r"\title{symres: the seeds' statements, derived and checked}\date{}\maketitle",
+        r"Every line below was checked by the numeric backend or shown symbolically, and says which.",
+        r"\tableofcontents",
+    ]
     module = None
     for o in outcomes:
         st = o.statement

@@ -296,9 +296,7 @@ def compile_expr(expr: MatrixExpr, symbols: Iterable[Basic], activation: str = "
     return Compiled(expr, symbols, activation)
 
 
-def draw(
-    symbols: Iterable[Basic], domains: Mapping[str, Domain], n: int, rng: np.random.Generator
-) -> dict[str, Array]:
+def draw(symbols: Iterable[Basic], domains: Mapping[str, Domain], n: int, rng: np.random.Generator) -> dict[str, Array]:
     """n random instances of every symbol: arrays (n, rows, cols); scalars (n, 1, 1)."""
     return {str(s): domains.get(str(s), WEIGHT if _is_weight(s) else STANDARD).sample(rng, (n, *_shape(s))) for s in symbols}
 

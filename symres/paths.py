@@ -345,9 +345,7 @@ class ExpansionCheck:
         }
 
 
-def check_expansion(
-    expr: MatrixExpr, L: int, *, d: int = 3, trials: int = 3, seed: int = 0, norm: float = 0.9
-) -> ExpansionCheck:
+def check_expansion(expr: MatrixExpr, L: int, *, d: int = 3, trials: int = 3, seed: int = 0, norm: float = 0.9) -> ExpansionCheck:
     """Evaluate the terms of ``expr`` (read back from the SymPy object) with random J_ℓ
     and compare their sum with the product (I + J_L) ⋯ (I + J_1) computed directly.
 
@@ -526,9 +524,7 @@ def induction_steps(*, max_depth: int = 6, d: int = 3, trials: int = 5, seed: in
 
     pascal = _pascal_residual()
     pascal_exact = all(
-        math.comb(n + 1, k) == math.comb(n, k) + (math.comb(n, k - 1) if k >= 1 else 0)
-        for n in range(41)
-        for k in range(n + 2)
+        math.comb(n + 1, k) == math.comb(n, k) + (math.comb(n, k - 1) if k >= 1 else 0) for n in range(41) for k in range(n + 2)
     )
     doubling = sympy.simplify(
         sympy.summation(sympy.binomial(_L + 1, _K), (_K, 0, _L + 1)) - 2 * sympy.summation(sympy.binomial(_L, _K), (_K, 0, _L))

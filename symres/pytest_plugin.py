@@ -7,8 +7,9 @@ An item passes when the toolkit's verdict is the one the derivation expects
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 

@@ -13,9 +13,10 @@ from typing import Any
 
 import sympy as sp
 from sympy import Basic
+from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions import HadamardProduct, Identity, MatAdd, MatMul, OneMatrix, Transpose, ZeroMatrix
 
-from symres.expr import Deriv, Diag, Elementwise
+from symres.expr import Abbrev, Defined, DefinedJacobian, Deriv, Diag, Elementwise, Scalar, VStack
 from symres.proof import Check
 
 __all__ = ["explicit", "exact_value", "symbolic_equal", "Unsupported"]
@@ -50,7 +51,9 @@ def explicit(expr: Basic, env: dict[Basic, Any] | None = None, activation: str |
             if e not in env:
                 env[e] = _entries(e)
             return env[e]
-        if isinstance(e, (sp.Symbol, sp.Number)):
+        if isinstance(e, sp.Symbol):
+            return env.get(e, e)
+        if isinstance(e, sp.Number):
             return e
         if isinstance(e, MatAdd):
             return sum((ev(t) for t in e.args[1:]), ev(e.args[0]))
@@ -79,6 +82,22 @@ def explicit(expr: Basic, env: dict[Basic, Any] | None = None, activation: str |
             return u.applyfunc(lambda ui: sp.Subs(sp.Derivative(f(t), (t, e.order)), t, ui))
         if isinstance(e, Deriv):
             return ev(e.expr).jacobian(ev(e.wrt))
+        if isinstance(e, Scalar):
+            return ev(e.expr)[0, 0]
+        if isinstance(e, Abbrev):
+            return ev(e.definition)
+        if isinstance(e, (Defined, DefinedJacobian)):
+            u = e.definition.variables[0]
+            saved, env[u] = env.get(u), ev(e.arg)
+            try:
+                return ev(e.definition.expr)
+            finally:
+                if saved is None:
+                    env.pop(u)
+                else:
+                    env[u] = saved
+        if isinstance(e, VStack):
+            return sp.Matrix.vstack(*(ev(a) for a in e.args))
         if isinstance(e, Identity):
             return sp.eye(int(e.shape[0]))
         if isinstance(e, ZeroMatrix):
@@ -92,6 +111,15 @@ def explicit(expr: Basic, env: dict[Basic, Any] | None = None, activation: str |
     return ev(expr)
 
 
+def _is_zero(cell: sp.Expr) -> bool:
+    """True when SymPy shows cell = 0. First with every applied function (σ(u), σ'(u))
+    read as an opaque symbol, which is sound (an identity in independent symbols stays one
+    under substitution) and keeps expand polynomial; then expand and simplify as they are."""
+    cell = cell.doit()
+    opaque = {a: sp.Dummy() for a in cell.atoms(AppliedUndef, sp.Subs, sp.Derivative)}
+    return sp.expand(cell.xreplace(opaque)) == 0 or sp.expand(cell) == 0 or sp.simplify(cell) == 0
+
+
 def symbolic_equal(lhs: Basic, rhs: Basic) -> Check | None:
     """A symbolic Check that lhs = rhs entry by entry at the sizes the expressions carry,
     or None when SymPy cannot show it (unsupported node, or no simplification to 0).
@@ -102,8 +130,7 @@ def symbolic_equal(lhs: Basic, rhs: Basic) -> Check | None:
     except Unsupported:
         return None
     cells = diff if isinstance(diff, sp.MatrixBase) else sp.Matrix([[diff]])
-    # expand settles the polynomial identities the rules produce; simplify is the slow fallback
-    if all(sp.expand(c.doit()) == 0 or sp.simplify(c.doit()) == 0 for c in cells):
+    if all(_is_zero(c) for c in cells):
         shape = "×".join(str(n) for n in getattr(lhs, "shape", (1, 1)))
         return Check("symbolic", True, f"equal entry by entry at size {shape}, symbolic entries, any differentiable σ")
     return None
@@ -118,8 +145,14 @@ def exact_value(expr: Basic, values: dict[str, Any], activation: str = "relu") -
     for name, value in values.items():
         if name not in syms:
             continue
-        m = sp.Matrix(value) if not isinstance(value, (int, float, sp.Basic)) or isinstance(value, sp.MatrixBase) else value
-        env[syms[name]] = m.applyfunc(sp.nsimplify) if isinstance(m, sp.MatrixBase) else sp.nsimplify(m)
+        sym = syms[name]
+        if isinstance(sym, sp.MatrixSymbol):
+            m = sp.Matrix(value) if not isinstance(value, sp.MatrixBase) else value
+            if m.shape == (1, 1) and tuple(sym.shape) != (1, 1):
+                m = m[0, 0] * sp.eye(int(sym.shape[0]))  # a number for a square matrix: c·I, as --let reads it
+            env[sym] = m.applyfunc(sp.nsimplify)
+        else:
+            env[sym] = sp.nsimplify(sp.Matrix([value])[0, 0] if not isinstance(value, (int, float, sp.Basic)) else value)
     missing = sorted(set(syms) - set(values))
     if missing:
         from symres.errors import SymresError

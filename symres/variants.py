@@ -50,40 +50,48 @@ def _densenet(v: TermVocabulary) -> Term:
 
 
 def _alpha(v: TermVocabulary) -> Term:
-    return v.scalar("alpha", description="the DeepNorm up-weighting α = (2N)^{1/4} of an N-layer encoder",
-                    domain=Domain(low=1.2, high=3.0, description="~ U(1.2, 3), i.e. N from 1 to 40"))
+    return v.scalar(
+        "alpha",
+        description="the DeepNorm up-weighting α = (2N)^{1/4} of an N-layer encoder",
+        domain=Domain(low=1.2, high=3.0, description="~ U(1.2, 3), i.e. N from 1 to 40"),
+    )
 
 
 VARIANTS: tuple[Block, ...] = (
     Block.define(
-        "highway", lambda v: _highway(v),
+        "highway",
+        lambda v: _highway(v),
         title=r"highway layer $y = H(x) \odot T(x) + x \odot (1 - T(x))$, $H = \sigma(W_H x + b_H)$, "
-              r"$T = \operatorname{sigmoid}(W_T x + b_T)$",
+        r"$T = \operatorname{sigmoid}(W_T x + b_T)$",
         source="Srivastava, Greff & Schmidhuber 2015, Highway Networks (arXiv:1505.00387); "
-               "H is one layer σ(W_H x + b_H) with the block's σ",
+        "H is one layer σ(W_H x + b_H) with the block's σ",
         formula=r"H(x) \odot T(x) + x \odot (1 - T(x))",
     ),
     Block.define(
-        "layerscale", lambda v: v.x + v.diag(v.vector("lambda", description="per-channel scale λ (LayerScale)")) @ v.F(v.x),
+        "layerscale",
+        lambda v: v.x + v.diag(v.vector("lambda", description="per-channel scale λ (LayerScale)")) @ v.F(v.x),
         title=r"LayerScale $y = x + \operatorname{diag}(\lambda) F(x)$",
         source="Touvron, Cord, Sablayrolles, Synnaeve & Jégou 2021, Going deeper with Image Transformers "
-               "(CaiT, arXiv:2103.17239)",
+        "(CaiT, arXiv:2103.17239)",
         formula=r"x + \operatorname{diag}(\lambda) F(x)",
     ),
     Block.define(
-        "scaled", lambda v: v.scalar("lambda", description="the shortcut scale λ") * v.x + v.F(v.x),
+        "scaled",
+        lambda v: v.scalar("lambda", description="the shortcut scale λ") * v.x + v.F(v.x),
         title=r"constant scaling of the shortcut, $y = \lambda x + F(x)$",
         source=f"{IDENTITY_MAPPINGS}, Fig. 2(b) (F not scaled)",
         formula=r"\lambda x + F(x)",
     ),
     Block.define(
-        "gated-exclusive", lambda v: (lambda g: (1 - g) * v.x + g * v.F(v.x))(_gate(v, "g")),
+        "gated-exclusive",
+        lambda v: (lambda g: (1 - g) * v.x + g * v.F(v.x))(_gate(v, "g")),
         title=r"exclusive gating $y = (1 - g(x)) \odot x + g(x) \odot F(x)$, $g = \operatorname{sigmoid}(W_g x + b_g)$",
         source=f"{IDENTITY_MAPPINGS}, Fig. 2(c)",
         formula=r"(1 - g(x)) \odot x + g(x) \odot F(x)",
     ),
     Block.define(
-        "gated-shortcut", lambda v: (1 - _gate(v, "g")) * v.x + v.F(v.x),
+        "gated-shortcut",
+        lambda v: (1 - _gate(v, "g")) * v.x + v.F(v.x),
         title=r"shortcut-only gating $y = (1 - g(x)) \odot x + F(x)$, $g = \operatorname{sigmoid}(W_g x + b_g)$",
         source=f"{IDENTITY_MAPPINGS}, Fig. 2(d)",
         formula=r"(1 - g(x)) \odot x + F(x)",
@@ -96,50 +104,57 @@ VARIANTS: tuple[Block, ...] = (
         formula=r"p x + F(x)",
     ),
     Block.define(
-        "bn-after-add", lambda v: v.sigma(v.bn(v.x + v.F(v.x), 1)),
+        "bn-after-add",
+        lambda v: v.sigma(v.bn(v.x + v.F(v.x), 1)),
         title=r"BN after the addition, $y = \sigma(\mathrm{BN}(x + F(x)))$ (BN in inference form)",
         source=f"{IDENTITY_MAPPINGS}, Fig. 4(b)",
         formula=r"\sigma(\mathrm{BN}(x + F(x)))",
     ),
     Block.define(
-        "relu-before-add", lambda v: v.x + v.sigma(v.F(v.x)),
+        "relu-before-add",
+        lambda v: v.x + v.sigma(v.F(v.x)),
         title=r"activation before the addition, $y = x + \sigma(F(x))$",
         source=f"{IDENTITY_MAPPINGS}, Fig. 4(c)",
         formula=r"x + \sigma(F(x))",
     ),
     Block.define(
-        "postnorm", lambda v: v.layernorm(v.x + v.F(v.x)),
+        "postnorm",
+        lambda v: v.layernorm(v.x + v.F(v.x)),
         title=r"Post-LN, $y = \mathrm{LN}(x + F(x))$, LayerNorm from its definition",
         source="Vaswani et al. 2017, Attention Is All You Need (arXiv:1706.03762); LayerNorm: Ba, Kiros & Hinton 2016 "
-               "(arXiv:1607.06450)",
+        "(arXiv:1607.06450)",
         formula=r"\mathrm{LN}(x + F(x))",
     ),
     Block.define(
-        "prenorm", lambda v: v.x + v.F(v.layernorm(v.x)),
+        "prenorm",
+        lambda v: v.x + v.F(v.layernorm(v.x)),
         title=r"Pre-LN, $y = x + F(\mathrm{LN}(x))$, LayerNorm from its definition",
         source="Xiong et al. 2020, On Layer Normalization in the Transformer Architecture (arXiv:2002.04745)",
         formula=r"x + F(\mathrm{LN}(x))",
     ),
     Block.define(
-        "deepnorm", lambda v: v.layernorm(_alpha(v) * v.x + v.F(v.x)),
+        "deepnorm",
+        lambda v: v.layernorm(_alpha(v) * v.x + v.F(v.x)),
         title=r"DeepNorm, $y = \mathrm{LN}(\alpha x + F(x))$ with $\alpha = (2N)^{1/4}$ for $N$ layers "
-              r"(kept as the symbol $\alpha$)",
+        r"(kept as the symbol $\alpha$)",
         source="Wang, Ma, Dong, Huang, Zhang & Wei 2022, DeepNet: Scaling Transformers to 1,000 Layers "
-               "(arXiv:2203.00555); α = (2N)^{1/4} (encoder); fix N with --let alpha=... or variants.deepnorm(N)",
+        "(arXiv:2203.00555); α = (2N)^{1/4} (encoder); fix N with --let alpha=... or variants.deepnorm(N)",
         formula=r"\mathrm{LN}(\alpha x + F(x))",
     ),
     Block.define(
-        "densenet", _densenet,
+        "densenet",
+        _densenet,
         title=r"dense connectivity, $y = [x; F(x)]$ with $F: \mathbb{R}^d \to \mathbb{R}^k$, $k = m - d$ (default $k = d$)",
         source="Huang, Liu, van der Maaten & Weinberger 2017, Densely Connected Convolutional Networks (arXiv:1608.06993)",
         formula=r"[x; F(x)]",
         out_dim=lambda d: 2 * d,
     ),
     Block.define(
-        "euler", lambda v: v.x + v.scalar("epsilon", description="the step ε of the Euler scheme") * v.F(v.x),
+        "euler",
+        lambda v: v.x + v.scalar("epsilon", description="the step ε of the Euler scheme") * v.F(v.x),
         title=r"a forward Euler step of $dh/dt = F(h)$ with step $\varepsilon$: $y = x + \varepsilon F(x)$",
         source="Haber & Ruthotto 2017, Stable Architectures for Deep Neural Networks (arXiv:1705.03341); "
-               "Chen et al. 2018, Neural Ordinary Differential Equations (arXiv:1806.07366)",
+        "Chen et al. 2018, Neural Ordinary Differential Equations (arXiv:1806.07366)",
         formula=r"x + \varepsilon F(x)",
     ),
 )
@@ -154,7 +169,8 @@ def deepnorm(layers: int) -> Block:
         raise SymresError(f"deepnorm needs a positive number of layers, got {layers}")
     alpha = sp.Pow(2 * layers, sp.Rational(1, 4), evaluate=False)  # printed as the 4th root of 2N
     return Block.define(
-        f"deepnorm-{layers}", lambda v: v.layernorm(alpha * v.x + v.F(v.x)),
+        f"deepnorm-{layers}",
+        lambda v: v.layernorm(alpha * v.x + v.F(v.x)),
         title=rf"DeepNorm for $N = {layers}$: $y = \mathrm{{LN}}({sp.latex(alpha)} x + F(x))$",
         source="Wang et al. 2022 (arXiv:2203.00555), α = (2N)^{1/4}",
     )
@@ -214,25 +230,48 @@ def layernorm_identity(dim: int = 3, *, trials: int = 200, seed: int = 0) -> Pro
     s_text = r"$s = \sqrt{v + \varepsilon}$, $\hat{u} = c/s$"
     lemma = _lemma_steps(fn, holds)
     collect = Step(
-        rhs=closed, short="collect terms", verifier=holds(derived, closed),
+        rhs=closed,
+        short="collect terms",
+        verifier=holds(derived, closed),
         reason=rf"collect terms ($c^{{T}}\mathbf{{1}} = 0$), with {s_text}; exact for every $\varepsilon > 0$",
     )
     facts = (
-        Step(lhs=J, rhs=matmul(r, bracket(uhat)), verifier=holds(unit, matmul(r, bracket(uhat))),
-             reason=r"with $\gamma = \mathbf{1}$: "
-                    r"$J_{\mathrm{LN}}(u) = s^{-1}(I - \mathbf{1}\mathbf{1}^{T}/d - \hat{u}\hat{u}^{T}/d)$"),
-        Step(lhs=matmul(J, one), rhs=ZeroMatrix(d, 1), verifier=holds(matmul(derived, one), ZeroMatrix(d, 1)),
-             reason=r"the mean direction is removed: $J_{\mathrm{LN}}(u)\,\mathbf{1} = 0$ for every $\varepsilon$"),
-        Step(lhs=matmul(J, c), rhs=matmul(Scalar(eps), r**3, c), verifier=holds(matmul(unit, c), matmul(Scalar(eps), r**3, c)),
-             reason=r"but the centred direction is not: $J_{\mathrm{LN}}(u)\,c = \varepsilon s^{-3} c$ ($\gamma = \mathbf{1}$), "
-                    r"so the bracket is the orthogonal projector onto $\{\mathbf{1}, c\}^{\perp}$ only when $\varepsilon = 0$"),
-        Step(lhs=J, rhs=zform, verifier=holds(unit, zform, epsilon=Domain(low=0.0, high=0.0, description="ε = 0")),
-             reason=r"at $\varepsilon = 0$, $\gamma = \mathbf{1}$: with the standardised $\hat{z} = c/\sqrt{v}$ "
-                    r"($\|\hat{z}\|^2 = d$) the bracket is the orthogonal projector onto $\{\mathbf{1}, c\}^{\perp}$"),
-        Step(lhs=J, rhs=zform, relation="≠", verifier=refuted(unit, zform),
-             reason=r"but for $\varepsilon > 0$ ($\gamma = \mathbf{1}$) the $\hat{z}$ form is false: "
-                    r"$s^{-1}(\hat{z}\hat{z}^{T} - \hat{u}\hat{u}^{T})/d = "
-                    r"\varepsilon\, s^{-1} \hat{z}\hat{z}^{T}/(d(v + \varepsilon)) \neq 0$"),
+        Step(
+            lhs=J,
+            rhs=matmul(r, bracket(uhat)),
+            verifier=holds(unit, matmul(r, bracket(uhat))),
+            reason=r"with $\gamma = \mathbf{1}$: "
+            r"$J_{\mathrm{LN}}(u) = s^{-1}(I - \mathbf{1}\mathbf{1}^{T}/d - \hat{u}\hat{u}^{T}/d)$",
+        ),
+        Step(
+            lhs=matmul(J, one),
+            rhs=ZeroMatrix(d, 1),
+            verifier=holds(matmul(derived, one), ZeroMatrix(d, 1)),
+            reason=r"the mean direction is removed: $J_{\mathrm{LN}}(u)\,\mathbf{1} = 0$ for every $\varepsilon$",
+        ),
+        Step(
+            lhs=matmul(J, c),
+            rhs=matmul(Scalar(eps), r**3, c),
+            verifier=holds(matmul(unit, c), matmul(Scalar(eps), r**3, c)),
+            reason=r"but the centred direction is not: $J_{\mathrm{LN}}(u)\,c = \varepsilon s^{-3} c$ ($\gamma = \mathbf{1}$), "
+            r"so the bracket is the orthogonal projector onto $\{\mathbf{1}, c\}^{\perp}$ only when $\varepsilon = 0$",
+        ),
+        Step(
+            lhs=J,
+            rhs=zform,
+            verifier=holds(unit, zform, epsilon=Domain(low=0.0, high=0.0, description="ε = 0")),
+            reason=r"at $\varepsilon = 0$, $\gamma = \mathbf{1}$: with the standardised $\hat{z} = c/\sqrt{v}$ "
+            r"($\|\hat{z}\|^2 = d$) the bracket is the orthogonal projector onto $\{\mathbf{1}, c\}^{\perp}$",
+        ),
+        Step(
+            lhs=J,
+            rhs=zform,
+            relation="≠",
+            verifier=refuted(unit, zform),
+            reason=r"but for $\varepsilon > 0$ ($\gamma = \mathbf{1}$) the $\hat{z}$ form is false: "
+            r"$s^{-1}(\hat{z}\hat{z}^{T} - \hat{u}\hat{u}^{T})/d = "
+            r"\varepsilon\, s^{-1} \hat{z}\hat{z}^{T}/(d(v + \varepsilon)) \neq 0$",
+        ),
     )
     where = ", ".join(f"${latex_of(a)} = {latex_of(a.definition)}$" for a in _abbreviations(fn.body))
     proof = Proof(

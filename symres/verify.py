@@ -22,9 +22,10 @@ import importlib.util
 import inspect
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from symres.errors import SymresError
 from symres.proof import Check, Proof
@@ -62,7 +63,9 @@ class Statement:
         return f"{Path(self.module).stem}::{self.name}"
 
 
-def statement(*, seed: str, where: str, text: str, expect: str, corrected: str = "") -> Callable[[Callable[[], Any]], Callable[[], Any]]:
+def statement(
+    *, seed: str, where: str, text: str, expect: str, corrected: str = ""
+) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
     """Declare the decorated function as the evidence for a seed statement."""
     if expect not in VERDICTS:
         raise SymresError(f"expect must be one of {', '.join(VERDICTS)}, got {expect!r}")
@@ -124,8 +127,11 @@ def _instance_text(instance: dict[str, Any] | None) -> str:
         return ""
     parts = []
     for k, v in instance.items():
-        arr = np.round(np.asarray(v, dtype=float), 4)
-        parts.append(f"{k} = {arr.tolist()}")
+        try:
+            shown: Any = np.round(np.asarray(v, dtype=float), 4).tolist()
+        except (TypeError, ValueError):
+            shown = v
+        parts.append(f"{k} = {shown}")
     return "; ".join(parts)
 
 
@@ -238,6 +244,9 @@ def _module_files(paths: Iterable[str | Path]) -> list[Path]:
 
 def load_module(path: Path) -> list[Statement]:
     """The statements declared in one derivation module, in the order of the source."""
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:  # derivation modules may share helpers (files named _*.py) beside them
+        sys.path.insert(0, folder)
     name = f"symres_derivation_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:

@@ -90,7 +90,10 @@ def torch_forward(expr: sp.Basic, values: dict[str, np.ndarray], activation: str
     fixed = {}
     for k, v in values.items():
         v = np.asarray(v, dtype=float)
-        fixed[k] = torch.tensor(v.reshape(()) if v.size == 1 and k not in (x_name,) and v.ndim <= 2 and v.shape in ((1, 1), ()) else v, dtype=torch.float64)
+        fixed[k] = torch.tensor(
+            v.reshape(()) if v.size == 1 and k not in (x_name,) and v.ndim <= 2 and v.shape in ((1, 1), ()) else v,
+            dtype=torch.float64,
+        )
 
     def f(x):
         env = dict(fixed)

@@ -55,12 +55,8 @@ def test_term_count_is_two_to_the_L(L: int) -> None:
 
 def test_order_L2_and_L3() -> None:
     assert sp.sstr(paths.expand_product(2), order="none") == "I + J_1 + J_2 + J_2*J_1"
-    assert sp.sstr(paths.expand_product(3), order="none") == (
-        "I + J_1 + J_2 + J_3 + J_2*J_1 + J_3*J_1 + J_3*J_2 + J_3*J_2*J_1"
-    )
-    assert paths.expansion_indices(paths.expand_product(3), 3) == [
-        (), (1,), (2,), (3,), (2, 1), (3, 1), (3, 2), (3, 2, 1)
-    ]
+    assert sp.sstr(paths.expand_product(3), order="none") == ("I + J_1 + J_2 + J_3 + J_2*J_1 + J_3*J_1 + J_3*J_2 + J_3*J_2*J_1")
+    assert paths.expansion_indices(paths.expand_product(3), 3) == [(), (1,), (2,), (3,), (2, 1), (3, 1), (3, 2), (3, 2, 1)]
     assert sp.sstr(paths.product_expression(3), order="none") == "(I + J_3)*(I + J_2)*(I + J_1)"
 
 
@@ -255,7 +251,14 @@ def test_cli_expand_3_json(capsys: pytest.CaptureFixture[str]) -> None:
     data = json.loads(out)
     assert out == json.dumps(data, indent=2) + "\n"  # the streamed writer prints what _print_json would
     assert [t["factors"] for t in data["terms"]] == [
-        [], ["J_1"], ["J_2"], ["J_3"], ["J_2", "J_1"], ["J_3", "J_1"], ["J_3", "J_2"], ["J_3", "J_2", "J_1"]
+        [],
+        ["J_1"],
+        ["J_2"],
+        ["J_3"],
+        ["J_2", "J_1"],
+        ["J_3", "J_1"],
+        ["J_3", "J_2"],
+        ["J_3", "J_2", "J_1"],
     ]
     assert [t["length"] for t in data["terms"]] == [0, 1, 1, 1, 2, 2, 2, 3]
     assert [t["word"] for t in data["terms"]] == ["III", "J1II", "IJ2I", "IIJ3", "J1J2I", "J1IJ3", "IJ2J3", "J1J2J3"]
@@ -276,9 +279,18 @@ def test_cli_expand_text_says_how_it_was_checked(flags: list[str], capsys: pytes
     assert "checked" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv", [["expand", "25"], ["expand", "-1"], ["expand", "x"], ["expand", "2.5"],
-                                  ["paths", "--depth", "-3", "--width", "2"], ["paths", "--depth", "3", "--width", "0"],
-                                  ["paths", "--depth", "3", "--width", "2", "--norm", "-1"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["expand", "25"],
+        ["expand", "-1"],
+        ["expand", "x"],
+        ["expand", "2.5"],
+        ["paths", "--depth", "-3", "--width", "2"],
+        ["paths", "--depth", "3", "--width", "0"],
+        ["paths", "--depth", "3", "--width", "2", "--norm", "-1"],
+    ],
+)
 def test_cli_bad_input_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
     err = capsys.readouterr().err

@@ -25,7 +25,7 @@ def test_a_wrong_step_is_reported_with_seed_and_instance():
     wrong = add(sp.Identity(d), matmul(W, Diag(apply("sigma", x))))  # σ where σ' belongs
     proof = _proof(wrong).check(trials=200, seed=42)
     assert not proof.passed
-    (number, step), = proof.failures()
+    ((number, step),) = proof.failures()
     assert number == 1
     assert step.check.seed == 42 and step.check.trials == 200 and step.check.max_error > 1e-3
     assert set(step.check.instance) == {"x", "W_1"}
@@ -34,7 +34,9 @@ def test_a_wrong_step_is_reported_with_seed_and_instance():
 
     xv, Wv = np.array(step.check.instance["x"]), np.array(step.check.instance["W_1"])
     h = 1e-6
-    fd = np.stack([((xv + h * e) + Wv @ np.tanh(xv + h * e) - (xv - h * e) - Wv @ np.tanh(xv - h * e)) / (2 * h) for e in np.eye(d)], axis=1)
+    fd = np.stack(
+        [((xv + h * e) + Wv @ np.tanh(xv + h * e) - (xv - h * e) - Wv @ np.tanh(xv - h * e)) / (2 * h) for e in np.eye(d)], axis=1
+    )
     claimed = np.eye(d) + Wv @ np.diag(np.tanh(xv))
     assert np.max(np.abs(fd - claimed)) > 1e-3
 
@@ -62,9 +64,13 @@ def test_json_of_preact_has_checked_steps():
 def test_block_steps_are_symbolic_at_d_2_and_numeric_at_d():
     proof = derive("postact", dim=4, trials=50)
     assert proof.final.method == "symbolic" and proof.final.trials == 50
-    assert "size 2×2" in proof.final.detail and "at d = 4" in proof.final.detail
+    assert "by the chain of steps above" in proof.final.detail and "at d = 4" in proof.final.detail
+    assert all("size 2×2" in s.check.detail for s in proof.steps[2:])
 
 
 def test_check_summary_wording():
     c = Check("numeric", True, "central finite differences", 200, 2e-10, 1e-6, 0)
-    assert c.summary() == "numerically (central finite differences): 200 points, max rel. error 2.0e-10 (tolerance 1e-06), seed 0: passed"
+    assert (
+        c.summary()
+        == "numerically (central finite differences): 200 points, max rel. error 2.0e-10 (tolerance 1e-06), seed 0: passed"
+    )

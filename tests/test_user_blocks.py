@@ -13,7 +13,7 @@ from symres.cli import main
 from symres.errors import SymresError
 from symres.numeric import compile_expr, draw
 
-MINE = '''
+MINE = """
 from symres import Block
 
 mine = Block.define("mine", lambda v: v.x + v.matrix("W_2") @ v.sigma(v.matrix("W_1") @ v.x), source="my notes")
@@ -25,7 +25,7 @@ def _gated(v):
 gated_prenorm = Block.define("gated-prenorm", _gated, title="a gated pre-LN block")
 wide = Block.define("wide", lambda v: v.x + v.F(v.x, rows=4))
 not_a_block = 3
-'''
+"""
 
 
 @pytest.fixture

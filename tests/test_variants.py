@@ -58,10 +58,18 @@ def test_registered_listed_and_proved(name):
 @pytest.mark.parametrize(
     "name, kind",
     [
-        ("highway", "gate"), ("gated-exclusive", "gate"), ("gated-shortcut", "gate"), ("bn-after-add", "gate"),
-        ("scaled", "scaled by the constant $\\lambda$"), ("dropout-shortcut", "scaled by the constant $p$"),
-        ("layerscale", "stands alone"), ("relu-before-add", "stands alone"), ("euler", "stands alone"),
-        ("prenorm", "stands alone"), ("postnorm", "J_{\\operatorname{LN}}"), ("deepnorm", "\\alpha J_{\\operatorname{LN}}"),
+        ("highway", "gate"),
+        ("gated-exclusive", "gate"),
+        ("gated-shortcut", "gate"),
+        ("bn-after-add", "gate"),
+        ("scaled", "scaled by the constant $\\lambda$"),
+        ("dropout-shortcut", "scaled by the constant $p$"),
+        ("layerscale", "stands alone"),
+        ("relu-before-add", "stands alone"),
+        ("euler", "stands alone"),
+        ("prenorm", "stands alone"),
+        ("postnorm", "J_{\\operatorname{LN}}"),
+        ("deepnorm", "\\alpha J_{\\operatorname{LN}}"),
         ("densenet", "stacks $I$"),
     ],
 )
@@ -124,14 +132,16 @@ def test_layernorm_forward_and_jacobian_against_torch():
     xv, g, b, eps = rng.standard_normal(4), rng.uniform(0.5, 1.5, 4), rng.standard_normal(4), 0.3
     values = {"x": xv[:, None], "gamma": g[:, None], "beta": b[:, None], "epsilon": np.array([[eps]])}
     got = compile_expr(ln, [v.x, v.params["gamma"].symbol, v.params["beta"].symbol, v.params["epsilon"].symbol])(
-        {k: np.asarray(val)[None] for k, val in values.items()})[0, :, 0]
+        {k: np.asarray(val)[None] for k, val in values.items()}
+    )[0, :, 0]
     ref = torch.nn.functional.layer_norm(torch.tensor(xv), (4,), torch.tensor(g), torch.tensor(b), eps=eps).numpy()
     np.testing.assert_allclose(got, ref, rtol=1e-12)
     J = jacobian(ln, v.x)
     values_b = {k: np.asarray(val)[None] for k, val in values.items()}
     Jv = compile_expr(J, [v.x, v.params["gamma"].symbol, v.params["beta"].symbol, v.params["epsilon"].symbol])(values_b)[0]
     auto = torch.autograd.functional.jacobian(
-        lambda t: torch.nn.functional.layer_norm(t, (4,), torch.tensor(g), torch.tensor(b), eps=eps), torch.tensor(xv))
+        lambda t: torch.nn.functional.layer_norm(t, (4,), torch.tensor(g), torch.tensor(b), eps=eps), torch.tensor(xv)
+    )
     np.testing.assert_allclose(Jv, auto.numpy(), rtol=1e-10, atol=1e-12)
 
 
@@ -205,8 +215,11 @@ def test_shortcut_terms_of_the_new_kinds():
         (add(x, matmul(-1, OneMatrix(d, 1), Transpose(OneMatrix(d, 1)), x)), r"x - \mathbf{1} \mathbf{1}^{T} x", "x - 𝟙 𝟙ᵀ x"),
         (Transpose(add(x, a)), r"\left(x + a\right)^{T}", "(x + a)ᵀ"),
         (Elementwise("rsqrt", matmul(Transpose(x), x)), r"\left(x^{T} x\right)^{-1/2}", "(xᵀ x)^(-1/2)"),
-        (Elementwise("rsqrt", matmul(Transpose(x), x), 1), r"\left(-\tfrac{1}{2} \left(x^{T} x\right)^{-3/2}\right)",
-         "(-½ (xᵀ x)^(-3/2))"),
+        (
+            Elementwise("rsqrt", matmul(Transpose(x), x), 1),
+            r"\left(-\tfrac{1}{2} \left(x^{T} x\right)^{-3/2}\right)",
+            "(-½ (xᵀ x)^(-3/2))",
+        ),
         (matmul(Scalar(matmul(Transpose(x), x)), a), r"x^{T} x a", "xᵀ x a"),
         (Abbrev("mu_1", matmul(Transpose(x), x)), r"\mu_{1}", "μ₁"),
         (VStack(x, a), r"\begin{bmatrix} x \\ a \end{bmatrix}", "[x; a]"),

@@ -1,0 +1,2629 @@
+"""Claims about residual gradients: prove them, check them numerically, or refute them.
+
+A `Claim` is a statement of the `symres.grammar` language, such as
+``norm(prod(l=1..L, I + J_l)) >= 1 where norm(J_l) <= 0.1, L = 100``. `check` returns a
+`Verdict`:
+
+``proved``
+    SymPy settles it: both sides expanded with non-commutative symbols (so A B ≠ B A
+    unless a constraint says they commute), or a small set of exact rules about
+    eigenvalues and norms of ``s I + t M``. Every proof is also cross-checked on the
+    seeded random trials.
+``holds``
+    *holds numerically*: no violation in N seeded trials (dimension 3 by default) nor
+    in a counterexample search at dimensions 1-4. This is evidence, not a proof.
+``refuted``
+    a concrete counterexample: the smallest dimension and depth found, entries rounded
+    and zeroed where that keeps it a counterexample, re-verified before it is returned.
+
+The search for a counterexample runs, at each dimension, (1) random sampling that honours
+the constraints (norm bounds drawn up to and exactly at the bound, diagonal, symmetric,
+commuting, ... matrices), (2) structured candidates (±cI, rotations, rank-one and
+nilpotent matrices, tied across a family J_1..J_L), and (3) a local optimisation of the
+margin (a batched (1+λ) evolution strategy in NumPy; SciPy is not needed).
+
+Numerics are batched: every symbol carries a leading trial axis (a matrix is an array
+(T, d, d)), the statement's AST is walked once per batch, and every random draw comes
+from ``numpy.random.default_rng``. The margin of ``a <= b`` is ``(b - a) / max(1, |a|,
+|b|)``; a violation needs a margin below ``-tolerance`` (1e-8, or 1e-6 when eigenvalues
+are compared).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from symres import grammar as g
+from symres.errors import SymresError
+
+__all__ = [
+    "Claim",
+    "Verdict",
+    "Counterexample",
+    "LinkValue",
+    "parse",
+    "check",
+    "recheck",
+    "format_value",
+    "TOLERANCE",
+    "EIG_TOLERANCE",
+]
+
+#: relative tolerance of a comparison (see the module docstring)
+TOLERANCE = 1e-8
+#: relative tolerance when eigenvalues are involved (they are less well conditioned)
+EIG_TOLERANCE = 1e-6
+#: a strict bound c in ``norm(J) < c`` is sampled at c·(1 - STRICT_GAP), not at c
+STRICT_GAP = 1e-6
+#: default range of an integer (a depth L, a path length k) with no bounds
+DEFAULT_INT_RANGE = (1, 6)
+#: default range of a real scalar with no bounds
+DEFAULT_SCALAR_RANGE = (-3.0, 3.0)
+#: most terms of one prod(...) / sum(...), and most trials, evaluated
+MAX_FACTORS = 10_000
+MAX_TRIALS = 100_000
+#: dimensions searched for a counterexample when --dim is not given
+SEARCH_DIMS = (1, 2, 3, 4)
+
+Array = np.ndarray
+Sub = str | int | None
+Key = tuple[str, Sub]  # (base, subscript): ("J", 3) is J_3, ("J", "l") the generic J_l
+
+
+def _label(key: Key) -> str:
+    base, sub = key
+    return base if sub is None else f"{base}_{sub}"
+
+
+# =========================================================================== the claim
+
+
+@dataclass(frozen=True)
+class _Def:
+    """``target = expr`` in the where part (for every member when the subscript is a letter)."""
+
+    target: g.Name
+    expr: g.Node
+
+
+@dataclass(frozen=True)
+class _Bound:
+    """A one-sided bound on a symbol (``c < 1``) or on the norm of one (``norm(J_l) <= c``)."""
+
+    target: g.Name
+    upper: bool
+    strict: bool
+    expr: g.Node
+    on_norm: bool
+
+
+@dataclass(frozen=True)
+class _Rules:
+    defs: tuple[_Def, ...]
+    bounds: tuple[_Bound, ...]
+    props: tuple[tuple[g.Name, str], ...]
+    commute: tuple[tuple[g.Name, ...], ...]
+    ranges: tuple[g.Membership, ...]
+    links: tuple[tuple[g.Node, str, g.Node], ...]  # constraint comparisons re-checked on every draw
+
+
+def _match(target: g.Name, key: Key) -> dict[str, Sub] | None:
+    """Does the constraint's name ``target`` speak about ``key``? Returns the binding of
+    a letter subscript (``J_l`` matches every member J_1, J_2, ..., binding l) or None."""
+    base, sub = key
+    if target.base != base:
+        return None
+    if target.sub is None:
+        return {} if sub is None else None
+    if target.sub.isdigit():
+        return {} if sub == int(target.sub) else None
+    return None if sub is None else {target.sub: sub}
+
+
+def _names_in(node: g.Node) -> Iterator[g.Name]:
+    for n in g._walk(node):
+        if isinstance(n, g.Name):
+            yield n
+
+
+def _rules(statement: g.Statement, sig: g.Signature) -> _Rules:
+    defs: list[_Def] = []
+    bounds: list[_Bound] = []
+    props: list[tuple[g.Name, str]] = []
+    commute: list[tuple[g.Name, ...]] = []
+    ranges: list[g.Membership] = []
+    links: list[tuple[g.Node, str, g.Node]] = []
+    for c in statement.constraints:
+        if isinstance(c, g.Property):
+            if c.prop == "commute":
+                commute.append(c.subjects)
+            elif c.prop in g.PROPERTIES:
+                props.extend((s, c.prop) for s in c.subjects)
+            continue
+        if isinstance(c, g.Membership):
+            ranges.append(c)
+            continue
+        first = c.operands[0]
+        if c.ops == ("=",) and isinstance(first, g.Name) and not _mentions(c.operands[1], first):
+            defs.append(_Def(first, c.operands[1]))
+            continue
+        for a, op, b in c.links():
+            links.append((a, op, b))
+            if op == "=":
+                continue
+            for x, y, upper in ((a, b, op in ("<=", "<")), (b, a, op in (">=", ">"))):
+                strict = op in ("<", ">")
+                if isinstance(x, g.Name) and sig.kinds.get(x.base) is g.Kind.SCALAR and not _mentions(y, x):
+                    bounds.append(_Bound(x, upper, strict, y, on_norm=False))
+                    break
+                if (
+                    isinstance(x, g.Call)
+                    and x.func == "norm"
+                    and isinstance(x.arg, g.Name)
+                    and sig.kinds.get(x.arg.base) in (g.Kind.MATRIX, g.Kind.VECTOR)
+                    and not _mentions(y, x.arg)
+                ):
+                    bounds.append(_Bound(x.arg, upper, strict, y, on_norm=True))
+                    break
+    return _Rules(tuple(defs), tuple(bounds), tuple(props), tuple(commute), tuple(ranges), tuple(links))
+
+
+def _mentions(node: g.Node, name: g.Name) -> bool:
+    """Does ``node`` use the symbol ``name`` stands for (a member, for a family pattern)?"""
+    return any(n.base == name.base and (n.sub is None) == (name.sub is None) for n in _names_in(node))
+
+
+@dataclass(frozen=True, eq=False)
+class Claim:
+    """A parsed and kind-checked statement with its constraints.
+
+    ``text`` is the statement as written; ``statement`` its AST; ``signature`` the
+    kinds of its symbols. Build one with `parse`.
+    """
+
+    text: str
+    statement: g.Statement
+    signature: g.Signature
+    rules: _Rules
+    tolerance: float
+
+    @property
+    def relation(self) -> g.Chain:
+        return self.statement.relation
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse(text: str) -> Claim:
+    """Parse and kind-check a statement; raise `SymresError` (one line naming the
+    column) if it is malformed. Never evaluates the text as code.
+
+    >>> parse("eig(I+J) = 1 + eig(J)").signature.kinds["J"].value
+    'matrix'
+    """
+    statement = g.parse(text)
+    sig = g.analyse(statement)
+    rules = _rules(statement, sig)
+    _check_constraint_targets(statement, rules)
+    uses_eig = any(isinstance(n, g.Call) and n.func in ("eig", "rho") for n in g._walk(statement.relation))
+    return Claim(text.strip(), statement, sig, rules, EIG_TOLERANCE if uses_eig else TOLERANCE)
+
+
+def _check_constraint_targets(statement: g.Statement, rules: _Rules) -> None:
+    """``norm(J) <= 0.1`` when the statement only uses J_1, J_l, ...: name the mistake."""
+    used: set[tuple[str, bool]] = set()
+    for root in statement.relation.operands:
+        used.update((n.base, n.sub is None) for n in _names_in(root))
+    for d in rules.defs:
+        used.update((n.base, n.sub is None) for n in _names_in(d.expr))
+    for b in rules.bounds:
+        used.update((n.base, n.sub is None) for n in _names_in(b.expr))
+    targets = [b.target for b in rules.bounds] + [p[0] for p in rules.props] + [d.target for d in rules.defs]
+    for t in targets:
+        if t.sub is None and (t.base, True) not in used and (t.base, False) in used:
+            raise SymresError(
+                f"malformed statement, column {t.col}: the constraint names {t.base}, but the statement "
+                f"uses {t.base}_l; write {t.base}_l to constrain every member"
+            )
+
+
+# =========================================================================== numbers
+
+
+def _finite_rows(a: Array) -> Array:
+    return np.all(np.isfinite(a.reshape(a.shape[0], -1)), axis=1)
+
+
+def _safe(a: Array, fn: Callable[[Array], Array]) -> Array:
+    """Apply a LAPACK routine to the finite trials only (NaN elsewhere)."""
+    ok = _finite_rows(a)
+    if ok.all():
+        return fn(a)
+    filler = np.where(ok.reshape((-1,) + (1,) * (a.ndim - 1)), a, 0.0)
+    out = np.asarray(fn(filler))
+    out = out.astype(np.result_type(out.dtype, np.float64))
+    out[~ok] = np.nan
+    return out
+
+
+def _spectral_norm(a: Array) -> Array:
+    return _safe(a, lambda x: np.linalg.norm(x, 2, axis=(-2, -1)))
+
+
+def _svals(a: Array) -> Array:
+    return np.sort(_safe(a, lambda x: np.linalg.svd(x, compute_uv=False)), axis=-1)
+
+
+def _eigvals(a: Array) -> Array:
+    return _safe(a, np.linalg.eigvals)
+
+
+def _inverse(a: Array) -> Array:
+    s = _svals(a)
+    bad = ~(s[:, 0] > 1e-13 * np.maximum(s[:, -1], 1e-300))
+    eye = np.broadcast_to(np.eye(a.shape[-1]), a.shape)
+    out = np.linalg.inv(np.where(bad[:, None, None], eye, np.nan_to_num(a)))
+    out[bad] = np.nan
+    return out
+
+
+def _expm(a: Array) -> Array:
+    """Matrix exponential of a stack (T, d, d): scaling and squaring with Taylor terms."""
+    a = np.where(np.isfinite(a), a, np.nan)
+    norm1 = np.nan_to_num(np.abs(a).sum(axis=-2).max(axis=-1), nan=0.0, posinf=0.0)
+    s = int(max(0, math.ceil(math.log2(max(float(norm1.max(initial=0.0)), 1e-300) / 0.25)))) if norm1.size else 0
+    s = min(s, 200)
+    x = a / 2.0**s
+    term = np.broadcast_to(np.eye(a.shape[-1]), a.shape).copy()
+    out = term.copy()
+    for k in range(1, 20):
+        term = term @ x / k
+        out = out + term
+    for _ in range(s):
+        out = out @ out
+    return out
+
+
+def _psd_part(x: Array) -> Array:
+    w, v = np.linalg.eigh(x)
+    return (v * np.maximum(w, 0.0)[:, None, :]) @ np.swapaxes(v, -1, -2)
+
+
+def _polar(x: Array) -> Array:
+    u, _, vt = np.linalg.svd(x)
+    return u @ vt
+
+
+def _orthogonal(rng: np.random.Generator, t: int, d: int) -> Array:
+    q, r = np.linalg.qr(rng.standard_normal((t, d, d)))
+    return q * np.sign(np.diagonal(r, axis1=-2, axis2=-1))[:, None, :]
+
+
+# =========================================================================== evaluation
+
+
+class _Missing(Exception):
+    """A fixed instance lacks a free symbol (internal)."""
+
+
+class _Env:
+    """One batch of T trials at dimension d: the value of every symbol, drawn lazily.
+
+    ``proposals`` maps keys (or ``(base, "*")`` for every member of a family) to arrays
+    with a leading trial axis; with ``project`` they are first pulled onto the
+    constraints (clip, scale to the norm bound, symmetrise, ...). With ``fixed_only`` a
+    free symbol missing from ``proposals`` is an error instead of a fresh draw.
+    """
+
+    def __init__(
+        self,
+        claim: Claim,
+        d: int,
+        t: int,
+        ints: Mapping[str, int],
+        rng: np.random.Generator,
+        proposals: Mapping[Key, Array] | None = None,
+        *,
+        project: bool = True,
+        fixed_only: bool = False,
+    ) -> None:
+        self.claim = claim
+        self.sig = claim.signature
+        self.rules = claim.rules
+        self.d = d
+        self.t = t
+        self.ints = dict(ints)
+        self.rng = rng
+        self.proposals = dict(proposals or {})
+        self.project = project
+        self.fixed_only = fixed_only
+        self.cache: dict[Key, Array] = {}
+        self.free: list[Key] = []
+        self._busy: set[Key] = set()
+        self._generators: dict[int, Array] = {}
+
+    # ------------------------------------------------------------------ symbols
+    def value(self, key: Key) -> Array:
+        if key in self.cache:
+            return self.cache[key]
+        base, sub = key
+        if sub is None and base in self.ints:
+            return np.full(self.t, float(self.ints[base]))
+        if key in self._busy:
+            raise SymresError(f"the constraints on {_label(key)} are circular")
+        self._busy.add(key)
+        try:
+            found = self._definition(key)
+            if found is not None:
+                expr, binding = found
+                arr = self.eval(expr, binding)
+                if self.sig.kind(expr) is g.Kind.ZERO:
+                    arr = self._zeros(key)
+            else:
+                proposal = self.proposals.get(key)
+                if proposal is None and sub is not None:
+                    proposal = self.proposals.get((base, "*"))
+                if proposal is not None:
+                    arr = self._project(key, np.array(proposal, dtype=float)) if self.project else proposal
+                elif self.fixed_only:
+                    raise _Missing(_label(key))
+                else:
+                    arr = self._sample(key)
+                self.free.append(key)
+        finally:
+            self._busy.discard(key)
+        self.cache[key] = arr
+        return arr
+
+    def _definition(self, key: Key) -> tuple[g.Node, dict[str, Sub]] | None:
+        for d in self.rules.defs:
+            binding = _match(d.target, key)
+            if binding is not None:
+                return d.expr, binding
+        return None
+
+    def _zeros(self, key: Key) -> Array:
+        kind = self.sig.kinds[key[0]]
+        if kind is g.Kind.MATRIX:
+            return np.zeros((self.t, self.d, self.d))
+        if kind is g.Kind.VECTOR:
+            return np.zeros((self.t, self.d, 1))
+        return np.zeros(self.t)
+
+    # ------------------------------------------------------------------ bounds
+    def _interval(self, key: Key, on_norm: bool) -> tuple[Array | None, Array | None]:
+        """The tightest lower and upper bound of a scalar (or of norm(key)) per trial,
+        strict bounds moved inward by STRICT_GAP; None where there is none."""
+        lo: Array | None = None
+        hi: Array | None = None
+        for b in self.rules.bounds:
+            if b.on_norm != on_norm:
+                continue
+            binding = _match(b.target, key)
+            if binding is None:
+                continue
+            v = np.broadcast_to(self.eval(b.expr, binding), (self.t,)).astype(float)
+            if b.strict:
+                v = v - STRICT_GAP * np.maximum(1.0, np.abs(v)) * (1 if b.upper else -1)
+            if b.upper:
+                hi = v if hi is None else np.minimum(hi, v)
+            else:
+                lo = v if lo is None else np.maximum(lo, v)
+        if not on_norm:
+            for m in self.rules.ranges:
+                binding = _match(m.subject, key)
+                if binding is not None:
+                    low = np.broadcast_to(self.eval(m.lo, binding), (self.t,))
+                    high = np.broadcast_to(self.eval(m.hi, binding), (self.t,))
+                    lo = low if lo is None else np.maximum(lo, low)
+                    hi = high if hi is None else np.minimum(hi, high)
+        return lo, hi
+
+    def _props(self, key: Key) -> set[str]:
+        return {p for name, p in self.rules.props if _match(name, key) is not None}
+
+    def _ranges(self, key: Key) -> list[tuple[Array, Array]]:
+        out = []
+        for m in self.rules.ranges:
+            binding = _match(m.subject, key)
+            if binding is not None:
+                out.append((self.eval(m.lo, binding), self.eval(m.hi, binding)))
+        return out
+
+    def _commute_group(self, key: Key) -> int | None:
+        for i, names in enumerate(self.rules.commute):
+            if any(_match(n, key) is not None for n in names):
+                return i
+        return None
+
+    def _specials(self, salt: int) -> Array:
+        return (np.arange(self.t) + salt) % 10
+
+    # ------------------------------------------------------------------ drawing
+    def _sample(self, key: Key) -> Array:
+        kind = self.sig.kinds[key[0]]
+        if kind is g.Kind.SCALAR:
+            return self._sample_scalar(key)
+        shape = (self.d, self.d) if kind is g.Kind.MATRIX else (self.d, 1)
+        return self._sample_matrix(key, shape)
+
+    def _sample_scalar(self, key: Key) -> Array:
+        lo, hi = self._interval(key, on_norm=False)
+        if lo is None and hi is None:
+            lo, hi = np.full(self.t, DEFAULT_SCALAR_RANGE[0]), np.full(self.t, DEFAULT_SCALAR_RANGE[1])
+        elif lo is None:
+            assert hi is not None
+            lo = hi - 3.0
+        elif hi is None:
+            hi = lo + 3.0
+        x = lo + self.rng.random(self.t) * (hi - lo)
+        which = self._specials(len(self.free))
+        x = np.where(which == 0, lo, x)
+        x = np.where(which == 1, hi, x)
+        for slot, special in ((2, 0.0), (3, 1.0), (4, -1.0)):
+            x = np.where((which == slot) & (lo <= special) & (special <= hi), special, x)
+        return np.where(lo <= hi, x, np.nan)
+
+    def _structured(self, props: set[str], t: int) -> Array:
+        d, rng = self.d, self.rng
+        gauss = rng.standard_normal((t, d, d))
+        if "orthogonal" in props:
+            if "diagonal" in props:
+                return np.eye(d) * rng.choice([-1.0, 1.0], size=(t, 1, d))
+            q = _orthogonal(rng, t, d)
+            if "symmetric" in props:
+                signs = rng.choice([-1.0, 1.0], size=(t, 1, d))
+                return (q * signs) @ np.swapaxes(q, -1, -2)
+            return q
+        if "nilpotent" in props:
+            if props & {"diagonal", "symmetric", "psd", "skew"}:
+                return np.zeros((t, d, d))
+            q = _orthogonal(rng, t, d)
+            return q @ np.triu(gauss, 1) @ np.swapaxes(q, -1, -2)
+        if "diagonal" in props:
+            diag = np.abs(gauss[:, 0, :]) if "psd" in props else gauss[:, 0, :]
+            return diag[:, None, :] * np.eye(d)
+        if "psd" in props:
+            return gauss @ np.swapaxes(gauss, -1, -2) / d
+        if "symmetric" in props:
+            return (gauss + np.swapaxes(gauss, -1, -2)) / 2
+        if "skew" in props:
+            return (gauss - np.swapaxes(gauss, -1, -2)) / 2
+        return gauss
+
+    def _sample_matrix(self, key: Key, shape: tuple[int, int]) -> Array:
+        t, rng = self.t, self.rng
+        props = self._props(key)
+        group = self._commute_group(key)
+        if shape[1] == 1:
+            m = rng.standard_normal((t,) + shape)
+        elif group is not None:
+            if group not in self._generators:
+                names = self.rules.commute[group]
+                shared = {p for n, p in self.rules.props if any(n.base == s.base for s in names)}
+                self._generators[group] = self._structured(shared & {"symmetric", "diagonal"}, t)
+            gen = self._generators[group]
+            coef = rng.standard_normal((3, t, 1, 1))
+            m = coef[0] * np.eye(self.d) + coef[1] * gen + coef[2] * (gen @ gen)
+        else:
+            m = self._structured(props, t)
+        ranges = self._ranges(key)
+        if ranges:
+            lo = np.max([np.broadcast_to(a, (t,)) for a, _ in ranges], axis=0)[:, None, None]
+            hi = np.min([np.broadcast_to(b, (t,)) for _, b in ranges], axis=0)[:, None, None]
+            m = lo + rng.random(m.shape) * (hi - lo)
+            if "diagonal" in props:
+                m = m * np.eye(self.d)
+            if "symmetric" in props:
+                m = np.triu(m) + np.swapaxes(np.triu(m, 1), -1, -2)
+            return m
+        if "orthogonal" in props:
+            return m
+        lo_n, hi_n = self._interval(key, on_norm=True)
+        which = self._specials(len(self.free))
+        if hi_n is not None:
+            base = np.maximum(lo_n, 0.0) if lo_n is not None else np.zeros(t)
+            s = rng.random(t)
+            s = np.where(which == 0, 1.0, np.where(which == 1, 0.0, s))
+            r = base + s * (hi_n - base)
+            r = np.where(hi_n >= base, r, np.nan)
+        elif lo_n is not None:
+            r = np.maximum(lo_n, 0.0) + 10.0 ** rng.uniform(-1.0, 0.5, t)
+        else:
+            r = 10.0 ** rng.uniform(-1.0, 0.5, t)
+            r = np.where(which == 1, 0.0, np.where(which == 2, 10.0 ** rng.uniform(0.5, 1.5, t), r))
+        n = _spectral_norm(m)
+        return m * (r / np.maximum(n, 1e-300))[:, None, None]
+
+    # ------------------------------------------------------------------ projection
+    def _project(self, key: Key, x: Array) -> Array:
+        """Pull a proposed value onto the constraints of ``key`` (as far as cheaply possible)."""
+        kind = self.sig.kinds[key[0]]
+        if kind is g.Kind.SCALAR:
+            lo, hi = self._interval(key, on_norm=False)
+            if lo is not None:
+                x = np.maximum(x, lo)
+            if hi is not None:
+                x = np.minimum(x, hi)
+            return x
+        props = self._props(key)
+        if kind is g.Kind.MATRIX:
+            xt = np.swapaxes(x, -1, -2)
+            if "diagonal" in props:
+                x = x * np.eye(self.d)
+            if props & {"symmetric", "psd"}:
+                x = (x + xt) / 2
+            if "skew" in props:
+                x = (x - xt) / 2
+            if "psd" in props:
+                x = _safe(x, _psd_part)
+            if "orthogonal" in props:
+                x = _safe(x, _polar)
+        for a, b in self._ranges(key):
+            x = np.clip(x, np.reshape(a, (-1, 1, 1)), np.reshape(b, (-1, 1, 1)))
+        lo_n, hi_n = self._interval(key, on_norm=True)
+        if (lo_n is not None or hi_n is not None) and "orthogonal" not in props:
+            n = _spectral_norm(x)
+            target = n
+            if hi_n is not None:
+                target = np.minimum(target, hi_n)
+            if lo_n is not None:
+                target = np.maximum(target, lo_n)
+            x = x * np.where(n > 0, target / np.maximum(n, 1e-300), 1.0)[:, None, None]
+        return x
+
+    # ------------------------------------------------------------------ the AST walk
+    def eval(self, node: g.Node, scope: Mapping[str, Sub]) -> Array:
+        """The value of ``node`` on every trial: a scalar is (T,), a matrix or vector
+        (T, rows, cols), a multiset (T, d) (sorted only where it matters)."""
+        kind = self.sig.kind(node)
+        t = self.t
+        if isinstance(node, g.Num):
+            return np.full(t, float(node.value))
+        if isinstance(node, g.Pi):
+            return np.full(t, math.pi)
+        if isinstance(node, g.Identity):
+            return np.broadcast_to(np.eye(self.d), (t, self.d, self.d))
+        if isinstance(node, g.Name):
+            if node.sub is None and node.base in scope:
+                v = scope[node.base]
+                if not isinstance(v, int):
+                    raise SymresError(f"the index {node.base} has no numeric value here (column {node.col})")
+                return np.full(t, float(v))
+            return self.value(self._key(node, scope))
+        if isinstance(node, g.Neg):
+            return -self.eval(node.arg, scope)
+        if isinstance(node, g.Transpose):
+            arg = self.eval(node.arg, scope)
+            return np.swapaxes(arg, -1, -2) if arg.ndim == 3 else arg
+        if isinstance(node, g.BinOp):
+            return self._binop(node, scope, kind)
+        if isinstance(node, g.Pow):
+            return self._pow(node, scope)
+        if isinstance(node, g.Call):
+            return self._call(node, scope)
+        if isinstance(node, g.Reduce):
+            return self._reduce(node, scope, kind)
+        raise SymresError(f"cannot evaluate {type(node).__name__}")
+
+    def _key(self, node: g.Name, scope: Mapping[str, Sub]) -> Key:
+        text = node.sub
+        if text is None:
+            return (node.base, None)
+        if text in scope:
+            return (node.base, scope[text])
+        return (node.base, int(text) if text.isdigit() else text)
+
+    def _binop(self, node: g.BinOp, scope: Mapping[str, Sub], kind: g.Kind) -> Array:
+        ka, kb = self.sig.kind(node.left), self.sig.kind(node.right)
+        a = self.eval(node.left, scope)
+        b = self.eval(node.right, scope)
+        if node.op in "+-":
+            sign = 1.0 if node.op == "+" else -1.0
+            if ka is g.Kind.ZERO:
+                return sign * b
+            if kb is g.Kind.ZERO:
+                return a
+            return _lift(a, kb) + sign * _lift(b, ka)
+        if node.op == "/":
+            return a / _expand(b, a.ndim)
+        if a.ndim == 3 and b.ndim == 3:
+            out = a @ b
+            return out[:, 0, 0] if kind is g.Kind.SCALAR else out
+        if a.ndim == 1:
+            return _expand(a, b.ndim) * b
+        return a * _expand(b, a.ndim)
+
+    def _pow(self, node: g.Pow, scope: Mapping[str, Sub]) -> Array:
+        a = self.eval(node.base, scope)
+        e = self.eval(node.exp, scope)
+        if a.ndim == 3:
+            n = self._constant_int(e, node.exp)
+            base = _inverse(a) if n < 0 else a
+            return np.linalg.matrix_power(base, abs(n)) if n != 0 else np.broadcast_to(np.eye(self.d), a.shape)
+        return np.power(a.astype(complex) if np.iscomplexobj(a) else a, _expand(e, a.ndim))
+
+    def _constant_int(self, v: Array, node: g.Node) -> int:
+        if v.size == 0:
+            return 0
+        first = v.flat[0]
+        if not (np.all(v == first) and float(first).is_integer()):
+            raise SymresError(f"column {node.col}: {g.render(node)} must be the same whole number on every trial")
+        return int(first)
+
+    def _call(self, node: g.Call, scope: Mapping[str, Sub]) -> Array:
+        a = self.eval(node.arg, scope)
+        f = node.func
+        if f == "norm":
+            return np.abs(a) if a.ndim == 1 else _spectral_norm(a)
+        if f == "abs":
+            return np.abs(a)
+        if f == "sqrt":
+            return np.sqrt(a)
+        if f == "exp":
+            return _expm(a) if a.ndim == 3 else np.exp(a)
+        if f == "svals":
+            return _svals(a)
+        if f == "smin":
+            return _svals(a)[:, 0]
+        if f == "smax":
+            return _spectral_norm(a)
+        if f == "eig":
+            return _eigvals(a)
+        if f == "rho":
+            return np.abs(_eigvals(a)).max(axis=-1)
+        if f == "det":
+            return _safe(a, np.linalg.det)
+        if f == "tr":
+            return np.trace(a, axis1=-2, axis2=-1)
+        # max / min of a multiset
+        real = _real(a, f"{f}(·) of complex eigenvalues is undefined; use abs(·) or rho(·)", node.col)
+        return real.max(axis=-1) if f == "max" else real.min(axis=-1)
+
+    def _reduce(self, node: g.Reduce, scope: Mapping[str, Sub], kind: g.Kind) -> Array:
+        lo = self._constant_int(self.eval(node.lo, scope), node.lo)
+        hi = self._constant_int(self.eval(node.hi, scope), node.hi)
+        if hi - lo + 1 > MAX_FACTORS:
+            raise SymresError(f"column {node.col}: {node.op}(...) over {hi - lo + 1} terms; at most {MAX_FACTORS}")
+        acc: Array | None = None
+        for i in range(lo, hi + 1):
+            v = self.eval(node.body, {**scope, node.var: i})
+            if self.sig.kind(node.body) is g.Kind.ZERO:
+                v = np.zeros(self.t)
+            if acc is None:
+                acc = v
+            elif node.op == "sum":
+                acc = acc + v
+            else:
+                acc = v @ acc if v.ndim == 3 else v * acc
+        if acc is not None:
+            return acc
+        if kind is g.Kind.MATRIX:
+            eye = np.broadcast_to(np.eye(self.d), (self.t, self.d, self.d))
+            return eye if node.op == "prod" else np.zeros_like(eye)
+        return np.full(self.t, 1.0 if node.op == "prod" else 0.0)
+
+
+def _expand(a: Array, ndim: int) -> Array:
+    """A per-trial scalar (T,) shaped to broadcast against an array of rank ``ndim``."""
+    return a.reshape(a.shape + (1,) * (ndim - a.ndim)) if a.ndim == 1 else a
+
+
+def _lift(a: Array, other: g.Kind) -> Array:
+    """A scalar added to a multiset acts on every element."""
+    return a[:, None] if (a.ndim == 1 and other is g.Kind.MULTISET) else a
+
+
+def _real(a: Array, message: str, col: int) -> Array:
+    if np.iscomplexobj(a):
+        scale = np.maximum(1.0, np.nan_to_num(np.abs(a), nan=0.0).max(initial=0.0))
+        if np.nanmax(np.abs(a.imag), initial=0.0) > 1e-9 * scale:
+            raise SymresError(f"column {col}: {message}")
+        return a.real
+    return a
+
+
+# =========================================================================== comparing
+
+
+@dataclass(frozen=True)
+class _LinkEval:
+    lhs: Array
+    rhs: Array
+    op: str
+    margin: Array
+    violated: Array
+
+
+def _margin(a: Array, ka: g.Kind, op: str, b: Array, kb: g.Kind, tol: float, col: int) -> _LinkEval:
+    """Relative margin of ``a op b`` per trial (negative: violated by that much)."""
+    if ka is g.Kind.ZERO:
+        a = np.zeros_like(b, dtype=float) if kb is not g.Kind.SCALAR else np.zeros(len(b))
+        ka = kb
+    if kb is g.Kind.ZERO:
+        b = np.zeros_like(a, dtype=float) if ka is not g.Kind.SCALAR else np.zeros(len(a))
+        kb = ka
+    if a.ndim == 3:  # matrices and vectors: only "="
+        dist = np.abs(a - b).max(axis=(-2, -1))
+        scale = np.maximum(1.0, np.maximum(np.abs(a).max(axis=(-2, -1)), np.abs(b).max(axis=(-2, -1))))
+        margin = -dist / scale
+    elif a.ndim == 2 or b.ndim == 2:
+        margin = _multiset_margin(a, op, b, col)
+    else:
+        ra = _real(a, "an inequality between complex numbers", col)
+        rb = _real(b, "an inequality between complex numbers", col)
+        scale = np.maximum(1.0, np.maximum(np.abs(ra), np.abs(rb)))
+        margin = {
+            "=": -np.abs(ra - rb),
+            "<=": rb - ra,
+            "<": rb - ra,
+            ">=": ra - rb,
+            ">": ra - rb,
+        }[op] / scale
+    with np.errstate(invalid="ignore"):
+        violated = (margin <= tol) if op in ("<", ">") else (margin < -tol)
+    return _LinkEval(a, b, op, margin, violated & np.isfinite(margin))
+
+
+def _multiset_margin(a: Array, op: str, b: Array, col: int) -> Array:
+    if a.ndim == 1:
+        a = np.broadcast_to(a[:, None], b.shape)
+    if b.ndim == 1:
+        b = np.broadcast_to(b[:, None], a.shape)
+    if a.shape != b.shape:
+        raise SymresError(f"column {col}: the multisets have different sizes ({a.shape[1]} and {b.shape[1]})")
+    scale = np.maximum(1.0, np.maximum(np.abs(a).max(axis=1), np.abs(b).max(axis=1)))
+    if op == "=":
+        return -_matched_distance(a, b) / scale
+    ra = np.sort(_real(a, "an inequality between complex eigenvalues; use abs(·) or rho(·)", col), axis=1)
+    rb = np.sort(_real(b, "an inequality between complex eigenvalues; use abs(·) or rho(·)", col), axis=1)
+    diff = (rb - ra) if op in ("<=", "<") else (ra - rb)
+    return diff.min(axis=1) / scale
+
+
+def _matched_distance(a: Array, b: Array) -> Array:
+    """max_i |a_i - b_π(i)| for the best matching π of two multisets, per trial."""
+    k = a.shape[1]
+    if not (np.iscomplexobj(a) or np.iscomplexobj(b)):
+        return np.abs(np.sort(a, axis=1) - np.sort(b, axis=1)).max(axis=1, initial=0.0)
+    if k <= 5:
+        perms = np.array(list(itertools.permutations(range(k))))
+        diffs = np.abs(a[:, None, :] - b[:, perms])
+        return diffs.max(axis=2, initial=0.0).min(axis=1)
+    out = np.empty(a.shape[0])
+    for i in range(a.shape[0]):  # greedy nearest matching for large multisets
+        left = list(b[i])
+        worst = 0.0
+        for x in a[i]:
+            j = int(np.argmin([abs(x - y) for y in left]))
+            worst = max(worst, abs(x - left.pop(j)))
+        out[i] = worst
+    return out
+
+
+# =========================================================================== 40 digits
+
+PRECISE_DIGITS = 40
+
+
+class _Unconfirmed(Exception):
+    """The high-precision evaluation could not be carried out (internal)."""
+
+
+class _Precise:
+    """The same walk over the AST on one instance, in 40-digit mpmath arithmetic: the
+    independent re-verification of every counterexample (floating-point error in double
+    precision, e.g. of det(exp(M)) or of the eigenvalues of a defective matrix, can
+    fake a violation; at 40 digits it cannot at the tolerances used here)."""
+
+    def __init__(self, claim: Claim, inst: _Instance, digits: int = PRECISE_DIGITS) -> None:
+        import mpmath
+
+        self.mp = mpmath.MPContext()
+        self.mp.dps = digits
+        self.claim = claim
+        self.sig = claim.signature
+        self.inst = inst
+        self.d = inst.d
+        self.cache: dict[Key, Any] = {}
+        self._busy: set[Key] = set()
+        self.peak = 1.0  # the largest magnitude met: how many digits cancellation can eat
+
+    def _track(self, v: Any) -> Any:
+        mp = self.mp
+        items = list(v) if isinstance(v, (list, mp.matrix)) else [v]
+        for x in items:
+            m = abs(x)
+            if mp.isfinite(m) and m > self.peak:
+                self.peak = float(min(m, mp.mpf("1e300")))
+        return v
+
+    def _num(self, x: Any) -> Any:
+        return self.mp.mpf(float(x))
+
+    def value(self, key: Key) -> Any:
+        if key in self.cache:
+            return self.cache[key]
+        base, sub = key
+        if sub is None and base in self.inst.ints:
+            return self.mp.mpf(self.inst.ints[base])
+        if key in self._busy:
+            raise _Unconfirmed
+        self._busy.add(key)
+        try:
+            for dfn in self.claim.rules.defs:
+                binding = _match(dfn.target, key)
+                if binding is not None:
+                    out = self.eval(dfn.expr, binding)
+                    if self.sig.kind(dfn.expr) is g.Kind.ZERO:
+                        kind = self.sig.kinds[base]
+                        out = self.mp.zeros(self.d, self.d if kind is g.Kind.MATRIX else 1) if kind is not g.Kind.SCALAR else 0
+                    break
+            else:
+                if key not in self.inst.values:
+                    raise _Unconfirmed
+                v = np.asarray(self.inst.values[key], dtype=float)
+                out = self._num(v) if v.ndim == 0 else self.mp.matrix(v.tolist())
+        finally:
+            self._busy.discard(key)
+        self.cache[key] = out
+        return out
+
+    def eval(self, node: g.Node, scope: Mapping[str, Sub]) -> Any:
+        return self._track(self._eval(node, scope))
+
+    def _eval(self, node: g.Node, scope: Mapping[str, Sub]) -> Any:
+        mp = self.mp
+        if isinstance(node, g.Num):
+            return mp.mpf(node.value.numerator) / node.value.denominator
+        if isinstance(node, g.Pi):
+            return mp.pi
+        if isinstance(node, g.Identity):
+            return mp.eye(self.d)
+        if isinstance(node, g.Name):
+            if node.sub is None and node.base in scope:
+                v = scope[node.base]
+                if not isinstance(v, int):
+                    raise _Unconfirmed
+                return mp.mpf(v)
+            text = node.sub
+            sub: Sub = None if text is None else (scope[text] if text in scope else (int(text) if text.isdigit() else text))
+            return self.value((node.base, sub))
+        if isinstance(node, g.Neg):
+            x = self.eval(node.arg, scope)
+            return [-y for y in x] if isinstance(x, list) else -x
+        if isinstance(node, g.Transpose):
+            x = self.eval(node.arg, scope)
+            return x.T if isinstance(x, mp.matrix) else x
+        if isinstance(node, g.BinOp):
+            return self._binop(node, scope)
+        if isinstance(node, g.Pow):
+            return self._pow(node, scope)
+        if isinstance(node, g.Call):
+            return self._call(node.func, self.eval(node.arg, scope))
+        if isinstance(node, g.Reduce):
+            return self._reduce(node, scope)
+        raise _Unconfirmed
+
+    def _binop(self, node: g.BinOp, scope: Mapping[str, Sub]) -> Any:
+        mp = self.mp
+        ka, kb = self.sig.kind(node.left), self.sig.kind(node.right)
+        a, b = self.eval(node.left, scope), self.eval(node.right, scope)
+        if node.op in "+-":
+            sign = 1 if node.op == "+" else -1
+            if ka is g.Kind.ZERO:
+                return [sign * y for y in b] if isinstance(b, list) else sign * b
+            if kb is g.Kind.ZERO:
+                return a
+            if isinstance(a, list) or isinstance(b, list):
+                if isinstance(a, list) and isinstance(b, list):
+                    raise _Unconfirmed
+                if isinstance(a, list):
+                    return [x + sign * b for x in a]
+                return [a + sign * y for y in b]
+            return a + sign * b
+        if node.op == "/":
+            return [x / b for x in a] if isinstance(a, list) else a * (1 / b)
+        if isinstance(a, list):
+            return [x * b for x in a]
+        if isinstance(b, list):
+            return [a * y for y in b]
+        out = a * b
+        if self.sig.kind(node) is g.Kind.SCALAR and isinstance(out, mp.matrix):
+            return out[0, 0]
+        return out
+
+    def _pow(self, node: g.Pow, scope: Mapping[str, Sub]) -> Any:
+        mp = self.mp
+        a, e = self.eval(node.base, scope), self.eval(node.exp, scope)
+        if isinstance(a, mp.matrix):
+            n = int(e)
+            if n < 0:
+                if mp.det(a) == 0:
+                    raise _Unconfirmed
+                return (a**-1) ** (-n)
+            return a**n if n else mp.eye(self.d)
+        if isinstance(a, list):
+            return [mp.power(x, e) for x in a]
+        return mp.power(a, e)
+
+    def _svals(self, a: Any) -> list[Any]:
+        return sorted(self.mp.svd_r(a, compute_uv=False)) if a.rows * a.cols else []
+
+    def _call(self, f: str, a: Any) -> Any:
+        mp = self.mp
+        if isinstance(a, list):
+            if f == "abs":
+                return [abs(x) for x in a]
+            reals = [self._real(x) for x in a]
+            return max(reals) if f == "max" else min(reals)
+        if not isinstance(a, mp.matrix):
+            table: dict[str, Callable[[Any], Any]] = {"norm": abs, "abs": abs, "sqrt": mp.sqrt, "exp": mp.exp}
+            return table[f](a)
+        if f in ("norm", "smax"):
+            return self._svals(a)[-1]
+        if f == "svals":
+            return self._svals(a)
+        if f == "smin":
+            return self._svals(a)[0]
+        if f == "eig":
+            return list(mp.eig(a, left=False, right=False))
+        if f == "rho":
+            return max(abs(x) for x in mp.eig(a, left=False, right=False))
+        if f == "det":
+            return self._det(a)
+        if f == "tr":
+            return mp.fsum(a[i, i] for i in range(a.rows))
+        if f == "exp":
+            return mp.expm(a)
+        raise _Unconfirmed
+
+    def _det(self, a: Any) -> Any:
+        """Gaussian elimination with partial pivoting and no singularity threshold (mpmath's
+        det returns an exact 0 below its threshold, which two precisions can agree on)."""
+        m = [[a[i, j] for j in range(a.cols)] for i in range(a.rows)]
+        n, det = len(m), self.mp.mpf(1)
+        for k in range(n):
+            piv = max(range(k, n), key=lambda i: abs(m[i][k]))
+            if m[piv][k] == 0:
+                return self.mp.mpf(0)
+            if piv != k:
+                m[k], m[piv] = m[piv], m[k]
+                det = -det
+            det *= m[k][k]
+            for i in range(k + 1, n):
+                f = m[i][k] / m[k][k]
+                for j in range(k, n):
+                    m[i][j] -= f * m[k][j]
+        return det
+
+    def _real(self, x: Any) -> Any:
+        if isinstance(x, self.mp.mpc):
+            if abs(x.imag) > 1e-9 * max(1, abs(x)):
+                raise _Unconfirmed
+            return x.real
+        return x
+
+    def _reduce(self, node: g.Reduce, scope: Mapping[str, Sub]) -> Any:
+        lo = int(self.eval(node.lo, scope))
+        hi = int(self.eval(node.hi, scope))
+        acc: Any = None
+        for i in range(lo, hi + 1):
+            v = self.eval(node.body, {**scope, node.var: i})
+            if self.sig.kind(node.body) is g.Kind.ZERO:
+                v = self.mp.mpf(0)
+            acc = v if acc is None else (acc + v if node.op == "sum" else v * acc)
+        if acc is not None:
+            return acc
+        if self.sig.kind(node) is g.Kind.MATRIX:
+            return self.mp.eye(self.d) if node.op == "prod" else self.mp.zeros(self.d, self.d)
+        return self.mp.mpf(1 if node.op == "prod" else 0)
+
+    def sides(self, a: g.Node, b: g.Node, scope: Mapping[str, Sub] | None = None) -> tuple[Any, Any]:
+        scope = scope or {}
+        return self.eval(a, scope), self.eval(b, scope)
+
+    def flat(self, v: Any) -> Array:
+        """A value as a complex vector (multisets sorted), to compare two precisions."""
+        mp = self.mp
+        items = list(v) if isinstance(v, (list, mp.matrix)) else [v]
+        out = np.array([complex(x) for x in items], dtype=complex)
+        return out[np.lexsort((out.imag.round(6), out.real.round(6)))] if isinstance(v, list) else out
+
+    def margin(self, a: g.Node, op: str, b: g.Node, scope: Mapping[str, Sub] | None = None) -> float:
+        """The relative margin of ``a op b`` (as a float)."""
+        mp = self.mp
+        scope = scope or {}
+        ka, kb = self.sig.kind(a), self.sig.kind(b)
+        x, y = self.sides(a, b, scope)
+        if ka is g.Kind.ZERO:
+            x = y * 0 if not isinstance(y, list) else [0 * v for v in y]
+        if kb is g.Kind.ZERO:
+            y = x * 0 if not isinstance(x, list) else [0 * v for v in x]
+        if isinstance(x, mp.matrix) or isinstance(y, mp.matrix):
+            diff = max((abs(v) for v in (x - y)), default=mp.mpf(0))
+            scale = max([mp.mpf(1)] + [abs(v) for v in x] + [abs(v) for v in y])
+            return float(-diff / scale)
+        if isinstance(x, list) or isinstance(y, list):
+            xs = x if isinstance(x, list) else [x] * len(y)
+            ys = y if isinstance(y, list) else [y] * len(x)
+            if len(xs) != len(ys):
+                raise _Unconfirmed
+            scale = max([mp.mpf(1)] + [abs(v) for v in xs + ys])
+            if op == "=":
+                perms = itertools.permutations(range(len(ys))) if len(ys) <= 5 else [tuple(range(len(ys)))]
+                if len(ys) > 5:
+                    xs, ys = sorted(xs, key=lambda v: (mp.re(v), mp.im(v))), sorted(ys, key=lambda v: (mp.re(v), mp.im(v)))
+                best = min(max((abs(xs[i] - ys[p[i]]) for i in range(len(xs))), default=mp.mpf(0)) for p in perms)
+                return float(-best / scale)
+            rx, ry = sorted(self._real(v) for v in xs), sorted(self._real(v) for v in ys)
+            diffs = [(v - u) if op in ("<=", "<") else (u - v) for u, v in zip(rx, ry)]
+            return float(min(diffs, default=mp.mpf(0)) / scale)
+        rx, ry = self._real(x), self._real(y)
+        scale = max(mp.mpf(1), abs(rx), abs(ry))
+        diff = {"=": -abs(rx - ry), "<=": ry - rx, "<": ry - rx, ">=": rx - ry, ">": rx - ry}[op]
+        return float(diff / scale)
+
+
+def _precise(claim: Claim, inst: _Instance, digits: int) -> tuple[list[float], list[Array], bool, float]:
+    """At ``digits`` digits: the margins of the statement's comparisons, the values of
+    their sides, whether every comparison constraint holds (strict ones strictly), and
+    the largest magnitude met along the way."""
+    p = _Precise(claim, inst, digits)
+    margins, values = [], []
+    for a, op, b in claim.relation.links():
+        margins.append(p.margin(a, op, b))
+        x, y = p.sides(a, b)
+        values += [p.flat(x), p.flat(y)]
+    tol = max(claim.tolerance, 1e-8)
+    feasible = True
+    for a, op, b in claim.rules.links:
+        for binding in _bindings(list(p.cache), (a, b)):
+            m = p.margin(a, op, b, binding)
+            if (m <= 0) if op in ("<", ">") else (m < -tol):
+                feasible = False
+    return margins, values, feasible, p.peak
+
+
+def _settled(old: list[Array], new: list[Array], tol: float) -> bool:
+    """Do two precisions agree on every value (so that the digits carried suffice)?"""
+    for x, y in zip(old, new):
+        if x.shape != y.shape or not np.all(np.isfinite(x)) or not np.all(np.isfinite(y)):
+            return False
+        scale = max(1.0, float(np.abs(y).max(initial=0.0)))
+        if float(np.abs(x - y).max(initial=0.0)) > 0.01 * tol * scale:
+            return False
+    return True
+
+
+MAX_DIGITS = 2000
+#: after this many double-precision violations that 40 digits do not confirm, stop trying
+MAX_UNCONFIRMED = 25
+
+
+def _confirm(claim: Claim, inst: _Instance) -> bool:
+    """Re-evaluate a counterexample in mpmath, at D and 2D digits where D = 40 + d·log10
+    of the largest magnitude met (so that cancellation, e.g. in det(exp(M)) with huge
+    entries, cannot eat the 40 digits kept). True if both precisions agree on both sides
+    of every comparison and show a violation on an instance meeting the constraints."""
+    try:
+        with np.errstate(all="ignore"):
+            _, _, _, peak = _precise(claim, inst, PRECISE_DIGITS)
+            digits = PRECISE_DIGITS + int(math.ceil(inst.d * math.log10(max(peak, 1.0))))
+            if 2 * digits > MAX_DIGITS:
+                return False
+            _, first, _, _ = _precise(claim, inst, digits)
+            margins, second, feasible, _ = _precise(claim, inst, 2 * digits)
+            if not _settled(first, second, claim.tolerance):
+                return False
+            ops = [op for _, op, _ in claim.relation.links()]
+            violated = any((m <= claim.tolerance) if op in ("<", ">") else (m < -claim.tolerance) for m, op in zip(margins, ops))
+            return violated and feasible
+    except Exception:  # mpmath not converging, a singular inverse, ...: not confirmed
+        return False
+
+
+# =========================================================================== batches
+
+
+@dataclass
+class _Batch:
+    env: _Env
+    links: list[_LinkEval]
+    margin: Array
+    violated: Array
+    valid: Array
+
+
+def _evaluate(
+    claim: Claim,
+    d: int,
+    ints: Mapping[str, int],
+    t: int,
+    rng: np.random.Generator,
+    proposals: Mapping[Key, Array] | None = None,
+    *,
+    project: bool = True,
+    fixed_only: bool = False,
+) -> _Batch:
+    """Evaluate the relation and the constraints on a batch of T trials."""
+    env = _Env(claim, d, t, ints, rng, proposals, project=project, fixed_only=fixed_only)
+    sig = claim.signature
+    with np.errstate(all="ignore"):
+        links = []
+        for a, op, b in claim.relation.links():
+            va, vb = env.eval(a, {}), env.eval(b, {})
+            links.append(_margin(va, sig.kind(a), op, vb, sig.kind(b), claim.tolerance, b.col))
+        feasible = _feasible(claim, env)
+    margin = np.min([ln.margin for ln in links], axis=0)
+    finite = np.all([np.isfinite(ln.margin) for ln in links], axis=0)
+    valid = feasible & finite
+    violated = np.any([ln.violated for ln in links], axis=0) & valid
+    return _Batch(env, links, margin, violated, valid)
+
+
+def _pattern_letters(node: g.Node, bound: frozenset[str] = frozenset()) -> set[tuple[str, str]]:
+    """(base, letter) for every name whose letter subscript is not a reduction index."""
+    out: set[tuple[str, str]] = set()
+    if isinstance(node, g.Name):
+        if node.sub is not None and not node.sub.isdigit() and node.sub not in bound:
+            out.add((node.base, node.sub))
+        return out
+    if isinstance(node, g.Reduce):
+        out |= _pattern_letters(node.lo, bound) | _pattern_letters(node.hi, bound)
+        return out | _pattern_letters(node.body, bound | {node.var})
+    for child in g._children(node):
+        out |= _pattern_letters(child, bound)
+    return out
+
+
+def _bindings(keys: Iterable[Key], nodes: Sequence[g.Node]) -> list[dict[str, Sub]]:
+    """Every way to bind the letter subscripts of a constraint to the members in ``keys``."""
+    keys = list(keys)
+    pairs: set[tuple[str, str]] = set()
+    for n in nodes:
+        pairs |= _pattern_letters(n)
+    letters = sorted({letter for _, letter in pairs})
+    choices = []
+    for letter in letters:
+        bases = {b for b, x in pairs if x == letter}
+        subs = sorted({k[1] for k in keys if k[0] in bases and k[1] is not None}, key=str)
+        choices.append(subs)
+    return [dict(zip(letters, combo)) for combo in itertools.product(*choices)]
+
+
+def _feasible(claim: Claim, env: _Env) -> Array:
+    """Which trials satisfy every constraint (within the tolerance)."""
+    ok = np.ones(env.t, dtype=bool)
+    sig, tol = claim.signature, max(claim.tolerance, 1e-8)
+    for a, op, b in claim.rules.links:
+        for binding in _bindings(env.cache, (a, b)):
+            ln = _margin(env.eval(a, binding), sig.kind(a), op, env.eval(b, binding), sig.kind(b), tol, b.col)
+            margin = np.nan_to_num(ln.margin, nan=-np.inf)
+            ok &= (margin > 0) if op in ("<", ">") else (margin >= -tol)  # strict constraints hold strictly
+    keys = list(env.cache)
+    for name, prop in claim.rules.props:
+        for key in keys:
+            if _match(name, key) is not None:
+                ok &= _has_property(env.cache[key], prop, tol)
+    for names in claim.rules.commute:
+        members = [k for k in keys if any(_match(n, k) is not None for n in names)]
+        for k1, k2 in itertools.combinations(members, 2):
+            x, y = env.cache[k1], env.cache[k2]
+            scale = np.maximum(1.0, np.abs(x).max(axis=(-2, -1)) * np.abs(y).max(axis=(-2, -1)))
+            ok &= np.abs(x @ y - y @ x).max(axis=(-2, -1)) <= tol * 10 * scale
+    for m in claim.rules.ranges:
+        for key in keys:
+            found = _match(m.subject, key)
+            if found is not None:
+                v = env.cache[key]
+                lo = _expand(np.broadcast_to(env.eval(m.lo, found), (env.t,)), v.ndim)
+                hi = _expand(np.broadcast_to(env.eval(m.hi, found), (env.t,)), v.ndim)
+                inside = (v >= lo - tol) & (v <= hi + tol)
+                ok &= inside.reshape(env.t, -1).all(axis=1)
+    return ok
+
+
+def _has_property(x: Array, prop: str, tol: float) -> Array:
+    scale = np.maximum(1.0, np.abs(x).max(axis=(-2, -1)))
+    xt = np.swapaxes(x, -1, -2)
+    d = x.shape[-1]
+    off = np.abs(x * (1 - np.eye(d))).max(axis=(-2, -1))
+    if prop == "diagonal":
+        return off <= tol * scale
+    if prop == "symmetric":
+        return np.abs(x - xt).max(axis=(-2, -1)) <= tol * scale
+    if prop == "skew":
+        return np.abs(x + xt).max(axis=(-2, -1)) <= tol * scale
+    if prop == "psd":
+        sym = np.abs(x - xt).max(axis=(-2, -1)) <= tol * scale
+        return sym & (_safe((x + xt) / 2, np.linalg.eigvalsh).min(axis=-1) >= -tol * scale)
+    if prop == "orthogonal":
+        return np.abs(xt @ x - np.eye(d)).max(axis=(-2, -1)) <= tol * 10
+    if prop == "nilpotent":
+        return np.abs(np.linalg.matrix_power(x / scale[:, None, None], d)).max(axis=(-2, -1)) <= tol * 10
+    raise SymresError(f"unknown property {prop}")
+
+
+# =========================================================================== integers
+
+
+def _int_value(node: g.Node, ints: Mapping[str, int]) -> Fraction:
+    """Exact value of a bound such as ``100`` or ``L - 1`` from the integers known so far."""
+    if isinstance(node, g.Num):
+        return node.value
+    if isinstance(node, g.Name) and node.sub is None and node.base in ints:
+        return Fraction(ints[node.base])
+    if isinstance(node, g.Neg):
+        return -_int_value(node.arg, ints)
+    if isinstance(node, g.BinOp):
+        a, b = _int_value(node.left, ints), _int_value(node.right, ints)
+        if node.op == "/" and b == 0:
+            raise SymresError(f"malformed statement, column {node.col}: division by zero")
+        return {"+": a + b, "-": a - b, "*": a * b, "/": a / b if b else a}[node.op]
+    if isinstance(node, g.Pow):
+        e = _int_value(node.exp, ints)
+        if e.denominator == 1 and abs(e) <= 64:
+            return _int_value(node.base, ints) ** int(e)
+    raise _NeedsInts(node)
+
+
+class _NeedsInts(Exception):
+    def __init__(self, node: g.Node) -> None:
+        super().__init__(node)
+        self.node = node
+
+
+@dataclass(frozen=True)
+class _IntDomain:
+    name: str
+    fixed: g.Node | None  # L = 100
+    lows: tuple[tuple[g.Node, bool], ...]
+    highs: tuple[tuple[g.Node, bool], ...]
+
+    def interval(self, ints: Mapping[str, int]) -> tuple[int, int]:
+        lo = max((_int_bound(n, ints, strict, True) for n, strict in self.lows), default=None)
+        hi = min((_int_bound(n, ints, strict, False) for n, strict in self.highs), default=None)
+        if lo is None:
+            lo = DEFAULT_INT_RANGE[0] if hi is None or hi >= DEFAULT_INT_RANGE[0] else hi - 5
+        if hi is None:
+            hi = lo + (DEFAULT_INT_RANGE[1] - DEFAULT_INT_RANGE[0])
+        if lo > hi:
+            raise SymresError(f"no whole number {self.name} satisfies the constraints ({lo} > {hi})")
+        return lo, hi
+
+
+def _int_bound(node: g.Node, ints: Mapping[str, int], strict: bool, lower: bool) -> int:
+    try:
+        v = _int_value(node, ints)
+    except _NeedsInts as exc:
+        raise SymresError(f"malformed statement, column {exc.node.col}: a bound on an integer must be a whole number") from None
+    if lower:
+        n = math.ceil(v)
+        return n + 1 if strict and n == v else n
+    n = math.floor(v)
+    return n - 1 if strict and n == v else n
+
+
+def _int_domains(claim: Claim) -> list[_IntDomain]:
+    out = []
+    for name in sorted(claim.signature.integers):
+        fixed = next((d.expr for d in claim.rules.defs if d.target.base == name and d.target.sub is None), None)
+        lows = tuple((b.expr, b.strict) for b in claim.rules.bounds if b.target.base == name and not b.upper)
+        highs = tuple((b.expr, b.strict) for b in claim.rules.bounds if b.target.base == name and b.upper)
+        out.append(_IntDomain(name, fixed, lows, highs))
+    return out
+
+
+def _resolve_ints(domains: Sequence[_IntDomain], free: Mapping[str, int]) -> dict[str, int]:
+    """The values of every integer: the free ones given, the defined ones computed."""
+    ints = dict(free)
+    pending = [dm for dm in domains if dm.fixed is not None]
+    for _ in range(len(pending) + 1):
+        left = []
+        for dm in pending:
+            assert dm.fixed is not None
+            try:
+                v = _int_value(dm.fixed, ints)
+            except _NeedsInts:
+                left.append(dm)
+                continue
+            if v.denominator != 1:
+                raise SymresError(f"{dm.name} must be a whole number, not {v}")
+            ints[dm.name] = int(v)
+        pending = left
+    if pending:
+        raise SymresError(f"cannot work out the integer {pending[0].name} from the constraints")
+    return ints
+
+
+def _draw_ints(claim: Claim, t: int, rng: np.random.Generator) -> list[tuple[dict[str, int], Array]]:
+    """Integer values per trial, grouped: [(values, trial indices), ...]."""
+    domains = _int_domains(claim)
+    free = [dm for dm in domains if dm.fixed is None]
+    if not domains:
+        return [({}, np.arange(t))]
+    columns = []
+    for i, dm in enumerate(free):
+        lo, hi = dm.interval({})
+        col = rng.integers(lo, hi + 1, size=t)
+        col[(np.arange(t) + i) % 7 == 0] = lo
+        col[(np.arange(t) + i) % 7 == 1] = hi
+        columns.append(col)
+    table = np.stack(columns, axis=1) if columns else np.zeros((t, 0), dtype=int)
+    groups = []
+    for row in np.unique(table, axis=0):
+        idx = np.nonzero(np.all(table == row, axis=1))[0]
+        values = _resolve_ints(domains, {dm.name: int(v) for dm, v in zip(free, row)})
+        groups.append((values, idx))
+    return groups
+
+
+def _int_choices(claim: Claim) -> list[dict[str, int]]:
+    """A few integer settings for the structured search: each free integer at its lower
+    end, one above it, and its upper end (smallest first)."""
+    domains = _int_domains(claim)
+    free = [dm for dm in domains if dm.fixed is None]
+    options = []
+    for dm in free:
+        lo, hi = dm.interval({})
+        options.append(sorted({lo, min(lo + 1, hi), hi}))
+    combos = sorted(itertools.product(*options), key=lambda c: (sum(c), c))
+    return [_resolve_ints(domains, {dm.name: int(v) for dm, v in zip(free, combo)}) for combo in combos]
+
+
+# =========================================================================== instances
+
+
+@dataclass
+class _Instance:
+    """One concrete assignment of every free symbol (no trial axis)."""
+
+    d: int
+    ints: dict[str, int]
+    values: dict[Key, Array]
+    margin: float
+
+
+@dataclass
+class _Stats:
+    candidates: int = 0
+    worst: float = math.inf
+    unconfirmed: int = 0
+
+    def see(self, batch: _Batch) -> None:
+        self.candidates += batch.env.t
+        m = batch.margin[batch.valid]
+        if m.size:
+            self.worst = min(self.worst, float(m.min()))
+
+
+def _take(batch: _Batch, i: int, d: int, ints: Mapping[str, int]) -> _Instance:
+    values = {k: np.array(batch.env.cache[k][i], dtype=float) for k in batch.env.free}
+    return _Instance(d, dict(ints), values, float(batch.margin[i]))
+
+
+def _best(batch: _Batch, d: int, ints: Mapping[str, int], mask: Array, n: int = 1) -> list[_Instance]:
+    idx = np.nonzero(mask)[0]
+    if idx.size == 0:
+        return []
+    order = idx[np.argsort(batch.margin[idx], kind="stable")[:n]]
+    return [_take(batch, int(i), d, ints) for i in order]
+
+
+def _first_confirmed(
+    claim: Claim, batch: _Batch, d: int, ints: Mapping[str, int], stats: _Stats, *, by_margin: bool = True, limit: int = 10
+) -> _Instance | None:
+    """The first violating trial of a batch that the 40-digit re-evaluation confirms."""
+    idx = np.nonzero(batch.violated)[0]
+    if by_margin:
+        idx = idx[np.argsort(batch.margin[idx], kind="stable")]
+    limit = min(limit, MAX_UNCONFIRMED - stats.unconfirmed)
+    for i in idx[: max(limit, 0)]:
+        inst = _take(batch, int(i), d, ints)
+        if _confirm(claim, inst):
+            return inst
+        stats.unconfirmed += 1
+    return None
+
+
+def _run(claim: Claim, cands: Sequence[_Instance], rng: np.random.Generator, *, project: bool = False) -> _Batch | None:
+    """Evaluate instances sharing d, integers and symbols in one batch (None if one lacks a symbol)."""
+    first = cands[0]
+    proposals = {k: np.stack([c.values[k] for c in cands]) for k in first.values}
+    try:
+        return _evaluate(claim, first.d, first.ints, len(cands), rng, proposals, project=project, fixed_only=True)
+    except _Missing:
+        return None
+
+
+# =========================================================================== search
+
+
+RANDOM_DRAWS = 256
+MAX_STRUCTURED = 1500
+OPT_PARENTS = 3
+OPT_ITERATIONS = 20
+OPT_CHILDREN = 24
+#: a family with at most this many members gets independent structured candidates
+UNTIED_MEMBERS = 3
+
+
+def _run_trials(claim: Claim, d: int, t: int, rng: np.random.Generator, stats: _Stats) -> tuple[int, _Instance | None]:
+    """The seeded trials: returns (number of valid trials, the first violation or None)."""
+    valid = 0
+    violation: _Instance | None = None
+    for ints, idx in _draw_ints(claim, t, rng):
+        batch = _evaluate(claim, d, ints, len(idx), rng)
+        stats.see(batch)
+        valid += int(batch.valid.sum())
+        if violation is None and batch.violated.any():
+            violation = _first_confirmed(claim, batch, d, ints, stats)
+    return valid, violation
+
+
+def _search_dim(claim: Claim, d: int, seed: int, stats: _Stats) -> _Instance | None:
+    """Random draws, then structured candidates, then local optimisation, at dimension d."""
+    rng = np.random.default_rng([seed, d, 7])
+    pool: list[_Instance] = []
+    random_hit: _Instance | None = None
+    for ints, idx in _draw_ints(claim, RANDOM_DRAWS, rng):
+        batch = _evaluate(claim, d, ints, len(idx), rng)
+        stats.see(batch)
+        pool += _best(batch, d, ints, batch.valid & ~batch.violated, OPT_PARENTS)
+        if random_hit is None and batch.violated.any():
+            random_hit = _first_confirmed(claim, batch, d, ints, stats)
+    structured_hit = _structured_search(claim, d, rng, stats, pool)
+    if structured_hit is not None:  # preferred: structured candidates are the simplest
+        return structured_hit
+    if random_hit is not None:
+        return random_hit
+    pool.sort(key=lambda inst: inst.margin)
+    return _optimise(claim, pool[:OPT_PARENTS], rng, stats)
+
+
+def _matrix_shapes(d: int) -> list[Array]:
+    eye = np.eye(d)
+    e11 = np.zeros((d, d))
+    e11[0, 0] = 1.0
+    shapes = [np.zeros((d, d)), eye, -eye, e11, -e11]
+    if d >= 2:
+        rot = np.eye(d)
+        rot[:2, :2] = [[0.0, -1.0], [1.0, 0.0]]
+        e12 = np.zeros((d, d))
+        e12[0, 1] = 1.0
+        shift = np.eye(d, k=1)
+        refl = np.eye(d)
+        refl[1, 1] = -1.0
+        half = np.eye(d)
+        half[:2, :2] = [[math.sqrt(0.5), -math.sqrt(0.5)], [math.sqrt(0.5), math.sqrt(0.5)]]
+        shapes += [rot, rot.T, e12, e12.T, shift, shift.T, refl, -refl, half]
+    shapes.append(np.ones((d, d)) / d)
+    return shapes
+
+
+def _vector_shapes(d: int) -> list[Array]:
+    e1 = np.zeros((d, 1))
+    e1[0, 0] = 1.0
+    shapes = [np.zeros((d, 1)), e1, -e1, np.ones((d, 1)) / math.sqrt(d)]
+    if d >= 2:
+        e2 = np.zeros((d, 1))
+        e2[1, 0] = 1.0
+        shapes.append(e2)
+    return shapes
+
+
+def _bounded(claim: Claim, key: Key, on_norm: bool) -> tuple[bool, bool]:
+    """Whether ``key`` (or its norm) has a lower / an upper bound in the constraints."""
+    lo = hi = False
+    for b in claim.rules.bounds:
+        if b.on_norm == on_norm and _match(b.target, key) is not None:
+            hi |= b.upper
+            lo |= not b.upper
+    if not on_norm:
+        if any(_match(m.subject, key) is not None for m in claim.rules.ranges):
+            lo = hi = True
+    return lo, hi
+
+
+def _candidates(claim: Claim, d: int, key: Key) -> Array:
+    kind = claim.signature.kinds[key[0]]
+    probe = (key[0], 1) if key[1] == "*" else key
+    if kind is g.Kind.SCALAR:
+        lo, hi = _bounded(claim, probe, on_norm=False)
+        values = [0.0, 1.0, -1.0, 0.5, 2.0, -0.5] + ([-1e6] if lo else []) + ([1e6] if hi else [])
+        return np.array(values)
+    shapes = _matrix_shapes(d) if kind is g.Kind.MATRIX else _vector_shapes(d)
+    _, hi = _bounded(claim, probe, on_norm=True)
+    scales = (1e6, 1.0, 0.5) if hi else (1.0, 0.5, 2.0)
+    return np.stack([s * m for s in scales for m in shapes])
+
+
+def _combos(sizes: Sequence[int], rng: np.random.Generator) -> Array:
+    """Index tuples into each candidate list, simplest (smallest indices) first."""
+    total = math.prod(sizes)
+    if total <= MAX_STRUCTURED:
+        combos = np.array(list(itertools.product(*[range(n) for n in sizes])), dtype=int).reshape(-1, len(sizes))
+    else:
+        tied = [[i % n for n in sizes] for i in range(max(sizes))]
+        rand = rng.integers(0, np.array(sizes), size=(MAX_STRUCTURED - len(tied), len(sizes)))
+        combos = np.unique(np.concatenate([np.array(tied, dtype=int), rand]), axis=0)
+    order = np.lexsort(combos.T[::-1])
+    combos = combos[order]
+    return combos[np.argsort(combos.sum(axis=1), kind="stable")]
+
+
+def _structured_search(claim: Claim, d: int, rng: np.random.Generator, stats: _Stats, pool: list[_Instance]) -> _Instance | None:
+    """±cI, rotations, rank-one and nilpotent matrices (every member of a family J_1..J_L
+    tied to the same one), with the scalars at 0, ±1 and their bounds."""
+    for ints in _int_choices(claim):
+        probe = _evaluate(claim, d, ints, 1, rng)
+        members: dict[str, int] = {}
+        for base, sub in probe.env.free:
+            members[base] = members.get(base, 0) + isinstance(sub, int)
+        groups: list[Key] = []
+        for base, sub in probe.env.free:
+            tie = isinstance(sub, int) and members[base] > UNTIED_MEMBERS
+            gk: Key = (base, "*") if tie else (base, sub)
+            if gk not in groups:
+                groups.append(gk)
+        if not groups:
+            continue
+        lists = [_candidates(claim, d, gk) for gk in groups]
+        combos = _combos([len(c) for c in lists], rng)
+        proposals = {gk: lists[j][combos[:, j]] for j, gk in enumerate(groups)}
+        try:
+            batch = _evaluate(claim, d, ints, len(combos), rng, proposals, project=True, fixed_only=True)
+        except _Missing:
+            continue
+        stats.see(batch)
+        pool += _best(batch, d, ints, batch.valid & ~batch.violated, OPT_PARENTS)
+        hit = _first_confirmed(claim, batch, d, ints, stats, by_margin=False, limit=20)
+        if hit is not None:
+            return hit
+    return None
+
+
+def _optimise(claim: Claim, parents: Sequence[_Instance], rng: np.random.Generator, stats: _Stats) -> _Instance | None:
+    """Lower the margin from the best instances so far by a (1+λ) evolution strategy,
+    batched: λ perturbed copies per step, pulled back onto the constraints."""
+    for parent in parents:
+        current, sigma = parent, 0.5
+        for _ in range(OPT_ITERATIONS):
+            proposals = {}
+            for key, v in current.values.items():
+                scale = max(float(np.abs(v).max(initial=0.0)), 0.1)
+                proposals[key] = v[None] + sigma * scale * rng.standard_normal((OPT_CHILDREN,) + v.shape)
+            try:
+                batch = _evaluate(claim, current.d, current.ints, OPT_CHILDREN, rng, proposals, project=True, fixed_only=True)
+            except _Missing:
+                break
+            stats.see(batch)
+            if batch.violated.any():
+                hit = _first_confirmed(claim, batch, current.d, current.ints, stats, limit=3)
+                if hit is not None:
+                    return hit
+            best = _best(batch, current.d, current.ints, batch.valid & ~batch.violated)
+            if best and best[0].margin < current.margin:
+                current, sigma = best[0], sigma * 1.5
+            else:
+                sigma *= 0.5
+            if sigma < 1e-3:
+                break
+    return None
+
+
+# =========================================================================== minimising
+
+
+def _verified(claim: Claim, cands: Sequence[_Instance], rng: np.random.Generator) -> list[_Instance | None]:
+    """Evaluate exact candidates (no projection) in double precision: each is returned,
+    trimmed to the symbols it uses, if it is still a counterexample that satisfies the
+    constraints."""
+    if not cands:
+        return []
+    batch = _run(claim, cands, rng)
+    if batch is None:
+        return [None] * len(cands)
+    out: list[_Instance | None] = []
+    for i, c in enumerate(cands):
+        out.append(_take(batch, i, c.d, c.ints) if batch.violated[i] else None)
+    return out
+
+
+def _first_good(claim: Claim, cands: Sequence[_Instance], rng: np.random.Generator) -> _Instance | None:
+    """The first candidate that is a counterexample in double precision and at 40 digits."""
+    for got in _verified(claim, cands, rng):
+        if got is not None and _confirm(claim, got):
+            return got
+    return None
+
+
+def _minimise(claim: Claim, inst: _Instance, rng: np.random.Generator) -> _Instance:
+    """Make a counterexample small: lower the integers, tie the members of a family,
+    round the entries, and zero the entries that are not needed."""
+    checked = _first_good(claim, [inst], rng)
+    if checked is None:  # should not happen: it was found violating and confirmed
+        return inst
+    inst = checked
+    inst = _shrink_ints(claim, inst, rng)
+    inst = _tie_families(claim, inst, rng)
+    inst = _round(claim, inst, rng)
+    inst = _signs(claim, inst, rng)
+    return _zero_entries(claim, inst, rng)
+
+
+def _shrink_ints(claim: Claim, inst: _Instance, rng: np.random.Generator) -> _Instance:
+    domains = _int_domains(claim)
+    for dm in domains:
+        if dm.fixed is not None:
+            continue
+        lo, _ = dm.interval({})
+        free = {x.name: inst.ints[x.name] for x in domains if x.fixed is None}
+        for v in range(lo, inst.ints[dm.name]):
+            ints = _resolve_ints(domains, {**free, dm.name: v})
+            got = _first_good(claim, [_Instance(inst.d, ints, inst.values, inst.margin)], rng)
+            if got is not None:
+                inst = got
+                break
+    return inst
+
+
+def _families(inst: _Instance) -> dict[str, list[Key]]:
+    fam: dict[str, list[Key]] = {}
+    for key in inst.values:
+        if isinstance(key[1], int):
+            fam.setdefault(key[0], []).append(key)
+    return {b: ks for b, ks in fam.items() if len(ks) > 1}
+
+
+def _tie_families(claim: Claim, inst: _Instance, rng: np.random.Generator) -> _Instance:
+    for _base, keys in _families(inst).items():
+        if all(np.array_equal(inst.values[k], inst.values[keys[0]]) for k in keys):
+            continue
+        cands = []
+        for src in keys:
+            values = dict(inst.values)
+            values.update({k: inst.values[src] for k in keys})
+            cands.append(_Instance(inst.d, inst.ints, values, inst.margin))
+        got = _first_good(claim, cands, rng)
+        if got is not None:
+            inst = got
+    return inst
+
+
+def _round(claim: Claim, inst: _Instance, rng: np.random.Generator) -> _Instance:
+    cands = [
+        _Instance(inst.d, inst.ints, {k: np.round(v, digits) + 0.0 for k, v in inst.values.items()}, inst.margin)
+        for digits in range(0, 9)
+    ]
+    return _first_good(claim, cands, rng) or inst
+
+
+def _signs(claim: Claim, inst: _Instance, rng: np.random.Generator) -> _Instance:
+    """Try entries in {-1, 0, 1}: all symbols at once, then one unit at a time."""
+
+    def signed(base: _Instance, keys: Sequence[Key]) -> _Instance:
+        values = dict(base.values)
+        values.update({k: np.sign(values[k]) + 0.0 for k in keys})
+        return _Instance(base.d, base.ints, values, base.margin)
+
+    got = _first_good(claim, [signed(inst, list(inst.values))], rng)
+    if got is not None:
+        return got
+    for unit in _units(inst):
+        if np.array_equal(np.sign(inst.values[unit[0]]), inst.values[unit[0]]):
+            continue
+        got = _first_good(claim, [signed(inst, unit)], rng)
+        if got is not None:
+            inst = got
+    return inst
+
+
+def _units(inst: _Instance) -> list[list[Key]]:
+    """Symbols that move together: a family whose members are all equal is one unit."""
+    units: list[list[Key]] = []
+    tied: set[Key] = set()
+    for keys in _families(inst).values():
+        if all(np.array_equal(inst.values[k], inst.values[keys[0]]) for k in keys):
+            units.append(keys)
+            tied.update(keys)
+    units += [[k] for k in inst.values if k not in tied]
+    return units
+
+
+def _zero_entries(claim: Claim, inst: _Instance, rng: np.random.Generator, budget: int = 40) -> _Instance:
+    def zeroed(base: _Instance, unit: list[Key], index: tuple[int, ...]) -> _Instance:
+        values = dict(base.values)
+        for k in unit:
+            v = values[k].copy()
+            v[index] = 0.0
+            values[k] = v
+        return _Instance(base.d, base.ints, values, base.margin)
+
+    moves: list[tuple[list[Key], tuple[int, ...]]] = []
+    for unit in _units(inst):
+        v = inst.values[unit[0]]
+        if v.ndim == 0:
+            if v != 0:
+                moves.append((unit, ()))
+        else:
+            moves += [(unit, tuple(int(i) for i in ix)) for ix in zip(*np.nonzero(v))]
+    if not moves or len(moves) > 400:
+        return inst
+    singles = _verified(claim, [zeroed(inst, u, ix) for u, ix in moves], rng)
+    for (unit, index), ok in zip(moves, singles):
+        if ok is None or budget <= 0:
+            continue
+        budget -= 1
+        got = _first_good(claim, [zeroed(inst, unit, index)], rng)
+        if got is not None:
+            inst = got
+    return inst
+
+
+# =========================================================================== symbolic proof
+
+
+class _NoProof(Exception):
+    """The symbolic rules do not settle this statement (it may still be true)."""
+
+
+@dataclass(frozen=True)
+class _MS:
+    """A multiset ``shift + scale·fn(M)`` (``key`` names M) or, with key None, d copies of ``shift``."""
+
+    fn: str
+    key: str | None
+    shift: Any
+    scale: Any
+
+
+_TRANSPOSE_INVARIANT = frozenset({"norm", "smin", "svals", "eig", "rho", "det"})
+#: size limits that keep SymPy fast; beyond them the statement is left to the numbers
+MAX_TERMS = 4096
+MAX_SIMPLIFY_OPS = 120
+_SV = tuple[str, Any]  # ("s", scalar) | ("m", matrix, 1 standing for I) | ("ms", _MS)
+
+
+class _Prover:
+    """Prove a claim with SymPy: matrices are non-commutative symbols (A B ≠ B A unless
+    the constraints say they commute), I is 1, and a few exact rules handle norms,
+    singular values and eigenvalues of s I + t M. Raises `_NoProof` when it cannot."""
+
+    def __init__(self, claim: Claim) -> None:
+        import sympy
+
+        self.sp = sympy
+        self.claim = claim
+        self.sig = claim.signature
+        self.rules = claim.rules
+        self.d = sympy.Symbol("d", integer=True, positive=True)
+        self.notes: list[str] = []
+        self.letters: dict[str, Any] = {}
+        self.letter_keys: dict[Any, Key] = {}
+        self.tmap: dict[Any, Any] = {}
+        self.assume: dict[Any, list[float]] = {}
+        self._busy: set[str] = set()
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    # ------------------------------------------------------------------ entry
+    def prove(self) -> str:
+        self.assume = self._assumptions()
+        for a, op, b in self.claim.relation.links():
+            self._link(self.conv(a, {}), op, self.conv(b, {}))
+        return "; ".join(self.notes) or "both sides simplify to the same expression"
+
+    def _assumptions(self) -> dict[Any, list[float]]:
+        """Numeric bounds on scalar symbols from the constraints (``0 <= c < 1``), used by
+        the interval arithmetic below. (SymPy's ``ask``/``refine`` are not used: ``ask``
+        wrongly answers True for Q.nonnegative(c - x*y) given Q.positive(c).)"""
+        box: dict[Any, list[float]] = {}
+        assumed: list[str] = []
+        saved = list(self.notes)
+        for a, op, b in self.rules.links:
+            if op == "=":
+                continue
+            for x, y, upper in ((a, b, op in ("<=", "<")), (b, a, op in (">=", ">"))):
+                if not isinstance(x, g.Name) or self.sig.kinds.get(x.base) is not g.Kind.SCALAR:
+                    continue
+                try:
+                    (tx, sx), (ty, sy) = self.conv(x, {}), self.conv(y, {})
+                except (_NoProof, SymresError):
+                    continue
+                if tx != "s" or ty != "s" or not sx.is_Symbol or not sy.is_number or not sy.is_real:
+                    continue
+                bounds = box.setdefault(sx, [-math.inf, math.inf])
+                value = float(sy)
+                bounds[1 if upper else 0] = min(bounds[1], value) if upper else max(bounds[0], value)
+                assumed.append(f"{g.render(a)} {op} {g.render(b)}")
+                break
+        self.notes = saved + ([f"assuming {', '.join(dict.fromkeys(assumed))}"] if assumed else [])
+        return box
+
+    def _range(self, e: Any) -> Any:
+        """An interval (mpmath.iv, outward-rounded) containing every value of ``e``, or None."""
+        from mpmath import iv
+
+        sp = self.sp
+        everything = iv.mpf(["-inf", "inf"])
+        if e.is_Rational:
+            return iv.mpf(int(e.p)) / int(e.q)
+        if e is sp.pi:
+            return iv.pi
+        if e.is_Symbol:
+            lo, hi = self.assume.get(e, [-math.inf, math.inf])
+            if e.is_nonnegative:
+                lo = max(lo, 0.0)
+            if e.is_integer and e.is_positive:
+                lo = max(lo, 1.0)
+            if e.is_real is not True:
+                return None
+            return iv.mpf([lo if lo > -math.inf else "-inf", hi if hi < math.inf else "inf"])
+        if e.is_Add or e.is_Mul:
+            parts = [self._range(a) for a in e.args]
+            if any(p is None for p in parts):
+                return None
+            out = parts[0]
+            for p in parts[1:]:
+                out = out + p if e.is_Add else out * p
+            return out
+        if isinstance(e, sp.Abs):
+            x = self._range(e.args[0])
+            return None if x is None else abs(x)
+        if isinstance(e, sp.exp):
+            x = self._range(e.args[0])
+            return None if x is None else iv.exp(x)
+        if e.is_Pow:
+            base = self._range(e.base)
+            if base is None:
+                return None
+            if e.exp.is_Integer:
+                n = int(e.exp)
+                if n < 0 and float(base.a) <= 0 <= float(base.b):
+                    return everything
+                return base**n
+            lo_b, hi_b = float(base.a), float(base.b)
+            if e.exp.is_Rational and lo_b >= 0:
+                if hi_b == math.inf or (e.exp < 0 and lo_b <= 0):
+                    return iv.mpf([0, "inf"])
+                return base ** (iv.mpf(int(e.exp.p)) / int(e.exp.q))
+            ex = self._range(e.exp)
+            if ex is None or lo_b < 0:
+                return None
+            if float(ex.a) >= 0 and hi_b <= 1:
+                return iv.mpf([0, 1])
+            if float(ex.a) >= 0 and lo_b >= 1:
+                return iv.mpf([1, "inf"])
+            return iv.mpf([0, "inf"])
+        return None
+
+    def _sign(self, e: Any) -> tuple[bool, bool]:
+        """(certainly >= 0, certainly > 0) by SymPy's symbol assumptions or intervals."""
+        nonneg, pos = e.is_nonnegative is True, e.is_positive is True
+        if not pos:
+            r = self._range(e)
+            if r is not None:
+                lo = float(r.a)
+                nonneg, pos = nonneg or lo >= 0, lo > 0
+        return nonneg or pos, pos
+
+    def _refine_abs(self, e: Any) -> Any:
+        """Drop |·| where the argument's sign is certain."""
+        sp = self.sp
+
+        def fix(x: Any) -> Any:
+            arg = x.args[0]
+            if self._sign(arg)[0]:
+                return arg
+            if self._sign(-arg)[0]:
+                return -arg
+            return x
+
+        return e.replace(lambda x: isinstance(x, sp.Abs), fix)
+
+    # ------------------------------------------------------------------ comparing
+    def _link(self, a: _SV, op: str, b: _SV) -> None:
+        if "ms" in (a[0], b[0]):
+            self._multiset_link(a, op, b)
+        elif "m" in (a[0], b[0]):
+            if op != "=" or self._poly(a[1] - b[1]):
+                raise _NoProof
+            self.note("expanded both sides with non-commutative symbols (A B ≠ B A)")
+        else:
+            self._scalar_link(a[1], op, b[1])
+
+    def _simp(self, e: Any) -> Any:
+        sp = self.sp
+        e = sp.expand(e)
+        if e == 0 or sp.count_ops(e) > MAX_SIMPLIFY_OPS:
+            return e
+        return sp.simplify(self._refine_abs(sp.simplify(e)))
+
+    def _scalar_link(self, a: Any, op: str, b: Any) -> None:
+        sp = self.sp
+        diff = self._simp(b - a if op in ("<=", "<") else a - b)
+        if op == "=":
+            if diff != 0:
+                raise _NoProof
+            self.note("simplified with SymPy")
+            return
+        strict = op in ("<", ">")
+        nonneg, pos = self._sign(diff)
+        if not (pos if strict else nonneg):
+            raise _NoProof
+        self.note(f"the difference is {'positive' if strict else 'non-negative'} (sign rules and interval arithmetic)")
+
+    def _multiset_link(self, a: _SV, op: str, b: _SV) -> None:
+        def as_ms(v: _SV) -> _MS:
+            if v[0] == "ms":
+                return v[1]
+            if v[0] == "s":
+                return _MS("const", None, v[1], self.sp.Integer(0))
+            raise _NoProof
+
+        x, y = as_ms(a), as_ms(b)
+        if x.key is None and y.key is None:
+            self._scalar_link(x.shift, op, y.shift)
+            return
+        if op != "=" or (x.fn, x.key) != (y.fn, y.key):
+            raise _NoProof
+        if self._simp(x.shift - y.shift) != 0 or self._simp(x.scale - y.scale) != 0:
+            raise _NoProof
+
+    # ------------------------------------------------------------------ letters
+    def _letter(self, key: Key) -> Any:
+        sp = self.sp
+        label = _label(key)
+        if label in self.letters:
+            return self.letters[label]
+        a = sp.Symbol(label, commutative=False)
+        props = {p for n, p in self.rules.props if _match(n, key) is not None}
+        if props & {"symmetric", "diagonal", "psd"}:
+            self.tmap[a] = a
+            self.note(f"{label}^T = {label} ({'symmetric' if 'diagonal' not in props else 'diagonal'})")
+        elif "skew" in props:
+            self.tmap[a] = -a
+        else:
+            at = sp.Symbol(label + "ᵀ", commutative=False)
+            self.tmap[a], self.tmap[at] = at, a
+        self.letters[label] = a
+        self.letter_keys[a] = key
+        return a
+
+    def _commute(self, x: Any, y: Any) -> bool:
+        if x == y:
+            return True
+        kx, ky = self.letter_keys.get(x), self.letter_keys.get(y)
+        if kx is None or ky is None:
+            return False
+        diag = {k for k in (kx, ky) if any(p == "diagonal" and _match(n, k) is not None for n, p in self.rules.props)}
+        if len(diag) == 2:
+            self.note("diagonal matrices commute")
+            return True
+        for names in self.rules.commute:
+            if any(_match(n, kx) is not None for n in names) and any(_match(n, ky) is not None for n in names):
+                self.note(f"used that {', '.join(n.label for n in names)} commute")
+                return True
+        return False
+
+    def _transpose(self, e: Any) -> Any:
+        sp = self.sp
+        if e.is_commutative:
+            return e
+        if e.is_Symbol:
+            if e not in self.tmap:
+                raise _NoProof
+            return self.tmap[e]
+        if e.is_Add:
+            return sp.Add(*[self._transpose(x) for x in e.args])
+        if e.is_Mul:
+            c, nc = e.args_cnc()
+            return sp.Mul(*c) * sp.Mul(*[self._transpose(x) for x in reversed(nc)])
+        if e.is_Pow:
+            return sp.Pow(self._transpose(e.base), e.exp)
+        raise _NoProof
+
+    # ------------------------------------------------------------------ polynomials
+    def _normal_form(self, word: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The least word equal to ``word`` when commuting letters may be swapped."""
+        rest, out = list(word), []
+        while rest:
+            best = None
+            for i, x in enumerate(rest):
+                if all(self._commute(x, y) for y in rest[:i]) and (best is None or str(x) < str(rest[best])):
+                    best = i
+            assert best is not None
+            out.append(rest.pop(best))
+        return tuple(out)
+
+    def _terms(self, e: Any) -> int:
+        """How many terms expanding ``e`` can produce (an upper bound)."""
+        if e.is_Add:
+            return sum(self._terms(a) for a in e.args)
+        if e.is_Mul:
+            return math.prod(self._terms(a) for a in e.args)
+        if e.is_Pow and e.exp.is_Integer and e.exp > 0:
+            return int(min(self._terms(e.base) ** min(int(e.exp), 64), 10**9))
+        return 1
+
+    def _poly(self, e: Any) -> dict[tuple[Any, ...], Any]:
+        """A matrix expression as {word: coefficient} in non-commuting letters."""
+        sp = self.sp
+        if self._terms(e) > MAX_TERMS:
+            raise _NoProof
+        acc: dict[tuple[Any, ...], Any] = {}
+        for term in sp.Add.make_args(sp.expand(e)):
+            if term == 0:
+                continue
+            c, nc = term.args_cnc()
+            word: list[Any] = []
+            for f in nc:
+                if f.is_Pow and f.base.is_Symbol and f.exp.is_Integer and f.exp > 0:
+                    word += [f.base] * int(f.exp)
+                else:
+                    word.append(f)
+            w = self._normal_form(tuple(word))
+            acc[w] = acc.get(w, 0) + sp.Mul(*c)
+        out = {}
+        for w, coeff in acc.items():
+            coeff = self._simp(coeff)
+            if coeff != 0:
+                out[w] = coeff
+        return out
+
+    def _expr(self, poly: Mapping[tuple[Any, ...], Any]) -> Any:
+        sp = self.sp
+        return sp.Add(*[c * sp.Mul(*w) for w, c in poly.items()])
+
+    @staticmethod
+    def _word_key(w: tuple[Any, ...]) -> tuple[int, tuple[str, ...]]:
+        return (len(w), tuple(str(x) for x in w))
+
+    def _poly_str(self, poly: Mapping[tuple[Any, ...], Any]) -> str:
+        sp = self.sp
+        items = sorted(poly.items(), key=lambda kv: self._word_key(kv[0]))
+        return " + ".join(f"{sp.sstr(c)}*{'·'.join(str(x) for x in w) or 'I'}" for w, c in items)
+
+    def _split(self, poly: dict[tuple[Any, ...], Any]) -> tuple[Any, dict[tuple[Any, ...], Any]]:
+        """poly = t·core with core's first coefficient 1, when t divides every coefficient."""
+        sp = self.sp
+        first = min(poly, key=self._word_key)
+        t = poly[first]
+        core = {}
+        for w, c in poly.items():
+            q = sp.cancel(c / t)
+            if sp.fraction(q)[1].free_symbols:
+                return sp.Integer(1), poly
+            core[w] = q
+        return t, core
+
+    def _canon(self, core: dict[tuple[Any, ...], Any], fn: str) -> str:
+        keys = [self._poly_str(core)]
+        variants = [core]
+        if fn in _TRANSPOSE_INVARIANT:
+            variants.append(self._poly(self._transpose(self._expr(core))))
+        if fn in ("eig", "tr"):
+            for v in list(variants):
+                if len(v) == 1:
+                    ((w, c),) = v.items()
+                    variants += [{w[i:] + w[:i]: c} for i in range(1, len(w))]
+        keys = [self._poly_str(v) for v in variants]
+        return min(keys)
+
+    # ------------------------------------------------------------------ the AST walk
+    def conv(self, node: g.Node, scope: Mapping[str, Any]) -> _SV:
+        sp = self.sp
+        if isinstance(node, g.Num):
+            return ("s", sp.Rational(node.value.numerator, node.value.denominator))
+        if isinstance(node, g.Pi):
+            return ("s", sp.pi)
+        if isinstance(node, g.Identity):
+            return ("m", sp.Integer(1))
+        if isinstance(node, g.Name):
+            return self._name(node, scope)
+        if isinstance(node, g.Neg):
+            tag, v = self.conv(node.arg, scope)
+            return (tag, _MS(v.fn, v.key, -v.shift, -v.scale)) if tag == "ms" else (tag, -v)
+        if isinstance(node, g.Transpose):
+            tag, v = self.conv(node.arg, scope)
+            return (tag, self._transpose(v)) if tag == "m" else (tag, v)
+        if isinstance(node, g.BinOp):
+            return self._binop(node, scope)
+        if isinstance(node, g.Pow):
+            return self._pow(node, scope)
+        if isinstance(node, g.Call):
+            return self._call(node, scope)
+        if isinstance(node, g.Reduce):
+            return self._reduce(node, scope)
+        raise _NoProof
+
+    def _name(self, node: g.Name, scope: Mapping[str, Any]) -> _SV:
+        sp = self.sp
+        if node.sub is None and node.base in scope:
+            v = scope[node.base]
+            if isinstance(v, str):
+                raise _NoProof
+            return ("s", sp.Integer(v) if isinstance(v, int) else v)
+        sub: Any = node.sub
+        if sub is not None:
+            sub = scope[sub] if sub in scope else (int(sub) if sub.isdigit() else sub)
+        key: Key = (node.base, sub)
+        label = _label(key)
+        for d in self.rules.defs:
+            binding = _match(d.target, key)
+            if binding is not None:
+                if label in self._busy:
+                    raise _NoProof
+                self._busy.add(label)
+                try:
+                    self.note(f"used {g.render(d.target)} = {g.render(d.expr)}")
+                    return self.conv(d.expr, binding)
+                finally:
+                    self._busy.discard(label)
+        if node.base in self.sig.integers:
+            positive = not any(b.target.base == node.base and not b.upper for b in self.rules.bounds)
+            return ("s", sp.Symbol(node.base, integer=True, positive=positive or None))
+        if self.sig.kinds[node.base] is g.Kind.SCALAR:
+            return ("s", sp.Symbol(label, real=True))
+        return ("m", self._letter(key))
+
+    def _binop(self, node: g.BinOp, scope: Mapping[str, Any]) -> _SV:
+        (ta, a), (tb, b) = self.conv(node.left, scope), self.conv(node.right, scope)
+        if node.op in "+-":
+            sign = 1 if node.op == "+" else -1
+            if "ms" in (ta, tb):
+                if ta == "ms" and tb == "s":
+                    return ("ms", _MS(a.fn, a.key, a.shift + sign * b, a.scale))
+                if ta == "s" and tb == "ms":
+                    return ("ms", _MS(b.fn, b.key, a + sign * b.shift, sign * b.scale))
+                raise _NoProof
+            return ("m" if "m" in (ta, tb) else "s", a + sign * b)
+        if node.op == "/":
+            if tb != "s":
+                raise _NoProof
+            if ta == "ms":
+                return ("ms", _MS(a.fn, a.key, a.shift / b, a.scale / b))
+            return (ta, a / b)
+        if ta == "ms" and tb == "s":
+            return ("ms", _MS(a.fn, a.key, a.shift * b, a.scale * b))
+        if ta == "s" and tb == "ms":
+            return ("ms", _MS(b.fn, b.key, a * b.shift, a * b.scale))
+        if "ms" in (ta, tb):
+            raise _NoProof
+        product = a * b
+        if self.sig.kind(node) is g.Kind.SCALAR and not product.is_commutative:
+            raise _NoProof  # a 1×1 product such as x^T x
+        return ("m" if "m" in (ta, tb) else "s", product)
+
+    def _pow(self, node: g.Pow, scope: Mapping[str, Any]) -> _SV:
+        sp = self.sp
+        (ta, a), (te, e) = self.conv(node.base, scope), self.conv(node.exp, scope)
+        if te != "s":
+            raise _NoProof
+        if ta == "s":
+            return ("s", a**e)
+        if ta == "ms":
+            if a.key is not None:
+                raise _NoProof
+            return ("ms", _MS(a.fn, None, a.shift**e, sp.Integer(0)))
+        if e.is_Integer and e >= 0:
+            return ("m", a**e)
+        return ("m", a**e if (a.is_commutative or a.is_Symbol) else sp.Pow(a, e))
+
+    def _call(self, node: g.Call, scope: Mapping[str, Any]) -> _SV:
+        sp = self.sp
+        tag, v = self.conv(node.arg, scope)
+        f = node.func
+        if tag == "ms":
+            if v.key is not None and not (f == "abs" and v.fn == "svals" and v.shift == 0 and v.scale.is_nonnegative):
+                raise _NoProof
+            if f == "abs":
+                return ("ms", _MS(v.fn, v.key, sp.Abs(v.shift), v.scale))
+            if f in ("max", "min"):
+                return ("s", v.shift)
+            raise _NoProof
+        if tag == "s":
+            table = {"norm": sp.Abs, "abs": sp.Abs, "sqrt": sp.sqrt, "exp": sp.exp}
+            if f not in table:
+                raise _NoProof
+            return ("s", table[f](v))
+        return self._matrix_function(f, v)
+
+    def _matrix_function(self, f: str, e: Any) -> _SV:
+        sp = self.sp
+        f = "norm" if f == "smax" else f
+        poly = self._poly(e)
+        if set(poly) <= {()}:
+            s = poly.get((), sp.Integer(0))
+            self.note("s I has every eigenvalue s and every singular value |s|")
+            if f in ("norm", "smin", "rho"):
+                return ("s", sp.Abs(s))
+            if f == "svals":
+                return ("ms", _MS("svals", None, sp.Abs(s), sp.Integer(0)))
+            if f == "eig":
+                return ("ms", _MS("eig", None, s, sp.Integer(0)))
+            if f == "det":
+                return ("s", s**self.d)
+            if f == "tr":
+                return ("s", self.d * s)
+            if f == "exp":
+                return ("m", sp.exp(s))
+            raise _NoProof
+        if f == "eig":
+            s0 = poly.pop((), sp.Integer(0))
+            t, core = self._split(poly)
+            if s0 != 0 or t != 1:
+                self.note("eig(s I + t M) = s + t·eig(M)")
+            return ("ms", _MS("eig", self._canon(core, "eig"), s0, t))
+        if f == "tr":
+            total = 0
+            for w, c in poly.items():
+                total += c * (self.d if not w else sp.Symbol(f"tr⟨{self._canon({w: 1}, 'tr')}⟩", real=True))
+            self.note("the trace is linear and cyclic")
+            return ("s", total)
+        if f == "exp":
+            key = self._canon(poly, "exp")
+            letter = sp.Symbol(f"exp⟨{key}⟩", commutative=False)
+            if letter not in self.tmap:
+                other = sp.Symbol(f"exp⟨{self._canon(self._poly(self._transpose(self._expr(poly))), 'exp')}⟩", commutative=False)
+                self.tmap[letter], self.tmap[other] = other, letter
+            return ("m", letter)
+        t, core = self._split(poly)
+        key = self._canon(core, f)
+        if t != 1:
+            self.note(f"{f}(t M) = |t|·{f}(M)" if f != "det" else "det(t M) = t^d det(M)")
+        if f == "svals":
+            return ("ms", _MS("svals", key, sp.Integer(0), sp.Abs(t)))
+        if f == "det":
+            return ("s", t**self.d * sp.Symbol(f"det⟨{key}⟩", real=True))
+        if f in ("norm", "smin", "rho"):
+            return ("s", sp.Abs(t) * sp.Symbol(f"{f}⟨{key}⟩", nonnegative=True))
+        raise _NoProof
+
+    def _reduce(self, node: g.Reduce, scope: Mapping[str, Any]) -> _SV:
+        sp = self.sp
+        (tl, lo), (th, hi) = self.conv(node.lo, scope), self.conv(node.hi, scope)
+        if tl != "s" or th != "s":
+            raise _NoProof
+        tag = "m" if self.sig.kind(node) is g.Kind.MATRIX else "s"
+        if lo.is_Integer and hi.is_Integer:
+            values = [self.conv(node.body, {**scope, node.var: i})[1] for i in range(int(lo), int(hi) + 1)]
+            if len(values) > 12 or (len(values) > 6 and not all(v.is_commutative for v in values)):
+                raise _NoProof
+            acc: Any = sp.Integer(1 if node.op == "prod" else 0)
+            for v in values:
+                acc = v * acc if node.op == "prod" else acc + v
+            if node.op == "prod" and tag == "m":
+                self.note("wrote out the ordered product, later factors on the left")
+            return (tag, acc)
+        index = sp.Symbol(f"{node.var}'", integer=True)
+        btag, body = self.conv(node.body, {**scope, node.var: index})
+        if btag == "ms" or index in body.free_symbols or any(index.name in str(x) for x in body.free_symbols):
+            raise _NoProof
+        count = hi - lo + 1
+        if not self._sign(count)[0]:
+            raise _NoProof  # an empty product for some values: the closed form would be wrong
+        if node.op == "prod":
+            if body.is_commutative:
+                self.note(f"a product of {sp.sstr(count)} equal factors s I is s^{sp.sstr(count)} I")
+            return (tag, body**count)
+        self.note(f"a sum of {sp.sstr(count)} equal terms")
+        return (tag, count * body)
+
+
+def _prove(claim: Claim) -> str | None:
+    """The symbolic method that proves ``claim``, or None."""
+    try:
+        return _Prover(claim).prove()
+    except (_NoProof, RecursionError, TypeError, ValueError, AttributeError, NotImplementedError):
+        return None
+
+
+# =========================================================================== verdicts
+
+
+@dataclass(frozen=True)
+class LinkValue:
+    """Both sides of one comparison of the statement on a counterexample."""
+
+    lhs: str
+    op: str
+    rhs: str
+    lhs_value: Any
+    rhs_value: Any
+    margin: float
+    violated: bool
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """A concrete instance on which the statement is false (re-verified).
+
+    ``values`` maps each free symbol (``"J_3"``, ``"c"``) to its value: a (d, d) array for
+    a matrix, (d, 1) for a vector, a float for a scalar. ``integers`` holds L, k, ...
+    """
+
+    dim: int
+    integers: Mapping[str, int]
+    values: Mapping[str, Any]
+    links: tuple[LinkValue, ...]
+    seed: int
+    margin: float
+
+    def grouped(self) -> list[tuple[str, Any]]:
+        """The values with equal consecutive members of a family shown once:
+        ``[("J_l (l = 1..100)", array), ...]``."""
+        out: list[tuple[str, Any]] = []
+        items = list(self.values.items())
+        i = 0
+        while i < len(items):
+            name, v = items[i]
+            base, _, sub = name.partition("_")
+            j = i
+            if sub.isdigit():
+                while (
+                    j + 1 < len(items)
+                    and items[j + 1][0] == f"{base}_{int(sub) + (j + 1 - i)}"
+                    and np.array_equal(np.asarray(items[j + 1][1]), np.asarray(v))
+                ):
+                    j += 1
+            if j > i:
+                out.append((f"{base}_l (l = {sub}..{int(sub) + j - i})", v))
+            else:
+                out.append((name, v))
+            i = j + 1
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dim": self.dim,
+            "integers": dict(self.integers),
+            "values": {name: _jsonable(v) for name, v in self.values.items()},
+            "sides": [
+                {
+                    "lhs": ln.lhs,
+                    "op": ln.op,
+                    "rhs": ln.rhs,
+                    "lhs_value": _jsonable(ln.lhs_value),
+                    "rhs_value": _jsonable(ln.rhs_value),
+                    "margin": ln.margin,
+                    "holds": not ln.violated,
+                }
+                for ln in self.links
+            ],
+            "seed": self.seed,
+        }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of `check`: ``verdict`` is "proved", "holds" or "refuted"."""
+
+    verdict: str
+    statement: str
+    method: str
+    trials: int
+    seed: int
+    dim: int
+    worst_margin: float | None
+    tolerance: float
+    search_dims: tuple[int, ...] = ()
+    search_candidates: int = 0
+    search_worst_margin: float | None = None
+    counterexample: Counterexample | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True for proved and holds (exit status 0), False for refuted (exit status 1)."""
+        return self.verdict != "refuted"
+
+    @property
+    def summary(self) -> str:
+        if self.verdict == "proved":
+            return "proved symbolically"
+        if self.verdict == "holds":
+            return f"holds numerically ({self.trials} trials, seed {self.seed})"
+        cx = self.counterexample
+        return f"refuted (counterexample at dimension {cx.dim if cx else '?'}, seed {self.seed})"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "verdict": self.verdict,
+            "summary": self.summary,
+            "statement": self.statement,
+            "method": self.method,
+            "trials": self.trials,
+            "seed": self.seed,
+            "dim": self.dim,
+            "worst_margin": self.worst_margin,
+            "tolerance": self.tolerance,
+            "search": {
+                "dims": list(self.search_dims),
+                "candidates": self.search_candidates,
+                "worst_margin": self.search_worst_margin,
+            },
+            "notes": list(self.notes),
+        }
+        if self.counterexample is not None:
+            out["counterexample"] = self.counterexample.to_json()
+        return out
+
+
+def _jsonable(v: Any) -> Any:
+    a = np.asarray(v)
+    if np.iscomplexobj(a):
+        if np.all(np.abs(a.imag) <= 1e-12 * np.maximum(1.0, np.abs(a))):
+            a = a.real
+        else:
+            return [{"re": float(x.real), "im": float(x.imag)} for x in a.reshape(-1)]
+    if a.ndim == 0:
+        return float(a)
+    return a.tolist()
+
+
+def _number(x: complex | float) -> str:
+    z = complex(x)
+    if abs(z.imag) <= 1e-12 * max(1.0, abs(z)):
+        return f"{z.real + 0.0:.6g}"
+    return f"{z.real + 0.0:.6g}{z.imag:+.6g}i"
+
+
+def format_value(v: Any) -> str:
+    """A value for the terminal: ``0.5``, a multiset ``{0, 2}``, a matrix ``[[1, 0], [0, 1]]``."""
+    a = np.asarray(v)
+    if a.ndim == 0:
+        return _number(a.item())
+    if a.ndim == 1:
+        return "{" + ", ".join(_number(x) for x in a) + "}"
+    return "[" + ", ".join("[" + ", ".join(_number(x) for x in row) + "]" for row in a) + "]"
+
+
+def _finite(x: float) -> float | None:
+    return None if not math.isfinite(x) else x
+
+
+def _counterexample(claim: Claim, inst: _Instance, seed: int, rng: np.random.Generator) -> Counterexample | None:
+    batch = _run(claim, [inst], rng)
+    if batch is None or not batch.violated[0]:
+        return None
+    links = []
+    for (a, op, b), ln in zip(claim.relation.links(), batch.links):
+        links.append(
+            LinkValue(
+                g.render(a),
+                op,
+                g.render(b),
+                _squeeze(ln.lhs[0]),
+                _squeeze(ln.rhs[0]),
+                float(ln.margin[0]),
+                bool(ln.violated[0]),
+            )
+        )
+    values = {_label(k): _squeeze(v) for k, v in inst.values.items()}
+    return Counterexample(inst.d, dict(inst.ints), values, tuple(links), seed, float(batch.margin[0]))
+
+
+def _squeeze(v: Any) -> Any:
+    a = np.asarray(v)
+    if a.ndim == 0:
+        return complex(a) if np.iscomplexobj(a) else float(a)
+    if a.ndim == 1 and np.iscomplexobj(a):
+        return np.sort_complex(a)
+    return np.sort(a) if a.ndim == 1 else a.copy()
+
+
+def recheck(claim: Claim | str, cx: Counterexample) -> bool:
+    """Evaluate the statement again on a counterexample's values: True if it is still
+    violated and satisfies every constraint."""
+    claim = parse(claim) if isinstance(claim, str) else claim
+    values: dict[Key, Array] = {}
+    for name, v in cx.values.items():
+        base, _, sub = name.partition("_")
+        key: Key = (base, (int(sub) if sub.isdigit() else sub) if sub else None)
+        values[key] = np.asarray(v, dtype=float)
+    inst = _Instance(cx.dim, dict(cx.integers), values, cx.margin)
+    batch = _run(claim, [inst], np.random.default_rng(0))
+    return bool(batch is not None and batch.violated[0]) and _confirm(claim, inst)
+
+
+# =========================================================================== check
+
+
+def check(statement: str | Claim, *, trials: int = 200, seed: int = 0, dim: int | None = None) -> Verdict:
+    """Prove, check numerically, or refute a statement.
+
+    ``trials`` seeded random instances are drawn at dimension ``dim`` (3 by default); if
+    no proof is found and no trial fails, a counterexample is searched for at dimension
+    ``dim`` or, by default, at 1, 2, 3 and 4. Every draw comes from
+    ``numpy.random.default_rng`` seeded by ``seed``. Raises `SymresError` on a malformed
+    statement or on constraints that no instance satisfies.
+    """
+    claim = statement if isinstance(statement, Claim) else parse(statement)
+    if not 1 <= trials <= MAX_TRIALS:
+        raise SymresError(f"--trials must be between 1 and {MAX_TRIALS}")
+    if dim is not None and not 1 <= dim <= 12:
+        raise SymresError("--dim must be between 1 and 12")
+    method = _prove(claim)
+    trial_dim = dim or 3
+    rng = np.random.default_rng(seed)
+    stats = _Stats()
+    valid, violation = _run_trials(claim, trial_dim, trials, rng, stats)
+    if valid == 0:
+        raise SymresError(
+            f"no random instance satisfies the constraints of {claim.text!r}; "
+            "give bounds that can be met (e.g. norm(J) <= c with c >= 0)"
+        )
+    worst = _finite(stats.worst)
+    search = _Stats()
+    dims: tuple[int, ...] = (dim,) if dim else SEARCH_DIMS
+    notes: list[str] = []
+    if valid < trials:
+        notes.append(f"{trials - valid} of {trials} trials were discarded (constraints unmet or values undefined)")
+    if violation is None and method is None:
+        for d in dims:
+            violation = _search_dim(claim, d, seed, search)
+            if violation is not None:
+                break
+    elif violation is not None and dim is None:
+        for d in (x for x in dims if x < trial_dim):
+            smaller = _search_dim(claim, d, seed, search)
+            if smaller is not None:
+                violation = smaller
+                break
+    unconfirmed = stats.unconfirmed + search.unconfirmed
+    if unconfirmed:
+        notes.append(
+            f"{unconfirmed} apparent violation(s) in double precision were not confirmed in {PRECISE_DIGITS}-digit arithmetic "
+            "(floating-point error) and were discarded"
+        )
+    common = dict(
+        statement=claim.text,
+        trials=trials,
+        seed=seed,
+        dim=trial_dim,
+        worst_margin=worst,
+        tolerance=claim.tolerance,
+        search_candidates=search.candidates,
+        search_worst_margin=_finite(search.worst),
+    )
+    if violation is None:
+        if method is not None:
+            return Verdict("proved", method=f"symbolic: {method}", notes=tuple(notes), **common)  # type: ignore[arg-type]
+        return Verdict(
+            "holds",
+            method=(
+                f"numeric: {trials} seeded trials at dimension {trial_dim}, then a counterexample search "
+                f"(random, structured, optimised) at dimension {', '.join(map(str, dims))}; not a proof"
+            ),
+            search_dims=dims,
+            notes=tuple(notes),
+            **common,  # type: ignore[arg-type]
+        )
+    mrng = np.random.default_rng([seed, 99])
+    small = _minimise(claim, violation, mrng)
+    cx = _counterexample(claim, small, seed, mrng) or _counterexample(claim, violation, seed, mrng)
+    if cx is None:  # cannot happen for a genuine violation; never report what did not re-verify
+        raise SymresError("internal error: a counterexample did not re-verify")
+    if method is not None:
+        notes.append(f"a symbolic rule claimed a proof ({method}) but the numbers refute it: please report this")
+    return Verdict(
+        "refuted",
+        method=f"counterexample, minimised and re-verified (double precision and {PRECISE_DIGITS}-digit arithmetic)",
+        search_dims=dims if search.candidates else (),
+        counterexample=cx,
+        notes=tuple(notes),
+        **common,  # type: ignore[arg-type]
+    )
