@@ -233,6 +233,11 @@ def _check_constraint_targets(statement: g.Statement, rules: _Rules) -> None:
                 f"malformed statement, column {t.col}: the constraint names {t.base}, but the statement "
                 f"uses {t.base}_l; write {t.base}_l to constrain every member"
             )
+        if t.sub is not None and not t.sub.isdigit() and (t.base, False) not in used and (t.base, True) in used:
+            raise SymresError(
+                f"malformed statement, column {t.col}: the constraint names {t.label}, but the statement "
+                f"uses {t.base}; write {t.base} instead"
+            )
 
 
 # =========================================================================== numbers
@@ -975,9 +980,9 @@ class _Precise:
         if f == "smin":
             return self._svals(a)[0]
         if f == "eig":
-            return list(mp.eig(a, left=False, right=False))
+            return self._eig(a)
         if f == "rho":
-            return max(abs(x) for x in mp.eig(a, left=False, right=False))
+            return max(abs(x) for x in self._eig(a))
         if f == "det":
             return self._det(a)
         if f == "tr":
@@ -985,6 +990,11 @@ class _Precise:
         if f == "exp":
             return mp.expm(a)
         raise _Unconfirmed
+
+    def _eig(self, a: Any) -> list[Any]:
+        # mpmath returns (E, ER, EL) for a 1×1 matrix even with left=right=False
+        values = self.mp.eig(a, left=False, right=False)
+        return list(values[0] if isinstance(values, tuple) else values)
 
     def _det(self, a: Any) -> Any:
         """Gaussian elimination with partial pivoting and no singularity threshold (mpmath's
@@ -1125,7 +1135,10 @@ def _confirm(claim: Claim, inst: _Instance) -> bool:
             if not _settled(first, second, claim.tolerance):
                 return False
             ops = [op for _, op, _ in claim.relation.links()]
-            violated = any((m <= claim.tolerance) if op in ("<", ">") else (m < -claim.tolerance) for m, op in zip(margins, ops))
+            # a strict comparison fails only at equality, which 40 digits can tell from a
+            # margin of 1e-7; the double-precision tolerance would refute true statements
+            strict_tol = 10.0 ** (-PRECISE_DIGITS // 2)
+            violated = any((m <= strict_tol) if op in ("<", ">") else (m < -claim.tolerance) for m, op in zip(margins, ops))
             return violated and feasible
     except Exception:  # mpmath not converging, a singular inverse, ...: not confirmed
         return False
@@ -1952,7 +1965,6 @@ class _Prover:
         return sp.simplify(self._refine_abs(sp.simplify(e)))
 
     def _scalar_link(self, a: Any, op: str, b: Any) -> None:
-        sp = self.sp
         diff = self._simp(b - a if op in ("<=", "<") else a - b)
         if op == "=":
             if diff != 0:
@@ -2572,13 +2584,16 @@ def check(statement: str | Claim, *, trials: int = 200, seed: int = 0, dim: int 
     notes: list[str] = []
     if valid < trials:
         notes.append(f"{trials - valid} of {trials} trials were discarded (constraints unmet or values undefined)")
+    searched: list[int] = []
     if violation is None and method is None:
         for d in dims:
+            searched.append(d)
             violation = _search_dim(claim, d, seed, search)
             if violation is not None:
                 break
     elif violation is not None and dim is None:
         for d in (x for x in dims if x < trial_dim):
+            searched.append(d)
             smaller = _search_dim(claim, d, seed, search)
             if smaller is not None:
                 violation = smaller
@@ -2608,7 +2623,7 @@ def check(statement: str | Claim, *, trials: int = 200, seed: int = 0, dim: int 
                 f"numeric: {trials} seeded trials at dimension {trial_dim}, then a counterexample search "
                 f"(random, structured, optimised) at dimension {', '.join(map(str, dims))}; not a proof"
             ),
-            search_dims=dims,
+            search_dims=tuple(searched),
             notes=tuple(notes),
             **common,  # type: ignore[arg-type]
         )
@@ -2622,7 +2637,7 @@ def check(statement: str | Claim, *, trials: int = 200, seed: int = 0, dim: int 
     return Verdict(
         "refuted",
         method=f"counterexample, minimised and re-verified (double precision and {PRECISE_DIGITS}-digit arithmetic)",
-        search_dims=dims if search.candidates else (),
+        search_dims=tuple(searched),
         counterexample=cx,
         notes=tuple(notes),
         **common,  # type: ignore[arg-type]

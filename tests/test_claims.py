@@ -84,6 +84,8 @@ def test_kinds_and_constraints() -> None:
         ("eig(x) = 1 where x vector", 1),
         ("norm(J) <= 0.1 where norm(J) <= 0.1, ", 38),
         ("", 1),
+        ("norm(prod(l=1..2, I+J_l)) >= 0 where norm(J) <= 0.1", 43),
+        ("norm(I+J) >= 0 where norm(J_l) <= 0.1", 27),
     ],
 )
 def test_malformed_statement_names_the_column(text: str, column: int) -> None:
@@ -327,3 +329,19 @@ def test_verdict_json_roundtrip_types() -> None:
     v: Verdict = check("eig(I+J) = 1 + eig(J)", trials=20)
     obj = json.loads(json.dumps(v.to_json()))
     assert obj["verdict"] == "proved" and obj["tolerance"] == 1e-6
+
+
+def test_one_by_one_eigenvalues_are_confirmed_in_high_precision():
+    """mpmath's eig returns a tuple for 1×1 matrices; a false statement must not 'hold'."""
+    v = check("abs(eig(J)) <= 0.1 where J = 0.5 I", dim=1)
+    assert v.verdict == "refuted"
+
+
+def test_a_true_strict_inequality_near_its_boundary_is_not_refuted():
+    v = check("abs(eig(I + J)) < 2 where norm(J) < 1", dim=2)
+    assert v.verdict != "refuted"
+
+
+def test_a_strict_inequality_false_at_equality_is_refuted():
+    v = check("norm(I+J) < 1 + norm(J)")
+    assert v.verdict == "refuted"
