@@ -38,7 +38,8 @@ derivations: dev tex
 	@echo "wrote derivations/build/symres-derivations.tex and .pdf"
 
 lint: dev
-	$(BIN)/ruff check symres tests benchmarks
+	$(BIN)/ruff check symres tests benchmarks derivations
+	$(BIN)/ruff format --check symres tests benchmarks derivations
 	$(BIN)/mypy symres
 
 clean:

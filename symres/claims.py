@@ -460,8 +460,17 @@ class _Env:
         shape = (self.d, self.d) if kind is g.Kind.MATRIX else (self.d, 1)
         return self._sample_matrix(key, shape)
 
+    def _bounds_a_norm(self, key: Key) -> bool:
+        """Is ``key`` the bound in ``norm(J) <= key``? Then it is drawn >= 0 (a negative
+        value would only produce instances that no J satisfies)."""
+        return any(
+            b.on_norm and b.upper and isinstance(b.expr, g.Name) and _match(b.expr, key) is not None for b in self.rules.bounds
+        )
+
     def _sample_scalar(self, key: Key) -> Array:
         lo, hi = self._interval(key, on_norm=False)
+        if lo is None and self._bounds_a_norm(key):
+            lo = np.zeros(self.t)
         if lo is None and hi is None:
             lo, hi = np.full(self.t, DEFAULT_SCALAR_RANGE[0]), np.full(self.t, DEFAULT_SCALAR_RANGE[1])
         elif lo is None:

@@ -46,11 +46,18 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
     proofs = {name: derive(blk, check=False) for name, blk in BLOCKS.items()}
     if args.json:
-        _print_json([
-            {"name": name, "title": BLOCKS[name].title, "source": BLOCKS[name].source,
-             "forward": latex(p.meta["forward"]), "jacobian": latex(p.result)}
-            for name, p in proofs.items()
-        ])
+        _print_json(
+            [
+                {
+                    "name": name,
+                    "title": BLOCKS[name].title,
+                    "source": BLOCKS[name].source,
+                    "forward": latex(p.meta["forward"]),
+                    "jacobian": latex(p.result),
+                }
+                for name, p in proofs.items()
+            ]
+        )
         return 0
     from rich.table import Table
 
@@ -119,8 +126,13 @@ def _cmd_derive(args: argparse.Namespace) -> int:
     if args.json:
         from symres.latex import latex
 
-        obj = {"block": proof.meta["block"], "activation": proof.meta["activation"],
-               "forward": latex(proof.meta["forward"]), "jacobian": latex(proof.result), **proof.as_dict()}
+        obj = {
+            "block": proof.meta["block"],
+            "activation": proof.meta["activation"],
+            "forward": latex(proof.meta["forward"]),
+            "jacobian": latex(proof.result),
+            **proof.as_dict(),
+        }
         if point is not None:
             obj.update(point)
         _print_json(obj)
@@ -195,8 +207,7 @@ def _cmd_expand(args: argparse.Namespace) -> int:
         ok = sum(counts) == total
         how = "the counts C(L,k) (multiplicative recurrence) sum to 2^L, checked in exact integer arithmetic"
         if args.json:
-            _print_json({"L": L, "counts": counts, "total": total,
-                         "check": {"method": "exact", "what": how, "passed": ok}})
+            _print_json({"L": L, "counts": counts, "total": total, "check": {"method": "exact", "what": how, "passed": ok}})
         elif args.latex:
             row = " + ".join(str(c) for c in counts)
             sys.stdout.write(f"\\sum_{{k=0}}^{{{L}}} \\binom{{{L}}}{{k}} = {row} = {total} = 2^{{{L}}}\n% checked: {how}\n")
@@ -228,15 +239,19 @@ def _cmd_expand(args: argparse.Namespace) -> int:
         f"{'passed' if check.passed else 'FAILED'}"
     )
     if args.json:
-        _print_json_streamed({
-            "L": L,
-            "convention": "term J_S = J_{s_k}...J_{s_1}: factors in product order, later block left; "
-                          "word in block order 1..L",
-            "terms": None,
-            "counts": counts,
-            "total": paths.total_paths(L),
-            "check": check.as_dict(),
-        }, "terms", ({"length": t.length, "factors": list(t.factors), "word": t.word} for t in terms))
+        _print_json_streamed(
+            {
+                "L": L,
+                "convention": "term J_S = J_{s_k}...J_{s_1}: factors in product order, later block left; "
+                "word in block order 1..L",
+                "terms": None,
+                "counts": counts,
+                "total": paths.total_paths(L),
+                "check": check.as_dict(),
+            },
+            "terms",
+            ({"length": t.length, "factors": list(t.factors), "word": t.word} for t in terms),
+        )
         return 0 if check.passed else 1
 
     # one atom printed by the project's printers, the terms joined as MatMul/MatAdd print
@@ -275,8 +290,11 @@ def _cmd_expand(args: argparse.Namespace) -> int:
             console.print("  paths: " + ", ".join(t.word for t in by_len[k]), markup=False, soft_wrap=True)
     else:
         console.print("  = " + " + ".join(term(t) for t in terms), markup=False, soft_wrap=True)
-        console.print(f"terms by length k = 0..{L}: " + ", ".join(map(str, counts)) + f"  (C({L},k), total 2^{L} = {len(terms)})",
-                      markup=False, soft_wrap=True)
+        console.print(
+            f"terms by length k = 0..{L}: " + ", ".join(map(str, counts)) + f"  (C({L},k), total 2^{L} = {len(terms)})",
+            markup=False,
+            soft_wrap=True,
+        )
     console.print(f"checked: {how}", markup=False, soft_wrap=True)
     return 0 if check.passed else 1
 
@@ -285,8 +303,9 @@ def _cmd_paths(args: argparse.Namespace) -> int:
     from symres import paths
 
     def run(progress: Any = None) -> Any:
-        return paths.path_spectrum(args.depth, args.width, norm=args.norm, seed=args.seed,
-                                   mc_samples=args.samples, progress=progress)
+        return paths.path_spectrum(
+            args.depth, args.width, norm=args.norm, seed=args.seed, mc_samples=args.samples, progress=progress
+        )
 
     long_run = args.depth**2 * args.width**2 >= 2e9  # ≈ the flops of the DP
     if long_run and not args.json and sys.stdout.isatty():
@@ -312,31 +331,54 @@ def _cmd_paths(args: argparse.Namespace) -> int:
     L, (a, b) = spec.depth, spec.band
     console.print(
         f"residual stack: L = {L} blocks, width d = {spec.width}, J_ℓ = {spec.norm:g}·G/‖G‖₂ (G Gaussian), "
-        f"g a random unit row gradient, seed {spec.seed}", markup=False, soft_wrap=True)
-    console.print("g_k = g · Σ_{|S|=k} J_{s_k}⋯J_{s_1}: the part of ∂ℒ/∂h_0 carried by paths through k residual branches",
-                  markup=False, soft_wrap=True)
+        f"g a random unit row gradient, seed {spec.seed}",
+        markup=False,
+        soft_wrap=True,
+    )
+    console.print(
+        "g_k = g · Σ_{|S|=k} J_{s_k}⋯J_{s_1}: the part of ∂ℒ/∂h_0 carried by paths through k residual branches",
+        markup=False,
+        soft_wrap=True,
+    )
     table = Table("k", "log10 C(L,k)", "log10 ‖g_k‖", "")
     labels = [(0, "identity path"), (a, "band start"), (spec.peak, "largest ‖g_k‖"), (b, "band end"), (L, "all branches")]
     for k in sorted({k for k in (0, 1, 2, a, spec.peak, b, L) if k <= L}):
         value = spec.log10_norms[k]
-        table.add_row(str(k), f"{spec.log10_counts[k]:.2f}", f"{value:.2f}" if value > -float("inf") else "-inf (g_k = 0)",
-                      ", ".join(n for kk, n in labels if kk == k))
+        table.add_row(
+            str(k),
+            f"{spec.log10_counts[k]:.2f}",
+            f"{value:.2f}" if value > -float("inf") else "-inf (g_k = 0)",
+            ", ".join(n for kk, n in labels if kk == k),
+        )
     console.print(table)
     console.print(
         f"effective band: lengths {a}..{b} carry {spec.band_share:.1%} of Σ_k ‖g_k‖ "
-        f"({paths.BAND_DEFINITION.format(threshold=spec.band_threshold)})", markup=False, soft_wrap=True)
+        f"({paths.BAND_DEFINITION.format(threshold=spec.band_threshold)})",
+        markup=False,
+        soft_wrap=True,
+    )
     console.print(f"‖g·(I+J_L)⋯(I+J_1)‖ = 10^{spec.log10_full_norm:.2f}", markup=False)
     console.print(
         f"checked (numeric): Σ_k g_k from the path DP equals g·(I+J_L)⋯(I+J_1) computed directly, relative error "
         f"{spec.check_error:.1e} (tolerance {spec.check_tolerance:.1e}; Σ_k ‖g_k‖ / ‖Σ_k g_k‖ = "
-        f"{spec.check_cancellation:.3g}): {'passed' if ok else 'FAILED'}", markup=False, soft_wrap=True)
+        f"{spec.check_cancellation:.3g}): {'passed' if ok else 'FAILED'}",
+        markup=False,
+        soft_wrap=True,
+    )
     if spec.monte_carlo:
-        errs = "; ".join(f"k = {m.length}: relative error {m.rel_error:.2g}" if m.log10_rel_error < 300
-                         else f"k = {m.length}: relative error 10^{m.log10_rel_error:.0f}" for m in spec.monte_carlo)
+        errs = "; ".join(
+            f"k = {m.length}: relative error {m.rel_error:.2g}"
+            if m.log10_rel_error < 300
+            else f"k = {m.length}: relative error 10^{m.log10_rel_error:.0f}"
+            for m in spec.monte_carlo
+        )
         console.print(
             f"Monte-Carlo comparison ({spec.monte_carlo[0].samples} uniform k-subsets per length, unbiased "
             f"ĝ_k = C(L,k)·mean g·J_S, against the exact g_k): {errs}. Sampling paths cannot resolve g_k "
-            "once C(L,k) is far above the sample count.", markup=False, soft_wrap=True)
+            "once C(L,k) is far above the sample count.",
+            markup=False,
+            soft_wrap=True,
+        )
     if args.plot:
         console.print(f"plot: {args.plot} (log10 path counts and log10 ‖g_k‖ against k)", markup=False)
     return 0 if ok else 1
@@ -416,10 +458,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
     def say(text: str) -> None:
         console.print(text, soft_wrap=True)
 
+    def row(label: str, text: str) -> None:
+        say(f"{label:<11} {text}")
+
     colour = {"proved": "green", "holds": "green", "refuted": "bold red"}[verdict.verdict]
-    say(f"statement  {escape(verdict.statement)}")
-    say(f"verdict    [{colour}]{escape(verdict.summary)}[/]")
-    say(f"method     {escape(verdict.method)}")
+    row("statement", escape(verdict.statement))
+    row("verdict", f"[{colour}]{escape(verdict.summary)}[/]")
+    row("method", escape(verdict.method))
     cx = verdict.counterexample
     if cx is not None:
         ints = ", ".join(f"{k} = {v}" for k, v in cx.integers.items())
@@ -433,15 +478,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
             mark = "[bold red]✗ false[/]" if ln.violated else "[green]✓[/]"
             say(f"  so {escape(ln.lhs)} {ln.op} {escape(ln.rhs)}: {mark} (margin {ln.margin:.3g})")
     worst = "n/a" if verdict.worst_margin is None else f"{verdict.worst_margin:.3g}"
-    label = "cross-check" if verdict.verdict == "proved" else "trials"
-    say(
-        f"{label:<10} {verdict.trials} trials at dimension {verdict.dim}, seed {verdict.seed}; worst margin {worst} "
-        f"(tolerance {verdict.tolerance:g}, relative to max(1, |lhs|, |rhs|))"
+    row(
+        "cross-check" if verdict.verdict == "proved" else "trials",
+        f"{verdict.trials} trials at dimension {verdict.dim}, seed {verdict.seed}; worst margin {worst} "
+        f"(tolerance {verdict.tolerance:g}, relative to max(1, |lhs|, |rhs|))",
     )
     if verdict.search_dims:
-        say(f"search     {verdict.search_candidates} candidates at dimension {', '.join(map(str, verdict.search_dims))}")
+        row("search", f"{verdict.search_candidates} candidates at dimension {', '.join(map(str, verdict.search_dims))}")
     for note in verdict.notes:
-        say(f"[yellow]note[/]       {escape(note)}")
+        say(f"[yellow]note[/]{' ' * 8}{escape(note)}")
     return status
 
 
@@ -519,8 +564,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.add_argument("--trials", type=_positive, default=200, help="seeded random trials (default 200)")
     p.add_argument("--seed", type=_non_negative, default=0, help="seed of numpy.random.default_rng (default 0)")
-    p.add_argument("--dim", type=_positive, default=None,
-                   help="matrix size d (default: trials at 3, counterexample search at 1, 2, 3, 4)")
+    p.add_argument(
+        "--dim", type=_positive, default=None, help="matrix size d (default: trials at 3, counterexample search at 1, 2, 3, 4)"
+    )
     p.set_defaults(handler=_cmd_check)
     return parser
 

@@ -362,7 +362,7 @@ class _Parser:
             if tok.kind == "op" and tok.text in ("*", "/"):
                 self.pos += 1
                 node = BinOp(tok.text, node, self.factor(), tok.col)
-            elif self._starts_primary():
+            elif self._starts_primary() or (tok.kind == "num" and self.tokens[self.pos - 1].kind != "num"):
                 node = BinOp("*", node, self.factor(), tok.col)
             elif tok.kind == "num":
                 raise self._fail("an operator between two numbers")
