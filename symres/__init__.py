@@ -24,6 +24,9 @@ from symres.blocks import get_block as get_block
 from symres.blocks import register as register
 from symres.calculus import differentiate as differentiate
 from symres.calculus import jacobian as jacobian
+from symres.claims import Claim as Claim
+from symres.claims import Verdict as Verdict
+from symres.claims import check as check
 from symres.errors import SymresError as SymresError
 from symres.expr import Deriv as Deriv
 from symres.expr import Diag as Diag
@@ -36,5 +39,7 @@ from symres.paths import path_spectrum as path_spectrum
 from symres.proof import Check as Check
 from symres.proof import Proof as Proof
 from symres.proof import Step as Step
+from symres.theorems import THEOREMS as THEOREMS
+from symres.theorems import check_theorem as check_theorem
 
 __version__ = "0.1.0"
