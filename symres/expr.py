@@ -188,54 +188,8 @@ class Abbrev(MatrixExpr):  # type: ignore[misc]
         return self
 
 
-class Defined(MatrixExpr):  # type: ignore[misc]
-    """f(a) for a vector function f defined by `Lambda(u, body)` (body m×1 in u n×1)."""
-
-    def __new__(cls, name: str | Str, arg: MatrixExpr, definition: Lambda) -> Defined:
-        name = Str(name) if isinstance(name, str) else name
-        arg = sp.sympify(arg)
-        (u,) = definition.variables
-        if not isinstance(u, sp.MatrixSymbol):  # e.g. Lambda(u, u), which SymPy turns into a scalar identity
-            raise SymresError(f"{name.name} must be defined by Lambda(u, body) with u a column-vector symbol, got {definition}")
-        if not _same_dims(u.shape, arg.shape):
-            raise ShapeError(f"shape mismatch: {name.name} takes a {u.shape[0]}×1 vector, got shape {arg.shape}", u, arg)
-        return MatrixExpr.__new__(cls, name, arg, definition)
-
-    @property
-    def name(self) -> str:
-        return str(self.args[0].name)
-
-    @property
-    def arg(self) -> MatrixExpr:
-        return self.args[1]
-
-    @property
-    def definition(self) -> Lambda:
-        return self.args[2]
-
-    @property
-    def variable(self) -> sp.MatrixSymbol:
-        return self.definition.variables[0]
-
-    @property
-    def body(self) -> MatrixExpr:
-        return self.definition.expr
-
-    @property
-    def shape(self) -> tuple[sp.Expr, sp.Expr]:
-        return self.body.shape  # type: ignore[no-any-return]
-
-    def doit(self, **hints: object) -> Defined:
-        return self
-
-
-class DefinedJacobian(MatrixExpr):  # type: ignore[misc]
-    """J_f(a) = ∂f/∂u at u = a (numerator layout), given as `Lambda(u, J)` with J derived
-    from f's definition by `symres.calculus`."""
-
-    def __new__(cls, name: str | Str, arg: MatrixExpr, jacobian: Lambda) -> DefinedJacobian:
-        name = Str(name) if isinstance(name, str) else name
-        return MatrixExpr.__new__(cls, name, sp.sympify(arg), jacobian)
+class _Applied(MatrixExpr):  # type: ignore[misc]
+    """A named function given by `Lambda(u, expr)`, applied to a: args (name, a, Lambda)."""
 
     @property
     def name(self) -> str:
@@ -253,8 +207,39 @@ class DefinedJacobian(MatrixExpr):  # type: ignore[misc]
     def shape(self) -> tuple[sp.Expr, sp.Expr]:
         return self.definition.expr.shape  # type: ignore[no-any-return]
 
-    def doit(self, **hints: object) -> DefinedJacobian:
+    def doit(self, **hints: object) -> _Applied:
         return self
+
+
+class Defined(_Applied):
+    """f(a) for a vector function f defined by `Lambda(u, body)` (body m×1 in u n×1)."""
+
+    def __new__(cls, name: str | Str, arg: MatrixExpr, definition: Lambda) -> Defined:
+        name = Str(name) if isinstance(name, str) else name
+        arg = sp.sympify(arg)
+        (u,) = definition.variables
+        if not isinstance(u, sp.MatrixSymbol):  # e.g. Lambda(u, u), which SymPy turns into a scalar identity
+            raise SymresError(f"{name.name} must be defined by Lambda(u, body) with u a column-vector symbol, got {definition}")
+        if not _same_dims(u.shape, arg.shape):
+            raise ShapeError(f"shape mismatch: {name.name} takes a {u.shape[0]}×1 vector, got shape {arg.shape}", u, arg)
+        return MatrixExpr.__new__(cls, name, arg, definition)
+
+    @property
+    def variable(self) -> sp.MatrixSymbol:
+        return self.definition.variables[0]
+
+    @property
+    def body(self) -> MatrixExpr:
+        return self.definition.expr
+
+
+class DefinedJacobian(_Applied):
+    """J_f(a) = ∂f/∂u at u = a (numerator layout), given as `Lambda(u, J)` with J derived
+    from f's definition by `symres.calculus`."""
+
+    def __new__(cls, name: str | Str, arg: MatrixExpr, jacobian: Lambda) -> DefinedJacobian:
+        name = Str(name) if isinstance(name, str) else name
+        return MatrixExpr.__new__(cls, name, sp.sympify(arg), jacobian)
 
 
 class VStack(MatrixExpr):  # type: ignore[misc]
