@@ -223,6 +223,35 @@ _UNICODE.update(
         "𝟙": r"\mathbf{1}",
     }
 )
+_UNICODE.update(
+    {
+        "⊗": r"\otimes",
+        "½": r"\tfrac{1}{2}",
+        "¼": r"\tfrac{1}{4}",
+        "⁰": "^0",
+        "⁴": "^4",
+        "⁵": "^5",
+        "⁶": "^6",
+        "⁷": "^7",
+        "⁸": "^8",
+        "⁹": "^9",
+        "←": r"\leftarrow",
+        "≲": r"\lesssim",
+        "⟺": r"\iff",
+        "⟹": r"\implies",
+        "θ": r"\theta",
+        "Δ": r"\Delta",
+        "∇": r"\nabla",
+        "⟨": r"\langle",
+        "⟩": r"\rangle",
+        "Ĝ": r"\hat{G}",
+        "∉": r"\notin",
+        "∪": r"\cup",
+        "∩": r"\cap",
+        "≃": r"\simeq",
+        "∝": r"\propto",
+    }
+)
 #: characters LaTeX's utf8 input already typesets in text
 _TEXT_UNICODE = set("—–“”‘’…éèàöüç")
 

@@ -74,3 +74,16 @@ def test_every_standalone_proof_compiles(name, tmp_path):
         words = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True).stdout
         assert "Jacobian" in words
     assert not list(tmp_path.glob(".*.part"))  # written atomically, nothing left behind
+
+
+def test_every_character_of_the_derivation_library_typesets():
+    """The booklet replaces characters pdflatex cannot typeset by '?': none may occur."""
+    from pathlib import Path
+
+    from symres.latex import _text
+    from symres.verify import load_statements
+
+    root = Path(__file__).resolve().parents[1] / "derivations"
+    for st in load_statements([root]):
+        for text in (st.text, st.corrected, st.where):
+            assert _text(text).count("?") == text.count("?"), (st.id, text)
