@@ -46,6 +46,8 @@ Array = np.ndarray
 FD_STEP = 1e-5
 #: default tolerance on the relative error max|a-b| / max(1, max|b|) of one instance
 TOLERANCE = 1e-6
+#: the most numbers drawn in one batch (2^27 floats = 1 GiB); beyond it, a clear error
+MAX_ENTRIES = 2**27
 #: instances whose activation arguments lie this close to a kink are drawn again, since
 #: a finite difference across a kink measures neither one-sided derivative
 KINK_MARGIN = 1e-4
@@ -297,7 +299,15 @@ def compile_expr(expr: MatrixExpr, symbols: Iterable[Basic], activation: str = "
 
 
 def draw(symbols: Iterable[Basic], domains: Mapping[str, Domain], n: int, rng: np.random.Generator) -> dict[str, Array]:
-    """n random instances of every symbol: arrays (n, rows, cols); scalars (n, 1, 1)."""
+    """n random instances of every symbol: arrays (n, rows, cols); scalars (n, 1, 1).
+    Raises SymresError when the batch would exceed MAX_ENTRIES numbers."""
+    symbols = list(symbols)
+    entries = n * sum(int(np.prod(_shape(s))) for s in symbols)
+    if entries > MAX_ENTRIES:
+        raise SymresError(
+            f"{n} random instances of {', '.join(map(str, symbols))} need {entries * 8 / 2**30:.1f} GiB; "
+            f"lower --dim or --trials (at most {MAX_ENTRIES * 8 / 2**30:.0f} GiB in one batch)"
+        )
     return {str(s): domains.get(str(s), WEIGHT if _is_weight(s) else STANDARD).sample(rng, (n, *_shape(s))) for s in symbols}
 
 
@@ -394,7 +404,7 @@ def parse_value(text: str, shape: tuple[int, ...], name: str = "value") -> Array
     (a scalar; c·I for a square matrix; every entry c for a vector), a vector `-1,1`,
     or a matrix with rows split by `;` (`1,0;0,1`).
     """
-    accepted = "I, 0, a number, a vector like -1,1, or a matrix like 1,0;0,1"
+    accepted = "I, 0, a finite number, a vector like -1,1, or a matrix like 1,0;0,1"
     t = text.strip()
     rows, cols = (shape + (1, 1))[:2]
     try:
@@ -404,10 +414,14 @@ def parse_value(text: str, shape: tuple[int, ...], name: str = "value") -> Array
             return np.eye(rows)
         if "," not in t and ";" not in t:
             c = float(t)
+            if not np.isfinite(c):
+                raise ValueError
             if rows == cols and rows > 1:
                 return c * np.eye(rows)
             return np.full((rows, cols), c)
         grid = [[float(v) for v in row.split(",")] for row in t.split(";")]
+        if not all(np.isfinite(v) for row in grid for v in row):
+            raise ValueError
     except ValueError:
         raise SymresError(f"bad value for {name}: {text!r}; accepted: {accepted}") from None
     arr = np.array(grid, dtype=float) if len({len(r) for r in grid}) == 1 else None

@@ -63,6 +63,7 @@ def test_latex_output_is_an_align(capsys):
         (["derive", "preact", "--dim", "zero"], "expected a positive integer"),
         (["derive", "preact", "--trials", "0"], "expected a positive integer"),
         (["frobnicate"], "invalid choice"),
+        (["derive", "preact", "--dim", "100000"], "lower --dim or --trials"),
     ],
 )
 def test_bad_input_is_one_line_and_status_2(capsys, argv, message):

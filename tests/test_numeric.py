@@ -38,6 +38,8 @@ def test_parse_value(text, shape, expected):
         ("1,2;3", (2, 2), "rows of different lengths"),
         ("one", (2, 1), "accepted: I, 0, a number"),
         ("1,0;0,1;1,1", (2, 2), "3×2 matrix"),
+        ("1,nan", (2, 1), "finite"),
+        ("inf", (2, 2), "finite"),
     ],
 )
 def test_parse_value_errors(text, shape, message):
