@@ -36,7 +36,7 @@ def test_parse_value(text, shape, expected):
         ("I", (2, 1), "square"),
         ("1,2,3", (2, 1), "got 3 entries, expected a vector of 2 entries"),
         ("1,2;3", (2, 2), "rows of different lengths"),
-        ("one", (2, 1), "accepted: I, 0, a number"),
+        ("one", (2, 1), "accepted: I, 0, a finite number"),
         ("1,0;0,1;1,1", (2, 2), "3×2 matrix"),
         ("1,nan", (2, 1), "finite"),
         ("inf", (2, 2), "finite"),
