@@ -202,10 +202,8 @@ def _cmd_expand(args: argparse.Namespace) -> int:
 
     L: int = args.L
     if args.counts:
-        counts = paths.path_counts(L)
-        total = paths.total_paths(L)
-        ok = sum(counts) == total
-        how = "the counts C(L,k) (multiplicative recurrence) sum to 2^L, checked in exact integer arithmetic"
+        counts, total, ok = paths.checked_counts(L)
+        how = paths.COUNTS_CHECK
         if args.json:
             _print_json({"L": L, "counts": counts, "total": total, "check": {"method": "exact", "what": how, "passed": ok}})
         elif args.latex:

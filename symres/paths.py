@@ -200,6 +200,16 @@ def total_paths(L: int) -> int:
     return 1 << _depth(L)
 
 
+#: how `checked_counts` checks the counts
+COUNTS_CHECK = "the counts C(L,k) (multiplicative recurrence) sum to 2^L, checked in exact integer arithmetic"
+
+
+def checked_counts(L: int) -> tuple[list[int], int, bool]:
+    """(C(L,0..L), 2^L, whether the counts sum to 2^L): exact integers, see COUNTS_CHECK."""
+    counts, total = path_counts(L), total_paths(L)
+    return counts, total, sum(counts) == total
+
+
 # --------------------------------------------------------------------------- symbolic expansion
 
 
