@@ -28,7 +28,7 @@ tex:
 # unit tests and the derivation library (pytest collects derivations/ through the symres
 # plugin), then the booklet, and derivations/README.md must equal what verify prints now
 test: dev tex
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 	$(MAKE) --no-print-directory derivations
 	diff -u derivations/README.md derivations/build/README.md
 
