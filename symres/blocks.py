@@ -573,6 +573,7 @@ def derive(
 @functools.lru_cache(maxsize=256)  # a Proof is immutable; the derivation library asks for some blocks often
 def _derive(blk: Block, dim: int, out_dim: int | None, activation: str, trials: int, seed: int, check: bool) -> Proof:
     from symres.activations import get_activation
+    from symres.tex import prose_literal
 
     act = get_activation(activation)
     inst = blk.instance(dim, out_dim)
@@ -629,14 +630,16 @@ def _derive(blk: Block, dim: int, out_dim: int | None, activation: str, trials: 
     for i, rs in enumerate(derivation.steps):
         steps.append(Step(rhs=rs.after, reason=rs.rule.reason, verifier=both(i, rs.before, rs.after), short=rs.rule.short))
     jac = derivation.result
-    assumptions = [f"${latex_of(p.symbol)}$: {p.description}" for p in inst.params]
+    # descriptions are plain text, never mathematics; so are a user block's name and title
+    title = blk.title if BLOCKS.get(blk.name) is blk else prose_literal(blk.title)
+    assumptions = [f"${latex_of(p.symbol)}$: {prose_literal(p.description)}" for p in inst.params]
     assumptions += [_function_assumption(fn) for fn in functions]
     if start.has(Elementwise) and _uses_sigma(inst.forward):
         conv = f"; {act.convention}" if act.convention else ""
         assumptions.append(rf"$\sigma$: an elementwise activation, here {act.name} ({act.title}){conv}")
     assumptions.append(r"numerator layout: $(\partial y/\partial x)_{ij} = \partial y_i/\partial x_j$")
     proof = Proof(
-        title=f"Jacobian of the {blk.name} block: {blk.title}",
+        title=f"Jacobian of the {prose_literal(blk.name)} block: {title}",
         assumptions=tuple(assumptions),
         steps=tuple(steps),
         conclusion=rf"\frac{{\partial y}}{{\partial x}} = {latex_of(jac)}",

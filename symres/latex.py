@@ -8,10 +8,7 @@ in the order they were built (non-commuting factors keep their order).
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +18,9 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from symres.activations import ACTIVATIONS, FUNCTIONS, GENERIC
-from symres.errors import SymresError
+from symres.tex import LITERAL_DOLLAR, escape_text
+from symres.tex import TEXLIVE_HINT as TEXLIVE_HINT  # re-exported: compile_pdf lives in symres.tex
+from symres.tex import compile_pdf as compile_pdf
 
 __all__ = ["SymresLatexPrinter", "latex", "proof_latex", "proof_markdown", "proof_dict", "compile_pdf"]
 
@@ -102,6 +101,13 @@ class SymresLatexPrinter(LatexPrinter):  # type: ignore[misc]
             return rf"\left({self._print(expr.expr)}\right)"
         return self._print(expr.expr)
 
+    def _deal_with_super_sub(self, string: str, style: str = "plain") -> str:
+        # every symbol name passes here: one that is not plain letters, digits, _ ^ and
+        # balanced braces (a user block may name a symbol "\\input{…}") is printed as text
+        if _SAFE_NAME.fullmatch(string) and "^^" not in string and _balanced(string):
+            return str(super()._deal_with_super_sub(string, style))
+        return rf"\text{{{escape_text(string)}}}"
+
     def _print_Abbrev(self, expr: Any) -> str:
         return self._print(Symbol(expr.name))
 
@@ -122,6 +128,18 @@ class SymresLatexPrinter(LatexPrinter):  # type: ignore[misc]
 
     def _print_VStack(self, expr: Basic) -> str:
         return r"\begin{bmatrix} " + r" \\ ".join(self._print(p) for p in expr.args) + r" \end{bmatrix}"
+
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_^{}'+\-,.*()= ]+")
+
+
+def _balanced(name: str) -> bool:
+    depth = 0
+    for c in name:
+        depth += {"{": 1, "}": -1}.get(c, 0)
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def latex(expr: Basic, **settings: Any) -> str:
@@ -193,20 +211,6 @@ _UNICODE.update(
         "∃": r"\\exists",
     }
 )
-#: prose characters that are special to LaTeX, or that OT1 fonts typeset as other glyphs
-_PROSE = {
-    "%": r"\%",
-    "&": r"\&",
-    "#": r"\#",
-    "_": r"\_",
-    "^": r"\^{}",
-    "<": r"\textless{}",
-    ">": r"\textgreater{}",
-    "|": r"\textbar{}",
-    "§": r"\S{}",
-    "⚠": "(!)",
-    "~": r"\textasciitilde{}",
-}
 _UNICODE.update(
     {
         "ℒ": r"\mathcal{L}",
@@ -254,6 +258,8 @@ _UNICODE.update(
 )
 #: characters LaTeX's utf8 input already typesets in text
 _TEXT_UNICODE = set("—–“”‘’…éèàöüç")
+#: the non-ASCII characters prose may keep: the preamble declares them, or utf8 input knows them
+_PROSE_UNICODE = frozenset(_UNICODE) | _TEXT_UNICODE
 
 _PREAMBLE = (
     "\\documentclass[11pt]{article}\n"
@@ -269,15 +275,17 @@ def _side(side: Any) -> str:
 
 
 def _text(s: str) -> str:
-    """Prose with inline $math$ for LaTeX text mode: specials outside $…$ are escaped,
-    characters pdflatex cannot typeset become '?'."""
+    """Prose with inline $math$ for LaTeX text mode: the prose between the $…$ pieces is
+    printed literally (`symres.tex.escape_text`), characters pdflatex cannot typeset
+    become '?'; the $…$ pieces are symres's own mathematics."""
     parts = s.split("$")
+    if len(parts) % 2 == 0:  # an unpaired $: the last one is text, not the start of math
+        parts[-2:] = [parts[-2] + LITERAL_DOLLAR + parts[-1]]
     for i in range(0, len(parts), 2):  # the prose between the $…$ pieces
-        p = parts[i]
-        p = "".join(_PROSE.get(c, c) for c in p)
-        parts[i] = p
-    out = "$".join(parts)
-    return "".join(c if ord(c) < 128 or c in _UNICODE or c in _TEXT_UNICODE else "?" for c in out)
+        parts[i] = escape_text(parts[i], unicode=_PROSE_UNICODE)
+    for i in range(1, len(parts), 2):
+        parts[i] = "".join(c if ord(c) < 128 or c in _UNICODE else "?" for c in parts[i])
+    return "$".join(parts)
 
 
 def _relation(rel: str) -> str:
@@ -364,45 +372,6 @@ def proof_dict(proof: Any) -> dict[str, Any]:
     }
 
 
-TEXLIVE_HINT = (
-    "pdflatex not found: install the Debian packages texlive-latex-base and "
-    "texlive-latex-recommended (apt-get install texlive-latex-base texlive-latex-recommended)"
-)
-
-
-def compile_pdf(tex: str, out: str | os.PathLike[str], *, runs: int = 1) -> Path:
-    """Compile a complete LaTeX document with pdflatex in a temporary directory and
-    write the PDF to `out` atomically. Raises SymresError if pdflatex is missing or
-    the document does not compile (with the first LaTeX error line)."""
-    exe = shutil.which("pdflatex")
-    if exe is None:
-        raise SymresError(TEXLIVE_HINT)
-    target = Path(out)
-    if not target.parent.is_dir():
-        raise SymresError(f"cannot write {target}: directory {target.parent} does not exist")
-    with tempfile.TemporaryDirectory(prefix="symres-tex-") as tmp:
-        (Path(tmp) / "doc.tex").write_text(tex, encoding="utf-8")
-        for _ in range(runs):  # a document with a table of contents needs two
-            run = subprocess.run(
-                [exe, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
-                cwd=tmp,
-                capture_output=True,
-                text=True,
-                stdin=subprocess.DEVNULL,
-            )
-            if run.returncode != 0:
-                err = next((l for l in run.stdout.splitlines() if l.startswith("!")), "unknown error")
-                raise SymresError(f"pdflatex failed: {err}")
-        fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-        os.close(fd)
-        shutil.copyfile(Path(tmp) / "doc.pdf", partial)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(partial, 0o666 & ~umask)  # mkstemp made it private; a PDF is for reading
-        os.replace(partial, target)
-    return target
-
-
 # --------------------------------------------------------------------------- the booklet
 
 
@@ -431,7 +400,7 @@ def booklet_latex(outcomes: Any) -> str:
         st = o.statement
         if st.module != module:
             module = st.module
-            out.append(rf"\section{{{_text(Path(module).stem)}}}")
+            out.append(rf"\section{{{escape_text(Path(module).stem, unicode=_PROSE_UNICODE)}}}")
         out.append(rf"\subsection{{{_text(st.where)} ({_text(st.seed)})}}")
         out.append(rf"\textit{{The seed says:}} {_text(st.text)}\par")
         out.append(rf"\textbf{{Verdict: {_text(o.label)}.}}\par")

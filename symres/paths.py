@@ -1052,20 +1052,21 @@ def path_spectrum(
 def plot_spectrum(spectrum: PathSpectrum, path: str) -> None:
     """Write a figure of log10 C(L, k) and log10 ‖g_k‖ against k (with the band shaded).
 
-    matplotlib is imported here (Agg backend); the file is written atomically (a
-    temporary file in the same directory, then os.replace). The format follows the
-    suffix of ``path`` (png by default).
+    matplotlib is imported here (Agg backend); the file is written with
+    `symres.safeio.replacing` (a regular file or a new path only, atomically, mode from
+    the umask). The format follows the suffix of ``path`` (png by default).
     """
-    import os
-    import tempfile
     from pathlib import Path
 
     import matplotlib
+
+    from symres.safeio import check_target, replacing
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     target = Path(path)
+    check_target(target)  # refuse a device, a FIFO or a directory before drawing
     fmt = target.suffix.lstrip(".").lower() or "png"
     k = np.arange(spectrum.depth + 1)
     fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -1081,14 +1082,8 @@ def plot_spectrum(spectrum: PathSpectrum, path: str) -> None:
         ax.grid(True, alpha=0.3)
         ax.legend(loc="best", fontsize="small")
         fig.tight_layout()
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".{fmt}", dir=target.parent if str(target.parent) else ".")
-        os.close(fd)
-        try:
+        with replacing(target) as tmp:  # only a regular file or a new path, atomically
             fig.savefig(tmp, format=fmt, dpi=120)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
     except (OSError, ValueError) as exc:
         raise SymresError(f"cannot write the plot {path}: {exc}") from None
     finally:

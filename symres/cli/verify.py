@@ -31,15 +31,14 @@ def _cmd_verify(args: argparse.Namespace) -> int:
                 progress.advance(task)
     failed = [o for o in outcomes if not o.passed]
     if args.booklet:
-        from pathlib import Path
+        from symres.latex import booklet_latex
+        from symres.safeio import output_directory, write_text
+        from symres.tex import compile_pdf
 
-        from symres.latex import booklet_latex, compile_pdf
-
-        out = Path(args.booklet)
-        out.mkdir(parents=True, exist_ok=True)
+        out = output_directory(args.booklet)
         tex = booklet_latex(outcomes)
-        (out / "symres-derivations.tex").write_text(tex, encoding="utf-8")
-        compile_pdf(tex, out / "symres-derivations.pdf", runs=2)
+        write_text(out / "symres-derivations.tex", tex)
+        compile_pdf(tex, out / "symres-derivations.pdf", runs=2, timeout=300)
     if args.table:
         sys.stdout.write(markdown_table(outcomes))
         return 1 if failed else 0
