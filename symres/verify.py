@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from symres.errors import SymresError
+from symres.guard import time_limit, user_code
 from symres.proof import Check, Proof
 
 __all__ = [
@@ -209,21 +210,33 @@ def _as_tuple(x: Any) -> tuple[Any, ...]:
     return tuple(x) if isinstance(x, (list, tuple)) else (x,)
 
 
-def run_statement(st: Statement) -> Outcome:
-    """Run a statement's derivation and decide its verdict."""
+#: seconds a statement's derivation may take before `run_statement` stops it
+STATEMENT_TIMEOUT = 120.0
+
+
+def run_statement(st: Statement, *, timeout: float | None = STATEMENT_TIMEOUT) -> Outcome:
+    """Run a statement's derivation and decide its verdict.
+
+    The derivation runs isolated: whatever it raises (an exception, SystemExit, a
+    RecursionError), a malformed result, or running past `timeout` seconds (None: no
+    limit; enforced in the main thread only) gives the verdict `error` with the reason
+    as its summary, never an exception; Ctrl-C still stops the run.
+    """
     start = time.perf_counter()
     try:
-        result = st.build()
+        with time_limit(timeout, f"did not finish within {timeout:g} s (the per-statement timeout)"):
+            with user_code("the derivation"):
+                result = st.build()
+                if st.expect == "refuted":
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise SymresError("a refuted statement returns (evidence as written, evidence for the correction)")
+                    written, fixed = _as_tuple(result[0]), _as_tuple(result[1])
+                else:
+                    written, fixed = _as_tuple(result), ()
+                verdict, lines = _combine(written)
+                corrected, fixed_lines = _combine(fixed) if fixed else ("", [])
     except SymresError as exc:
         return Outcome(st, "error", "", (str(exc),), (), (), time.perf_counter() - start)
-    if st.expect == "refuted":
-        if not (isinstance(result, tuple) and len(result) == 2):
-            raise SymresError(f"{st.id}: a refuted statement returns (evidence as written, evidence for the correction)")
-        written, fixed = _as_tuple(result[0]), _as_tuple(result[1])
-    else:
-        written, fixed = _as_tuple(result), ()
-    verdict, lines = _combine(written)
-    corrected, fixed_lines = _combine(fixed) if fixed else ("", [])
     return Outcome(st, verdict, corrected, tuple(lines + fixed_lines), written, fixed, time.perf_counter() - start)
 
 
@@ -243,24 +256,44 @@ def _module_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def load_module(path: Path) -> list[Statement]:
-    """The statements declared in one derivation module, in the order of the source."""
+    """The statements declared in one derivation module, in the order of the source.
+
+    The module is imported in isolation: if importing it fails (a syntax error, an
+    exception or SystemExit at import time), the answer is one statement named
+    `<import>` whose derivation reports why, so that the failure is shown and counted
+    like any other while the other modules still run.
+    """
     folder = str(path.resolve().parent)
     if folder not in sys.path:  # derivation modules may share helpers (files named _*.py) beside them
         sys.path.insert(0, folder)
     name = f"symres_derivation_{path.stem}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise SymresError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    found = []
-    for fn in vars(module).values():
-        st = getattr(fn, "__symres_statement__", None)
-        if isinstance(st, Statement):
-            line = inspect.getsourcelines(fn)[1]
-            found.append((line, Statement(**{**st.__dict__, "module": path.name})))
+    try:
+        with user_code(f"importing {path.name}"):
+            spec = importlib.util.spec_from_file_location(name, path)
+            if spec is None or spec.loader is None:
+                raise SymresError(f"cannot import {path}")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+            found = []
+            for fn in vars(module).values():
+                st = getattr(fn, "__symres_statement__", None)
+                if isinstance(st, Statement):
+                    line = inspect.getsourcelines(fn)[1]
+                    found.append((line, Statement(**{**st.__dict__, "module": path.name})))
+    except SymresError as exc:
+        sys.modules.pop(name, None)
+        return [_broken_module(path, str(exc))]
     return [st for _, st in sorted(found, key=lambda t: t[0])]
+
+
+def _broken_module(path: Path, reason: str) -> Statement:
+    """A stand-in statement for a module that could not be imported: running it reports `reason`."""
+
+    def build() -> Any:
+        raise SymresError(reason)
+
+    return Statement("?", "import", f"the derivation module {path.name} imports", "proved", "", build, path.name, "<import>")
 
 
 def load_statements(paths: Iterable[str | Path] = ("derivations",)) -> list[Statement]:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from symres.cli._common import new_console
+from symres.cli._common import new_console, non_negative
 from symres.errors import SymresError
 
 
@@ -19,7 +19,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     quiet = args.table or not sys.stdout.isatty()
     outcomes = []
     if quiet:
-        outcomes = [run_statement(st) for st in statements]
+        outcomes = [run_statement(st, timeout=args.timeout or None) for st in statements]
     else:
         from rich.progress import Progress
 
@@ -27,7 +27,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             task = progress.add_task("verifying", total=len(statements))
             for st in statements:
                 progress.update(task, description=f"{st.module} {st.name}")
-                outcomes.append(run_statement(st))
+                outcomes.append(run_statement(st, timeout=args.timeout or None))
                 progress.advance(task)
     failed = [o for o in outcomes if not o.passed]
     if args.booklet:
@@ -67,4 +67,11 @@ def register(sub: Any) -> None:
     p.add_argument("paths", nargs="*", help="derivation modules or directories (default: derivations)")
     p.add_argument("--table", action="store_true", help="print the Markdown table of derivations/README.md")
     p.add_argument("--booklet", metavar="DIR", help="write DIR/symres-derivations.tex and .pdf")
+    p.add_argument(
+        "--timeout",
+        type=non_negative,
+        default=120,
+        metavar="SECONDS",
+        help="stop a statement's derivation after SECONDS and report it failed (default 120; 0: no limit)",
+    )
     p.set_defaults(handler=_cmd_verify)
