@@ -366,9 +366,10 @@ def load_block(spec: str) -> Block:
         raise
     except ModuleNotFoundError as exc:
         raise SymresError(f"--block {spec!r}: cannot import {where!r}: {exc}") from None
-    except Exception as exc:  # the user's module failed to import: one line, not a traceback
-        detail = " ".join(str(exc).split())
-        raise SymresError(f"--block {spec!r}: importing {where} raised {type(exc).__name__}: {detail}") from None
+    except (Exception, SystemExit) as exc:  # the user's module failed to import: one line, not a traceback or its exit
+        from symres.guard import describe
+
+        raise SymresError(f"--block {spec!r}: importing {where} {describe(exc)}") from None
     if not hasattr(module, attr):
         raise SymresError(f"--block {spec!r}: {where} has no attribute {attr!r}")
     obj = getattr(module, attr)

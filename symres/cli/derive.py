@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from symres.cli._common import new_console, positive, print_json
+from symres.cli._common import new_console, non_negative, positive, print_json
 from symres.errors import SymresError
 
 
@@ -75,8 +76,36 @@ def _derive_point(proof: Any, lets: dict[str, str]) -> dict[str, Any]:
     return {"value": out["value"].tolist(), "output": out["output"][:, 0].tolist(), "kinks": [k.as_dict() for k in kinks]}
 
 
+#: the cost model of `derive`: nodes of the forward map a derivation handles per second of --budget
+NODES_PER_SECOND = 100
+
+
+def _guarded_derive(args: argparse.Namespace, block: Any) -> Any:
+    """derive() within the time budget; a user block's code (--block) runs under the
+    guard, so whatever it raises is one line naming it."""
+    from sympy import preorder_traversal
+
+    from symres.blocks import derive, get_block
+    from symres.guard import time_limit, user_code
+
+    what = f"--block {args.block!r}:" if args.block is not None else f"block {args.name!r}:"
+    budget = args.budget
+    with time_limit(budget, f"{what} not derived within --budget {budget:g} s; raise --budget (seconds) to allow more"):
+        with user_code(what) if args.block is not None else contextlib.nullcontext():
+            blk = get_block(block) if isinstance(block, str) else block
+            forward = blk.instance(args.dim, args.out_dim).forward
+            nodes = sum(1 for _ in preorder_traversal(forward))
+            if budget and nodes > NODES_PER_SECOND * budget:
+                raise SymresError(
+                    f"{what} its forward map has {nodes} nodes; within --budget {budget:g} s a derivation takes at most "
+                    f"{NODES_PER_SECOND * budget:g} (about {NODES_PER_SECOND} a second): raise --budget"
+                )
+            return derive(
+                blk, dim=args.dim, out_dim=args.out_dim, activation=args.activation, trials=args.trials, seed=args.seed
+            )
+
+
 def _cmd_derive(args: argparse.Namespace) -> int:
-    from symres.blocks import derive
 
     lets = _lets(args.let or [])
     if (args.name is None) == (args.block is None):
@@ -87,7 +116,7 @@ def _cmd_derive(args: argparse.Namespace) -> int:
         block: Any = load_block(args.block)
     else:
         block = args.name
-    proof = derive(block, dim=args.dim, out_dim=args.out_dim, activation=args.activation, trials=args.trials, seed=args.seed)
+    proof = _guarded_derive(args, block)
     point = _derive_point(proof, lets) if lets else None
     status = 0 if proof.passed else 1
     if args.pdf:
@@ -151,7 +180,14 @@ def register(sub: Any) -> None:
     p.add_argument("--out-dim", type=positive, default=None, help="output size m, for blocks that change it (projection)")
     p.add_argument("--activation", default="relu", help="the σ to check with: relu, tanh, sigmoid, gelu, identity")
     p.add_argument("--trials", type=positive, default=200, help="random points per numeric check (default 200)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
+    p.add_argument("--seed", type=non_negative, default=0, help="seed of the random points, >= 0 (default 0)")
+    p.add_argument(
+        "--budget",
+        type=non_negative,
+        default=20,
+        metavar="SECONDS",
+        help="give up (one line) when the derivation would take longer than SECONDS (default 20; 0: no limit)",
+    )
     p.add_argument(
         "--let", action="append", metavar="NAME=VALUE", help="evaluate at a point: I, 0, a number, -1,1 or 1,0;0,1 (repeatable)"
     )
