@@ -63,7 +63,7 @@ __all__ = [
 
 DEFAULT_DIM = 3
 GAIN = Domain(low=0.5, high=1.5, description="entries ~ U(0.5, 1.5)")
-EPSILON = Domain(low=0.01, high=1.0, description="~ U(0.01, 1): large enough that ε matters")
+EPSILON = Domain(low=0.01, high=1.0, description="~ U(0.01, 1): large enough that ε matters", above=0.0)
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,11 @@ class Domain:
     low: float | None = None
     high: float | None = None
     description: str = ""
+    above: float | None = None  # the values the symbol may take at all: every entry > above (ε > 0)
+
+    def admits(self, value: Array) -> bool:
+        """Whether value (a point given by the user) lies where the symbol is defined."""
+        return self.above is None or bool(np.all(np.asarray(value) > self.above))
 
     def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> Array:
         if self.low is not None and self.high is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import Any
 
@@ -25,8 +26,37 @@ def new_console() -> Any:
     return Console(highlight=False)
 
 
+def strict(obj: Any) -> Any:
+    """obj with every non-finite float (NaN, ±inf, which JSON cannot hold) replaced by
+    null; a dict at the top gets `"non_finite": {path: "nan" | "inf" | "-inf"}` saying
+    which values were replaced and what they were."""
+    found: dict[str, str] = {}
+
+    def walk(x: Any, path: str) -> Any:
+        if isinstance(x, float) and not math.isfinite(x):
+            found[path] = repr(x)
+            return None
+        if isinstance(x, dict):
+            return {k: walk(v, f"{path}.{k}" if path else str(k)) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [walk(v, f"{path}[{i}]") for i, v in enumerate(x)]
+        return x
+
+    out = walk(obj, "")
+    if found:
+        if not isinstance(out, dict):
+            raise SymresError(f"the result holds non-finite numbers ({', '.join(found)}), which JSON cannot represent")
+        out["non_finite"] = found
+    return out
+
+
+def dumps(obj: Any, **kwargs: Any) -> str:
+    """Strict JSON (RFC 8259: no NaN or Infinity) of obj, see `strict`."""
+    return json.dumps(strict(obj), allow_nan=False, **kwargs)
+
+
 def print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2) + "\n")
+    sys.stdout.write(dumps(obj, indent=2) + "\n")
 
 
 def non_negative(text: str) -> int:
@@ -53,11 +83,11 @@ def print_json_streamed(obj: dict[str, Any], key: str, items: Any) -> None:
     """The text `print_json(obj)` prints with obj[key] = list(items), written item by
     item (2^20 terms would otherwise be held twice in memory)."""
     marker = "@@symres-streamed@@"
-    head, tail = json.dumps({**obj, key: marker}, indent=2).split(json.dumps(marker))
+    head, tail = dumps({**obj, key: marker}, indent=2).split(json.dumps(marker))
     write = sys.stdout.write
     write(head + "[")
     empty = True
     for item in items:
-        write(("\n    " if empty else ",\n    ") + json.dumps(item, indent=2).replace("\n", "\n    "))
+        write(("\n    " if empty else ",\n    ") + dumps(item, indent=2).replace("\n", "\n    "))
         empty = False
     write(("]" if empty else "\n  ]") + tail + "\n")

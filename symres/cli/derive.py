@@ -56,6 +56,8 @@ def _lets(items: Sequence[str]) -> dict[str, str]:
 
 def _derive_point(proof: Any, lets: dict[str, str]) -> dict[str, Any]:
     """The Jacobian and output of a derived block at the point given by --let."""
+    import numpy as np
+
     from symres.numeric import evaluate, parse_value
 
     inst = proof.meta["instance"]
@@ -69,10 +71,22 @@ def _derive_point(proof: Any, lets: dict[str, str]) -> dict[str, Any]:
         sym = by_name[name]
         shape = tuple(int(n) for n in sym.shape) if hasattr(sym, "shape") else (1, 1)
         values[name] = parse_value(text_value, shape, name)
+        domain = next(p.domain for p in inst.params if str(p.symbol) == name)
+        if not domain.admits(values[name]):
+            raise SymresError(f"--let {given}={text_value}: every entry of {name} must be > {domain.above:g}")
     missing = [n for n in by_name if n not in values]
     if missing:
         raise SymresError(f"--let gives no value for {', '.join(missing)}; give every symbol of the block: {', '.join(by_name)}")
-    out, kinks = evaluate({"value": proof.result, "output": proof.meta["forward"]}, values, activation=proof.meta["activation"])
+    with np.errstate(all="ignore"):  # overflow is reported below, in one line
+        out, kinks = evaluate(
+            {"value": proof.result, "output": proof.meta["forward"]}, values, activation=proof.meta["activation"]
+        )
+    for key, what in (("output", "y"), ("value", "∂y/∂x")):
+        if not np.all(np.isfinite(out[key])):
+            raise SymresError(
+                f"--let: {what} is not finite at this point (it overflows float64, |value| > 1.8e308, or is undefined); "
+                "give smaller values"
+            )
     return {"value": out["value"].tolist(), "output": out["output"][:, 0].tolist(), "kinks": [k.as_dict() for k in kinks]}
 
 
@@ -100,9 +114,7 @@ def _guarded_derive(args: argparse.Namespace, block: Any) -> Any:
                     f"{what} its forward map has {nodes} nodes; within --budget {budget:g} s a derivation takes at most "
                     f"{NODES_PER_SECOND * budget:g} (about {NODES_PER_SECOND} a second): raise --budget"
                 )
-            return derive(
-                blk, dim=args.dim, out_dim=args.out_dim, activation=args.activation, trials=args.trials, seed=args.seed
-            )
+            return derive(blk, dim=args.dim, out_dim=args.out_dim, activation=args.activation, trials=args.trials, seed=args.seed)
 
 
 def _cmd_derive(args: argparse.Namespace) -> int:
@@ -157,9 +169,9 @@ def _print_point(point: dict[str, Any]) -> None:
 
     console = new_console()
     console.print("at the given point:")
-    console.print("  y = " + np.array2string(np.array(point["output"]), precision=6))
+    console.print("  y = " + np.array2string(np.array(point["output"]), precision=6), markup=False)
     matrix = np.array2string(np.array(point["value"]), precision=6)
-    console.print("  ∂y/∂x =\n" + "\n".join("    " + line for line in matrix.splitlines()))
+    console.print("  ∂y/∂x =\n" + "\n".join("    " + line for line in matrix.splitlines()), markup=False)
     for k in point["kinks"]:
         console.print(
             f"[yellow]warning:[/] {k['activation']}' evaluated exactly at its kink {k['argument']:g} "
