@@ -33,7 +33,8 @@ __all__ = ["escape_text", "prose_literal", "compile_pdf", "TEXLIVE_HINT", "LITER
 LITERAL_DOLLAR = "\uff04"
 
 _ESCAPES = {
-    "\\": r"\textbackslash{}",
+    "\\": r"\textbackslash\allowbreak{}",  # long names and paths may break after \ and /
+    "/": r"/\allowbreak{}",
     "{": r"\{",
     "}": r"\}",
     "$": r"\$",
@@ -56,12 +57,12 @@ def escape_text(s: str, *, unicode: Container[str] = frozenset()) -> str:
     r"""`s` as LaTeX text-mode source that prints `s` literally.
 
     The ten special characters and their friends (``\ { } $ % & # _ ^ ~ < > |``) become
-    their text commands; control characters and line breaks become spaces (a blank line
+    their text commands (a line may break after ``\`` and ``/``); control characters and line breaks become spaces (a blank line
     would end a paragraph inside a heading); a non-ASCII character is kept when it is in
     `unicode` (the ones the document's preamble declares), else printed as '?'.
 
-    >>> escape_text(r"$\input{/etc/passwd}$ 100%")
-    '\\$\\textbackslash{}input\\{/etc/passwd\\}\\$ 100\\%'
+    >>> escape_text(r"$\input{x}$ 100%")
+    '\\$\\textbackslash\\allowbreak{}input\\{x\\}\\$ 100\\%'
     """
     out = []
     for c in s:
