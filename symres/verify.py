@@ -211,7 +211,7 @@ def _as_tuple(x: Any) -> tuple[Any, ...]:
 
 
 #: seconds a statement's derivation may take before `run_statement` stops it
-STATEMENT_TIMEOUT = 120.0
+STATEMENT_TIMEOUT = 60.0
 
 
 def run_statement(st: Statement, *, timeout: float | None = STATEMENT_TIMEOUT) -> Outcome:

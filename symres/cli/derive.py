@@ -120,6 +120,10 @@ def _guarded_derive(args: argparse.Namespace, block: Any) -> Any:
 def _cmd_derive(args: argparse.Namespace) -> int:
 
     lets = _lets(args.let or [])
+    if args.pdf:
+        from symres.safeio import check_target
+
+        check_target(args.pdf)  # a device, a FIFO or a directory is refused before any work
     if (args.name is None) == (args.block is None):
         raise SymresError("derive: give a block name (see `symres list`) or --block MODULE:NAME, exactly one of the two")
     if args.block is not None:

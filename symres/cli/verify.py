@@ -16,6 +16,11 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     statements = load_statements(args.paths or ["derivations"])
     if not statements:
         raise SymresError(f"no statements found in {' '.join(args.paths or ['derivations'])}")
+    if args.booklet:  # a bad output directory or target is refused before the work
+        from symres.safeio import check_target, output_directory
+
+        for name in ("symres-derivations.tex", "symres-derivations.pdf"):
+            check_target(output_directory(args.booklet) / name)
     quiet = args.table or not sys.stdout.isatty()
     outcomes = []
     if quiet:
@@ -70,8 +75,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--timeout",
         type=non_negative,
-        default=120,
+        default=60,
         metavar="SECONDS",
-        help="stop a statement's derivation after SECONDS and report it failed (default 120; 0: no limit)",
+        help="stop a statement's derivation after SECONDS and report it failed (default 60; 0: no limit)",
     )
     p.set_defaults(handler=_cmd_verify)
