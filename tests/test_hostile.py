@@ -249,6 +249,43 @@ def test_pdflatex_exiting_0_without_a_pdf_is_one_line(tmp_path, monkeypatch, pri
     assert list(private_tmp.iterdir()) == [] and leftovers(tmp_path) == [] and not (tmp_path / "x.pdf").exists()
 
 
+def test_a_timed_out_pdflatex_is_killed_with_its_children(tmp_path, monkeypatch, private_tmp):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    pidfile = tmp_path / "child.pid"
+    fake = bindir / "pdflatex"
+    fake.write_text(f"#!/bin/sh\nsleep 300 &\necho $! > {pidfile}\nwait\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    with pytest.raises(SymresError, match="did not finish within 1 s"):
+        compile_pdf(tiny_doc("hi"), tmp_path / "x.pdf", timeout=1)
+    child = int(pidfile.read_text())
+    for _ in range(50):  # the kill is sent; the zombie is reaped by init shortly after
+        try:
+            with open(f"/proc/{child}/stat") as f:
+                if f.read().split(")")[-1].split()[0] == "Z":
+                    break
+        except FileNotFoundError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the child of pdflatex survived the timeout")
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_ctrl_c_during_pdflatex_removes_the_temporary_directory(tmp_path, monkeypatch, private_tmp):
+    import symres.tex
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(symres.tex, "_run_pdflatex", interrupted)
+    monkeypatch.setattr(shutil, "which", lambda name: "/bin/true")
+    with pytest.raises(KeyboardInterrupt):
+        compile_pdf(tiny_doc("hi"), tmp_path / "x.pdf")
+    assert list(private_tmp.iterdir()) == [] and not (tmp_path / "x.pdf").exists()
+
+
 HOSTILE_TITLE = r"$\catcode95=12 \immediate\write18{touch /tmp/pwned-i14} \input{/etc/passwd}$ 100% & #"
 HOSTILE = f"""
 from symres.blocks import Block
@@ -427,6 +464,10 @@ BROKEN = {
         def divides():
             return 1 / 0
 
+        @statement(seed="x", where="exit", text="exits", expect="proved")
+        def exits():
+            raise SystemExit(4)
+
         @statement(seed="x", where="loop", text="never ends", expect="proved")
         def loops():
             while True:
@@ -459,6 +500,7 @@ def test_verify_reports_broken_modules_and_runs_the_rest(capsys, library):
         assert rows[f"[{name}]({name}) `<import>`"] == "error"
     assert rows["[zz_body.py](zz_body.py) `divides`"] == "error"
     assert rows["[zz_body.py](zz_body.py) `loops`"] == "error"
+    assert rows["[zz_body.py](zz_body.py) `exits`"] == "error"
     real = [v for k, v in rows.items() if not k.startswith("[zz_") and k != "derivation"]
     assert real and all(v in ("proved", "holds numerically") or v.startswith("refuted") for v in real)
 
@@ -470,7 +512,8 @@ def test_verify_in_the_terminal_says_why(capsys, library):
     assert "zz_body::divides: found error; the derivation raised ZeroDivisionError: division by zero" in flat
     assert "zz_body::loops: found error; did not finish within 2 s (the per-statement timeout)" in flat
     assert "zz_syntax::<import>: found error; importing zz_syntax.py raised SyntaxError" in flat
-    assert "0 passed, 3 failed" in flat
+    assert "zz_body::exits: found error; the derivation called sys.exit(4)" in flat
+    assert "0 passed, 4 failed" in flat
 
 
 def test_the_pytest_plugin_reports_a_broken_module_as_a_failed_item(library):
