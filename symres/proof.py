@@ -43,8 +43,10 @@ class Check:
             return f"symbolic; numeric {self.trials} pts, err {err}"
         return "given" if self.method == "definition" else self.method
 
-    def summary(self) -> str:
-        verdict = "passed" if self.passed else "FAILED"
+    def summary(self, *, failed: str = "FAILED") -> str:
+        """The check in a sentence; `failed` is the word for a failed check (a printer of an
+        expected refutation passes "refuted")."""
+        verdict = "passed" if self.passed else failed
         if self.method == "numeric":
             return (
                 f"numerically ({self.detail}): {self.trials} points, max rel. error {self.max_error:.1e} "
