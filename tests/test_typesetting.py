@@ -6,10 +6,10 @@ import re
 import unicodedata
 
 import pytest
+from typeset import problems, typeset
 
 from symres.blocks import BLOCKS, derive
 from symres.latex import _PREAMBLE, _UNICODE, _text, booklet_latex
-from typeset import problems, typeset
 
 
 @pytest.mark.parametrize("name", list(BLOCKS))
@@ -81,9 +81,9 @@ def test_prose_reads_as_text():
 
 def test_a_refutation_is_shown_refuted_with_its_counterexample(tmp_path):
     """An expected refutation reads "refuted", never FAILED; its counterexample is typeset."""
-    from symres.verify import load_statements, run_statement
-
     from pathlib import Path
+
+    from symres.verify import load_statements, run_statement
 
     root = Path(__file__).resolve().parents[1] / "derivations"
     statements = [st for st in load_statements([root / "seed001_objectives.py"])]

@@ -53,28 +53,6 @@ def _lets(items: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _derive_point(proof: Any, lets: dict[str, str]) -> dict[str, Any]:
-    """The Jacobian and output of a derived block at the point given by --let."""
-    from symres.numeric import evaluate, parse_value
-
-    inst = proof.meta["instance"]
-    by_name = {str(p.symbol): p.symbol for p in inst.params}
-    aliases = {name.replace("_", ""): name for name in by_name}  # W1 for W_1
-    values = {}
-    for given, text_value in lets.items():
-        name = given if given in by_name else aliases.get(given.replace("_", ""))
-        if name is None:
-            raise SymresError(f"--let {given}: the block has no symbol {given!r}; its symbols: {', '.join(by_name)}")
-        sym = by_name[name]
-        shape = tuple(int(n) for n in sym.shape) if hasattr(sym, "shape") else (1, 1)
-        values[name] = parse_value(text_value, shape, name)
-    missing = [n for n in by_name if n not in values]
-    if missing:
-        raise SymresError(f"--let gives no value for {', '.join(missing)}; give every symbol of the block: {', '.join(by_name)}")
-    out, kinks = evaluate({"value": proof.result, "output": proof.meta["forward"]}, values, activation=proof.meta["activation"])
-    return {"value": out["value"].tolist(), "output": out["output"][:, 0].tolist(), "kinks": [k.as_dict() for k in kinks]}
-
-
 def _cmd_derive(args: argparse.Namespace) -> int:
     from symres.blocks import derive
 
@@ -88,22 +66,14 @@ def _cmd_derive(args: argparse.Namespace) -> int:
     else:
         block = args.name
     proof = derive(block, dim=args.dim, out_dim=args.out_dim, activation=args.activation, trials=args.trials, seed=args.seed)
-    point = _derive_point(proof, lets) if lets else None
+    point = proof.at(**lets).as_dict() if lets else None
     status = 0 if proof.passed else 1
     if args.pdf:
         from symres.latex import compile_pdf
 
         compile_pdf(proof.latex(standalone=True), args.pdf)
     if args.json:
-        from symres.latex import latex
-
-        obj = {
-            "block": proof.meta["block"],
-            "activation": proof.meta["activation"],
-            "forward": latex(proof.meta["forward"]),
-            "jacobian": latex(proof.result),
-            **proof.as_dict(),
-        }
+        obj = proof.as_dict()
         if point is not None:
             obj.update(point)
         print_json(obj)
