@@ -213,7 +213,7 @@ class Point:
         return f"<Point: y of size {self.output.shape[0]}, ∂y/∂x of shape {self.value.shape}{kinks}>"
 
 
-def _as_value(raw: Any, shape: tuple[int, int], name: str, parse: Callable[..., Any]) -> Any:
+def _as_value(raw: Any, shape: tuple[int, ...], name: str, parse: Callable[..., Any]) -> Any:
     """A value given to Proof.at as an array of `shape` (strings as --let reads them)."""
     import numpy as np
 
@@ -225,7 +225,7 @@ def _as_value(raw: Any, shape: tuple[int, int], name: str, parse: Callable[..., 
         arr = np.asarray(raw, dtype=float)
     except (TypeError, ValueError):
         raise SymresError(f"{name}: expected numbers, got {type(raw).__name__}") from None
-    rows, cols = shape
+    rows, cols = (shape + (1, 1))[:2]
     if arr.ndim == 0:
         arr = arr * np.eye(rows) if rows == cols and rows > 1 else np.full(shape, float(arr))
     elif arr.ndim == 1 and cols == 1:
