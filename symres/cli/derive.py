@@ -30,16 +30,21 @@ def _cmd_list(args: argparse.Namespace) -> int:
             ]
         )
         return 0
-    from rich.table import Table
+    from rich.text import Text
 
-    from symres.render import text
+    from symres.render import formula_lines, unicode_math
 
-    table = Table(title="symres blocks (Jacobians derived, not typed in; `symres derive NAME` checks one)")
-    for col in ("name", "y", "∂y/∂x", "source"):
-        table.add_column(col, overflow="fold")
+    console = new_console()
+    width = min(console.width, 100)
+    console.print(Text("symres blocks: Jacobians derived, not typed in (`symres derive NAME` checks one)", style="bold"))
     for name, p in proofs.items():
-        table.add_row(name, text(p.meta["forward"]), text(p.result), BLOCKS[name].source)
-    new_console().print(table)
+        console.print()
+        console.print(Text.assemble((name, "bold cyan"), "  ", unicode_math(BLOCKS[name].title)))
+        for line in formula_lines("  y     = ", p.meta["forward"], width):
+            console.print(Text(line))
+        for line in formula_lines("  ∂y/∂x = ", p.result, width):
+            console.print(Text(line))
+        console.print(Text("  source: " + unicode_math(BLOCKS[name].source), style="dim"))
     return 0
 
 
@@ -93,19 +98,23 @@ def _cmd_derive(args: argparse.Namespace) -> int:
 
 def _print_point(point: dict[str, Any]) -> None:
     import numpy as np
+    from rich.text import Text
 
     from symres.render import unicode_math
 
     console = new_console()
     console.print("at the given point:")
-    console.print("  y = " + np.array2string(np.array(point["output"]), precision=6))
+    # Text, not markup: "[inf]" or "[1. 2.]" must print as written
+    console.print(Text("  y = " + np.array2string(np.array(point["output"]), precision=6)))
     matrix = np.array2string(np.array(point["value"]), precision=6)
-    console.print("  ∂y/∂x =\n" + "\n".join("    " + line for line in matrix.splitlines()))
+    console.print(Text("  ∂y/∂x =\n" + "\n".join("    " + line for line in matrix.splitlines())))
     for k in point["kinks"]:
         console.print(
-            f"[yellow]warning:[/] {k['activation']}' evaluated exactly at its kink {k['argument']:g} "
-            f"(entry {k['component']} of {unicode_math(k['where'])}); used the convention {k['convention']}",
-            markup=True,
+            Text.assemble(
+                ("warning: ", "yellow"),
+                f"{k['activation']}' evaluated exactly at its kink {k['argument']:g} "
+                f"(entry {k['component']} of {unicode_math(k['where'])}); used the convention {k['convention']}",
+            )
         )
 
 

@@ -1,0 +1,57 @@
+"""The terminal output fits 80 columns, speaks one Unicode notation and leaks no markup."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from rich.cells import cell_len
+
+from symres import __version__
+from symres.cli import main
+from symres.render import text, unicode_math
+
+
+def run80(capsys, monkeypatch, *argv):
+    monkeypatch.setenv("COLUMNS", "80")
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def widest(out: str) -> int:
+    return max(cell_len(line) for line in out.splitlines())
+
+
+@pytest.mark.parametrize("name", ["preact", "prenorm", "projection-bn", "highway"])
+def test_derive_fits_80_columns(capsys, monkeypatch, name):
+    code, out, _ = run80(capsys, monkeypatch, "derive", name, "--trials", "5")
+    assert code == 0 and widest(out) <= 80
+    assert "W_2" not in out and "W_1" not in out and "\\frac" not in out and "-0.00" not in out
+    assert not re.search(r"\de-\d", out)  # numbers as 2·10⁻¹¹
+
+
+def test_list_fits_80_columns_and_shows_densenets_forward(capsys, monkeypatch):
+    code, out, _ = run80(capsys, monkeypatch, "list")
+    assert code == 0 and widest(out) <= 80
+    assert "y     = [x; W₂ σ(W₁ x)]" in out  # "[x; …]" is not rich markup
+    assert "∂y/∂x = [I; W₂ diag(σ'(W₁ x)) W₁]" in out
+
+
+def test_a_point_with_brackets_prints_as_written(capsys, monkeypatch):
+    code, out, _ = run80(
+        capsys, monkeypatch, "derive", "residual", "--trials", "5", "--let", "x=1,2,3", "--let", "W1=0", "--let", "W2=0"
+    )
+    assert code == 0 and "y = [1. 2. 3.]" in out
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0 and capsys.readouterr().out.strip() == f"symres {__version__}"
+
+
+def test_one_unicode_notation():
+    assert unicode_math(r"$\mu = \frac13 \mathbf{1}^T u$") == "μ = 1/3 𝟙ᵀ u"
+    assert unicode_math("W_2 ||g_k|| <= 2e-11, -0.00") == "W₂ ‖g_k‖ ≤ 2·10⁻¹¹, 0.00"
+    assert text(r"(v + \varepsilon)^{-1/2}") == "(v + ε)^(-1/2)"
