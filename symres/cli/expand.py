@@ -93,13 +93,17 @@ def _cmd_expand(args: argparse.Namespace) -> int:
         sys.stdout.write(f"% checked: {how}\n")
         return 0 if check.passed else 1
 
+    def word(t: Any) -> str:  # the path in product order, as the term reads: J₂ I J₁ for S = {1, 3}
+        return "".join(atom[j] if j in t.subset else "I" for j in range(L, 0, -1)) or "I"
+
     console = new_console()
     console.print(f"{lhs}  (ℓ = 1..{L}, later block left)", markup=False, soft_wrap=True)
     if args.grouped:
         for k in sorted(by_len):
-            console.print(f"k = {k}: {counts[k]} = C({L},{k}) terms", style="bold", markup=False)
+            noun = "term" if counts[k] == 1 else "terms"
+            console.print(f"k = {k}: {counts[k]} = C({L},{k}) {noun}", style="bold", markup=False)
             console.print("  " + " + ".join(term(t) for t in by_len[k]), markup=False, soft_wrap=True)
-            console.print("  paths: " + ", ".join(t.word for t in by_len[k]), markup=False, soft_wrap=True)
+            console.print("  paths: " + ", ".join(word(t) for t in by_len[k]), markup=False, soft_wrap=True)
     else:
         console.print("  = " + " + ".join(term(t) for t in terms), markup=False, soft_wrap=True)
         console.print(
