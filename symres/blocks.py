@@ -248,7 +248,17 @@ class Block:
         """
 
         def build(v: Vocabulary) -> MatrixExpr:
-            return unwrap(fn(TermVocabulary(v)))
+            try:
+                return unwrap(fn(TermVocabulary(v)))
+            except AttributeError as exc:  # v.matrx: one line naming the block and the word
+                if not isinstance(exc.obj, TermVocabulary):
+                    raise
+                import difflib
+
+                words = [w for w in dir(TermVocabulary) if not w.startswith("_")]
+                close = difflib.get_close_matches(str(exc.name), words, n=1)
+                hint = f" (did you mean v.{close[0]}?)" if close else f"; its words: {', '.join(words)}"
+                raise SymresError(f"block {name!r}: the vocabulary has no word v.{exc.name}{hint}") from None
 
         return cls(name, title or f"the user-defined block {name}", source, build, formula, out_dim or (lambda d: d))
 
@@ -452,7 +462,7 @@ for _b in [
     ),
     Block(
         "preact",
-        "pre-activation, ReLU-only: $y = x + F(σ(x))$",
+        "pre-activation, no BN: $y = x + F(σ(x))$",
         "He, Zhang, Ren & Sun 2016, Identity Mappings in Deep Residual Networks (arXiv:1603.05027), as in seed 001 §6",
         lambda v: add(v.x, v.F(v.sigma(v.x))),
         r"x + F(\sigma(x))",
@@ -627,7 +637,8 @@ def _derive(blk: Block, dim: int, out_dim: int | None, activation: str, trials: 
         ),
     ]
     for i, rs in enumerate(derivation.steps):
-        steps.append(Step(rhs=rs.after, reason=rs.rule.reason, verifier=both(i, rs.before, rs.after), short=rs.rule.short))
+        reason, short = _rule_reason(rs)
+        steps.append(Step(rhs=rs.after, reason=reason, verifier=both(i, rs.before, rs.after), short=short))
     jac = derivation.result
     assumptions = [f"${latex_of(p.symbol)}$: {p.description}" for p in inst.params]
     assumptions += [_function_assumption(fn) for fn in functions]
@@ -654,6 +665,23 @@ def _derive(blk: Block, dim: int, out_dim: int | None, activation: str, trials: 
         final_check=both(-1, Deriv(inst.forward, inst.x), jac),
     )
     return proof.check(trials=trials, seed=seed) if check else proof
+
+
+def _rule_reason(rs: Any) -> tuple[str, str]:
+    """(reason, short) of a rule step; a chain rule names the function it went through
+    (tanh, sigmoid, …) where the step differentiated a catalogue function, not σ."""
+    reason, short = rs.rule.reason, rs.rule.short
+    if rs.rule.name not in ("chain", "chain-scalar"):
+        return reason, short
+    fns = {e.fn for e in rs.after.atoms(Elementwise) - rs.before.atoms(Elementwise) if e.order >= 1}
+    if len(fns) != 1 or GENERIC in fns:
+        return reason, short
+    from symres.activations import ACTIVATIONS, FUNCTIONS
+
+    fn = fns.pop()
+    entry = FUNCTIONS.get(fn) or ACTIVATIONS.get(fn)
+    name = entry.latex if entry is not None else rf"\operatorname{{{fn}}}"
+    return reason.replace(r"\sigma", name).replace("elementwise $", "elementwise function $"), short.replace(r"\sigma", name)
 
 
 def _uses_sigma(expr: Basic) -> bool:

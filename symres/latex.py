@@ -620,9 +620,12 @@ def proof_dict(proof: Any) -> dict[str, Any]:
 
     head: dict[str, Any] = {}
     if "block" in proof.meta:
+        from symres.blocks import _uses_sigma
+
         head = {
             "block": proof.meta["block"],
-            "activation": proof.meta.get("activation"),
+            # the σ the proof was checked with; null when the block applies no σ of its own
+            "activation": proof.meta.get("activation") if _uses_sigma(proof.meta["forward"]) else None,
             "forward": latex(proof.meta["forward"]),
             "jacobian": latex(proof.result),
         }

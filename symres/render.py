@@ -239,6 +239,7 @@ _MACROS: list[tuple[str, Any]] = [
     (r"(?<=[\w)\]])_\{?(\d+)\}?(?!\w)", lambda m: m[1].translate(_SUB)),
     (r"\^\{([-+\d]+)\}|\^([-+]?\d)(?!\d)", lambda m: (m[1] or m[2]).translate(_SUP)),
     (r"\^\{([^{}]*)\}", r"^(\1)"),
+    (r"\\([A-Za-z]+)", r"\1"),  # \tanh, \exp, \log: the name itself
     (r"\{([^{}]*)\}", r"\1"),
     (r"\$", ""),
 ]

@@ -55,3 +55,33 @@ def test_one_unicode_notation():
     assert unicode_math(r"$\mu = \frac13 \mathbf{1}^T u$") == "μ = 1/3 𝟙ᵀ u"
     assert unicode_math("W_2 ||g_k|| <= 2e-11, -0.00") == "W₂ ‖g_k‖ ≤ 2·10⁻¹¹, 0.00"
     assert text(r"(v + \varepsilon)^{-1/2}") == "(v + ε)^(-1/2)"
+
+
+def test_plot_without_matplotlib_is_one_line(capsys, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    code = main(["paths", "--depth", "4", "--width", "2", "--plot", "never.png"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "pip install 'symres[plot]'" in err
+
+
+def test_a_typo_in_a_user_block_is_one_line(capsys):
+    from symres.blocks import Block, derive
+
+    typo = Block.define("typo", lambda v: v.x + v.matrx("W_2") @ v.sigma(v.matrix("W_1") @ v.x))
+    with pytest.raises(Exception) as exc:
+        derive(typo, check=False)
+    assert str(exc.value) == "block 'typo': the vocabulary has no word v.matrx (did you mean v.matrix?)"
+
+
+def test_a_user_block_with_tanh_says_tanh():
+    from symres.blocks import Block, derive
+
+    mine = Block.define("mine", lambda v: v.x + v.matrix("W_2") @ v.act("tanh", v.matrix("W_1") @ v.x))
+    proof = derive(mine, trials=5)
+    chain = [s for s in proof.steps if "chain rule" in s.reason]
+    assert chain and all("\\tanh" in s.reason and "\\sigma" not in s.reason for s in chain)
+    assert proof.as_dict()["activation"] is None  # the block applies no σ
+    assert "ReLU-only" not in derive("preact", activation="tanh", check=False).title
