@@ -63,8 +63,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             console.print(Padding(Text(unicode_math(st.text), style="italic"), (0, 0, 0, 4), expand=False))
             if st.corrected:
                 console.print(Padding(Text("corrected: " + unicode_math(st.corrected)), (0, 0, 0, 4), expand=False))
-            for line in o.summary:
-                console.print(Padding(Text(unicode_math(line), style="dim"), (0, 0, 0, 4), expand=False))
+            for said in o.summary:
+                console.print(Padding(Text(unicode_math(said), style="dim"), (0, 0, 0, 4), expand=False))
     for o in failed:
         console.print(Text.assemble(("FAILED ", "bold red"), f"{o.statement.id}: found {o.verdict}; " + "; ".join(o.summary)))
     total = sum(o.seconds for o in outcomes)
