@@ -463,7 +463,7 @@ for _b in [
     Block(
         "preact",
         "pre-activation, no BN: $y = x + F(σ(x))$",
-        "He, Zhang, Ren & Sun 2016, Identity Mappings in Deep Residual Networks (arXiv:1603.05027), as in seed 001 §6",
+        "He, Zhang, Ren & Sun 2016, Identity Mappings in Deep Residual Networks (arXiv:1603.05027), as in “17-05 — Residual Connections” §6",
         lambda v: add(v.x, v.F(v.sigma(v.x))),
         r"x + F(\sigma(x))",
     ),
@@ -478,7 +478,7 @@ for _b in [
         "postact-bn",
         r"the ResNet basic block with BN, ReLU after the addition: "
         r"$y = σ(\mathrm{BN}_2(W_2 σ(\mathrm{BN}_1(W_1 x))) + x)$ (convolutions as linear maps, BN in inference form)",
-        "He et al. 2015 (arXiv:1512.03385); seed 002, Code: ResidualBlock",
+        "He et al. 2015 (arXiv:1512.03385); “Skip connections and residual learning”, Code: ResidualBlock",
         lambda v: v.sigma(
             add(
                 v.bn(
@@ -498,7 +498,7 @@ for _b in [
         r"the ResNet block with a projection shortcut and BN: "
         r"$y = σ(\mathrm{BN}_2(W_2 σ(\mathrm{BN}_1(W_1 x))) + \mathrm{BN}_3(W_s x))$, $W_1, W_s$: $m×d$ "
         r"(convolutions as linear maps, BN in inference form, $\mathrm{BN}_3$ the shortcut's BN)",
-        "He et al. 2015, option B (arXiv:1512.03385); seed 002, Code: ProjectionResidualBlock",
+        "He et al. 2015, option B (arXiv:1512.03385); “Skip connections and residual learning”, Code: ProjectionResidualBlock",
         lambda v: v.sigma(
             add(
                 v.bn(

@@ -36,6 +36,7 @@ def _name(name: str) -> str:
 class SymresTextPrinter(StrPrinter):  # type: ignore[misc]
     """Unicode text: `x + W₂ σ(W₁ σ(x))`, `diag(σ'(W₁ x))`, `∂/∂x[…]`."""
 
+    printmethod = "_symres_str"  # not _sympystr: the symres nodes print through this class
     _default_settings = {**StrPrinter._default_settings, "order": "none", "names": None}
 
     def _print(self, expr: Any, **kwargs: Any) -> str:

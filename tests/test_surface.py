@@ -60,3 +60,16 @@ def test_at_equals_the_cli_let_json(capsys):
 def test_short_repr():
     r = repr(symres.derive("residual", trials=5))
     assert r.startswith("<Proof 'Jacobian of the residual block") and r.endswith("steps, passed>") and "\n" not in r
+
+
+def test_jacobian_prints_without_class_names():
+    import sympy as sp
+
+    from symres.expr import add, apply, matmul
+
+    x, W1, W2 = sp.MatrixSymbol("x", 3, 1), sp.MatrixSymbol("W_1", 3, 3), sp.MatrixSymbol("W_2", 3, 3)
+    J = symres.jacobian(add(x, matmul(W2, apply("tanh", matmul(W1, x)))), x)
+    for shown in (str(J), repr(J), J._repr_latex_()):
+        assert "Elementwise" not in shown and "Diag(" not in shown
+    assert "diag(tanh'(W₁ x))" in str(J)
+    assert r"\operatorname{diag}\left(\tanh'\left(W_{1} x\right)\right)" in J._repr_latex_()
