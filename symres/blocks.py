@@ -463,7 +463,8 @@ for _b in [
     Block(
         "preact",
         "pre-activation, no BN: $y = x + F(σ(x))$",
-        "He, Zhang, Ren & Sun 2016, Identity Mappings in Deep Residual Networks (arXiv:1603.05027), as in “17-05 — Residual Connections” §6",
+        "He, Zhang, Ren & Sun 2016, Identity Mappings in Deep Residual Networks (arXiv:1603.05027), "
+        "as in “17-05 — Residual Connections” §6",
         lambda v: add(v.x, v.F(v.sigma(v.x))),
         r"x + F(\sigma(x))",
     ),
@@ -640,7 +641,7 @@ def _derive(blk: Block, dim: int, out_dim: int | None, activation: str, trials: 
         reason, short = _rule_reason(rs)
         steps.append(Step(rhs=rs.after, reason=reason, verifier=both(i, rs.before, rs.after), short=short))
     jac = derivation.result
-    assumptions = [f"${latex_of(p.symbol)}$: {p.description}" for p in inst.params]
+    assumptions = [f"${latex_of(p.symbol)}$: {_described(p)}" for p in inst.params]
     assumptions += [_function_assumption(fn) for fn in functions]
     if start.has(Elementwise) and _uses_sigma(inst.forward):
         conv = f"; {act.convention}" if act.convention else ""
@@ -665,6 +666,14 @@ def _derive(blk: Block, dim: int, out_dim: int | None, activation: str, trials: 
         final_check=both(-1, Deriv(inst.forward, inst.x), jac),
     )
     return proof.check(trials=trials, seed=seed) if check else proof
+
+
+def _described(p: Any) -> str:
+    """A parameter's description with its size (a user's `description=` keeps it too)."""
+    shape = getattr(p.symbol, "shape", None)
+    if not shape or "×" in p.description:
+        return str(p.description)
+    return f"{p.description}, {shape[0]}×{shape[1]}"
 
 
 def _rule_reason(rs: Any) -> tuple[str, str]:
