@@ -395,9 +395,9 @@ def _broken(expr: Basic | str, names: dict[Basic, str] | None, width: float) -> 
 _PROSE_RULES = re.compile(
     r"(?P<matrix>\[\[[-+\d\s.,/eE\[\]]*\]\])"
     r"|(?P<sci>(?<![\w.])-?\d+(?:\.\d+)?[eE][+-]?\d+(?![\w.]))"
+    r"|(?P<subbase>\b[A-Za-zα-ωΑ-Ω]{1,3})_(?P<sub>\{[^{}]*\}|[A-Za-z0-9ℓ]{1,3}\b)"
     r"|(?P<code>\b[a-z]\w*(?:\.[a-z]\w*)+\b(?:\([^()]*\))?|\b[a-z]+_[a-z_]+\b(?:\([^()]*\))?)"
     r"|\^(?P<sup>\{[^{}]*\}|\([^()]*\)|‖[^‖]*‖|-?[\w.]*\w)"
-    r"|(?P<subbase>\b[A-Za-zα-ωΑ-Ω]{1,3})_(?P<sub>\{[^{}]*\}|[A-Za-z0-9ℓ]{1,3}\b)"
     r"|\"(?P<dq>[^\"]*)\""
     r"|(?<![\w])'(?P<sq>[^'\n]*[^\s'])'(?![\w])"
     r"|(?P<prime>(?<=\S)'(?=\())"

@@ -85,3 +85,19 @@ def test_a_user_block_with_tanh_says_tanh():
     assert chain and all("\\tanh" in s.reason and "\\sigma" not in s.reason for s in chain)
     assert proof.as_dict()["activation"] is None  # the block applies no σ
     assert "ReLU-only" not in derive("preact", activation="tanh", check=False).title
+
+
+def test_expand_words_in_product_order_and_one_term(capsys):
+    assert main(["expand", "2", "--grouped"]) == 0
+    out = capsys.readouterr().out
+    assert "k = 0: 1 = C(2,0) term\n" in out and "k = 1: 2 = C(2,1) terms" in out
+    assert "paths: IJ₁, J₂I" in out and "paths: J₂J₁" in out  # as the terms read: later block left
+
+
+def test_expand_past_a_few_thousand_terms_prints_the_summary_or_writes_a_file(capsys, tmp_path):
+    assert main(["expand", "13"]) == 0
+    out = capsys.readouterr().out
+    assert "8192 terms: too many to show" in out and "k = 13: 1 = C(13,13) term" in out and len(out) < 5000
+    assert main(["expand", "3", "--output", str(tmp_path / "t.txt")]) == 0
+    lines = (tmp_path / "t.txt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 8 and lines[-1] == "J₃ J₂ J₁\tJ₃J₂J₁"
