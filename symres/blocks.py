@@ -671,9 +671,10 @@ def _derive(blk: Block, dim: int, out_dim: int | None, activation: str, trials: 
 def _described(p: Any) -> str:
     """A parameter's description with its size (a user's `description=` keeps it too)."""
     shape = getattr(p.symbol, "shape", None)
-    if not shape or "×" in p.description:
+    size = f"{shape[0]}×{shape[1]}" if shape else ""
+    if not size or size in p.description:
         return str(p.description)
-    return f"{p.description}, {shape[0]}×{shape[1]}"
+    return f"{p.description}, here {size}" if "×" in p.description else f"{p.description}, {size}"
 
 
 def _rule_reason(rs: Any) -> tuple[str, str]:
