@@ -105,8 +105,9 @@ def _print_point(point: dict[str, Any]) -> None:
     console = new_console()
     console.print("at the given point:")
     # Text, not markup: "[inf]" or "[1. 2.]" must print as written
-    console.print(Text("  y = " + np.array2string(np.array(point["output"]), precision=6)))
-    matrix = np.array2string(np.array(point["value"]), precision=6)
+    # + 0.0: a negative zero prints as 0, not -0
+    console.print(Text("  y = " + np.array2string(np.array(point["output"]) + 0.0, precision=6)))
+    matrix = np.array2string(np.array(point["value"]) + 0.0, precision=6)
     console.print(Text("  ∂y/∂x =\n" + "\n".join("    " + line for line in matrix.splitlines())))
     for k in point["kinks"]:
         console.print(
