@@ -6,6 +6,8 @@ import re
 import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typeset import problems, typeset
 
 from symres.blocks import BLOCKS, derive
@@ -93,3 +95,15 @@ def test_a_refutation_is_shown_refuted_with_its_counterexample(tmp_path):
     assert problems(log, text) == []
     assert "refuted → corrected" in text and "Counterexample" in text
     assert "17-05 — Residual Connections" in text and ".txt" not in text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab W_x^2 %&#~<>|'\"[]{}.,e-+10()‖σ")), max_size=40))
+def test_prose_escaping_leaves_no_bare_special(s):
+    """Whatever the prose, LaTeX's specials come out escaped (or inside $…$ that _text made)."""
+    out = _text(s.replace("$", ""))
+    bare = re.sub(r"\$[^$]*\$", "", out)  # drop the math _text produced
+    for c in "%&#":
+        assert re.search(rf"(?<!\\){re.escape(c)}", bare) is None, (s, out)
+    assert out.count("$") % 2 == 0
+    assert "~" not in re.sub(r"\\ensuremath\{\\sim\}", "", bare)
