@@ -18,18 +18,21 @@ demo: $(BIN)/python
 dev: $(BIN)/python
 	$(PIP) install -q --disable-pip-version-check -e '.[dev]'
 
-# pdflatex for the PDF tests: Debian's texlive-latex-base and texlive-latex-recommended
+# pdflatex for the PDF tests (Debian's texlive-latex-base and texlive-latex-recommended) and
+# pdftotext (poppler-utils), with which the tests read the typeset text back
 tex:
-	@command -v pdflatex >/dev/null 2>&1 || { \
-	  echo "installing pdflatex: texlive-latex-base texlive-latex-recommended"; \
+	@command -v pdflatex >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 || { \
+	  echo "installing pdflatex and pdftotext: texlive-latex-base texlive-latex-recommended poppler-utils"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
-	    --no-install-recommends texlive-latex-base texlive-latex-recommended >/dev/null; }
+	    --no-install-recommends texlive-latex-base texlive-latex-recommended poppler-utils >/dev/null; }
 
 # unit tests and the derivation library (pytest collects derivations/ through the symres
-# plugin), then the booklet, and derivations/README.md must equal what verify prints now
+# plugin), then the booklet, which must fit its pages (no overfull box over 1 pt) and show no
+# leaked markup, and derivations/README.md must equal what verify prints now
 test: dev tex
 	$(BIN)/python -m pytest -n 2
 	$(MAKE) --no-print-directory derivations
+	$(BIN)/python tests/typeset.py derivations/build/symres-derivations.tex
 	diff -u derivations/README.md derivations/build/README.md
 
 derivations: dev tex

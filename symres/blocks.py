@@ -248,7 +248,17 @@ class Block:
         """
 
         def build(v: Vocabulary) -> MatrixExpr:
-            return unwrap(fn(TermVocabulary(v)))
+            try:
+                return unwrap(fn(TermVocabulary(v)))
+            except AttributeError as exc:  # v.matrx: one line naming the block and the word
+                if not isinstance(exc.obj, TermVocabulary):
+                    raise
+                import difflib
+
+                words = [w for w in dir(TermVocabulary) if not w.startswith("_")]
+                close = difflib.get_close_matches(str(exc.name), words, n=1)
+                hint = f" (did you mean v.{close[0]}?)" if close else f"; its words: {', '.join(words)}"
+                raise SymresError(f"block {name!r}: the vocabulary has no word v.{exc.name}{hint}") from None
 
         return cls(name, title or f"the user-defined block {name}", source, build, formula, out_dim or (lambda d: d))
 
@@ -453,8 +463,9 @@ for _b in [
     ),
     Block(
         "preact",
-        "pre-activation, ReLU-only: $y = x + F(σ(x))$",
-        "He, Zhang, Ren & Sun 2016, Identity Mappings in Deep Residual Networks (arXiv:1603.05027), as in seed 001 §6",
+        "pre-activation, no BN: $y = x + F(σ(x))$",
+        "He, Zhang, Ren & Sun 2016, Identity Mappings in Deep Residual Networks (arXiv:1603.05027), "
+        "as in “17-05 — Residual Connections” §6",
         lambda v: add(v.x, v.F(v.sigma(v.x))),
         r"x + F(\sigma(x))",
     ),
@@ -469,7 +480,7 @@ for _b in [
         "postact-bn",
         r"the ResNet basic block with BN, ReLU after the addition: "
         r"$y = σ(\mathrm{BN}_2(W_2 σ(\mathrm{BN}_1(W_1 x))) + x)$ (convolutions as linear maps, BN in inference form)",
-        "He et al. 2015 (arXiv:1512.03385); seed 002, Code: ResidualBlock",
+        "He et al. 2015 (arXiv:1512.03385); “Skip connections and residual learning”, Code: ResidualBlock",
         lambda v: v.sigma(
             add(
                 v.bn(
@@ -489,7 +500,7 @@ for _b in [
         r"the ResNet block with a projection shortcut and BN: "
         r"$y = σ(\mathrm{BN}_2(W_2 σ(\mathrm{BN}_1(W_1 x))) + \mathrm{BN}_3(W_s x))$, $W_1, W_s$: $m×d$ "
         r"(convolutions as linear maps, BN in inference form, $\mathrm{BN}_3$ the shortcut's BN)",
-        "He et al. 2015, option B (arXiv:1512.03385); seed 002, Code: ProjectionResidualBlock",
+        "He et al. 2015, option B (arXiv:1512.03385); “Skip connections and residual learning”, Code: ProjectionResidualBlock",
         lambda v: v.sigma(
             add(
                 v.bn(
@@ -629,11 +640,12 @@ def _derive(blk: Block, dim: int, out_dim: int | None, activation: str, trials: 
         ),
     ]
     for i, rs in enumerate(derivation.steps):
-        steps.append(Step(rhs=rs.after, reason=rs.rule.reason, verifier=both(i, rs.before, rs.after), short=rs.rule.short))
+        reason, short = _rule_reason(rs)
+        steps.append(Step(rhs=rs.after, reason=reason, verifier=both(i, rs.before, rs.after), short=short))
     jac = derivation.result
     # descriptions are plain text, never mathematics; so are a user block's name and title
     title = blk.title if BLOCKS.get(blk.name) is blk else prose_literal(blk.title)
-    assumptions = [f"${latex_of(p.symbol)}$: {prose_literal(p.description)}" for p in inst.params]
+    assumptions = [f"${latex_of(p.symbol)}$: {prose_literal(_described(p))}" for p in inst.params]
     assumptions += [_function_assumption(fn) for fn in functions]
     if start.has(Elementwise) and _uses_sigma(inst.forward):
         conv = f"; {act.convention}" if act.convention else ""
@@ -658,6 +670,32 @@ def _derive(blk: Block, dim: int, out_dim: int | None, activation: str, trials: 
         final_check=both(-1, Deriv(inst.forward, inst.x), jac),
     )
     return proof.check(trials=trials, seed=seed) if check else proof
+
+
+def _described(p: Any) -> str:
+    """A parameter's description with its size (a user's `description=` keeps it too)."""
+    shape = getattr(p.symbol, "shape", None)
+    size = f"{shape[0]}×{shape[1]}" if shape else ""
+    if not size or size in p.description:
+        return str(p.description)
+    return f"{p.description}, here {size}" if "×" in p.description else f"{p.description}, {size}"
+
+
+def _rule_reason(rs: Any) -> tuple[str, str]:
+    """(reason, short) of a rule step; a chain rule names the function it went through
+    (tanh, sigmoid, …) where the step differentiated a catalogue function, not σ."""
+    reason, short = rs.rule.reason, rs.rule.short
+    if rs.rule.name not in ("chain", "chain-scalar"):
+        return reason, short
+    fns = {e.fn for e in rs.after.atoms(Elementwise) - rs.before.atoms(Elementwise) if e.order >= 1}
+    if len(fns) != 1 or GENERIC in fns:
+        return reason, short
+    from symres.activations import ACTIVATIONS, FUNCTIONS
+
+    fn = fns.pop()
+    entry = FUNCTIONS.get(fn) or ACTIVATIONS.get(fn)
+    name = entry.latex if entry is not None else rf"\operatorname{{{fn}}}"
+    return reason.replace(r"\sigma", name).replace("elementwise $", "elementwise function $"), short.replace(r"\sigma", name)
 
 
 def _uses_sigma(expr: Basic) -> bool:

@@ -262,6 +262,28 @@ class VStack(MatrixExpr):  # type: ignore[misc]
         return self.func(*(p.doit(**hints) for p in self.args))
 
 
+def _symres_notation(*classes: type) -> None:
+    """SymPy's own printers (str(), repr(), Jupyter's LaTeX) show the symres nodes in
+    symres notation (σ'(W₁ x), diag(·), ∂u/∂x), never their class names."""
+
+    def sympystr(self: Any, printer: Any) -> str:
+        from symres.render import text
+
+        return text(self)
+
+    def latex_hook(self: Any, printer: Any) -> str:
+        from symres.latex import latex
+
+        return latex(self)
+
+    for cls in classes:
+        cls._sympystr = sympystr  # type: ignore[attr-defined]
+        cls._latex = latex_hook  # type: ignore[attr-defined]
+
+
+_symres_notation(Elementwise, Diag, Deriv, Scalar, Abbrev, Defined, DefinedJacobian, VStack)
+
+
 class ShapeError(SymresError):
     """Two operands whose shapes do not fit; `operands` keeps them for a better message."""
 

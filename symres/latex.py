@@ -9,7 +9,6 @@ in the order they were built (non-commuting factors keep their order).
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 from sympy import Basic, Integer, MatrixSymbol, OneMatrix, Symbol
@@ -22,14 +21,30 @@ from symres.tex import LITERAL_DOLLAR, escape_text
 from symres.tex import TEXLIVE_HINT as TEXLIVE_HINT  # re-exported: compile_pdf lives in symres.tex
 from symres.tex import compile_pdf as compile_pdf
 
-__all__ = ["SymresLatexPrinter", "latex", "proof_latex", "proof_markdown", "proof_dict", "compile_pdf"]
+__all__ = [
+    "SymresLatexPrinter",
+    "latex",
+    "proof_latex",
+    "proof_markdown",
+    "proof_dict",
+    "compile_pdf",
+    "instance_latex",
+    "number_latex",
+    "overfull_boxes",
+]
 
 
 class SymresLatexPrinter(LatexPrinter):  # type: ignore[misc]
     """LaTeX for symres expressions (Elementwise, Diag, Deriv) and SymPy's matrix algebra."""
 
     printmethod = "_symres_latex"
-    _default_settings = {**LatexPrinter._default_settings, "order": "none"}
+    _default_settings = {**LatexPrinter._default_settings, "order": "none", "names": None}
+
+    def _print(self, expr: Any, **kwargs: Any) -> str:
+        names = self._settings.get("names")
+        if names and isinstance(expr, Basic) and expr in names:
+            return str(names[expr])
+        return str(super()._print(expr, **kwargs))
 
     def _print_Elementwise(self, expr: Any) -> str:
         entry = FUNCTIONS.get(expr.fn) or ACTIVATIONS.get(expr.fn)
@@ -49,7 +64,8 @@ class SymresLatexPrinter(LatexPrinter):  # type: ignore[misc]
 
     def _print_Deriv(self, expr: Any) -> str:
         wrt = self._print(expr.wrt)
-        if isinstance(expr.expr, MatrixSymbol):
+        names = self._settings.get("names") or {}
+        if isinstance(expr.expr, MatrixSymbol) or expr.expr in names:
             return rf"\frac{{\partial {self._print(expr.expr)}}}{{\partial {wrt}}}"
         return rf"\frac{{\partial}}{{\partial {wrt}}}\left[{self._print(expr.expr)}\right]"
 
@@ -143,7 +159,8 @@ def _balanced(name: str) -> bool:
 
 
 def latex(expr: Basic, **settings: Any) -> str:
-    """The LaTeX of expr in symres notation (math mode, no delimiters).
+    """The LaTeX of expr in symres notation (math mode, no delimiters). The setting
+    `names` ({sub-expression: LaTeX name}) prints those sub-expressions by their name.
 
     >>> import sympy as sp
     >>> from symres.expr import add, apply, matmul
@@ -202,13 +219,13 @@ _UNICODE.update(
         "ᴸ": "^L",
         "⁻": "^-",
         "¹": "^1",
-        "⊆": r"\\subseteq",
-        "∅": r"\\emptyset",
-        "≫": r"\\gg",
-        "≪": r"\\ll",
-        "∘": r"\\circ",
-        "∀": r"\\forall",
-        "∃": r"\\exists",
+        "⊆": r"\subseteq",
+        "∅": r"\emptyset",
+        "≫": r"\gg",
+        "≪": r"\ll",
+        "∘": r"\circ",
+        "∀": r"\forall",
+        "∃": r"\exists",
     }
 )
 _UNICODE.update(
@@ -266,30 +283,241 @@ _PREAMBLE = (
     "\\usepackage[a4paper,landscape,margin=1.6cm]{geometry}\n"
     "\\usepackage{amsmath,amssymb}\n"
     + "".join(f"\\DeclareUnicodeCharacter{{{ord(c):04X}}}{{\\ensuremath{{{m}}}}}\n" for c, m in _UNICODE.items())
-    + "\\allowdisplaybreaks\n\\begin{document}\n"
+    # σ(x), not σ (x): \left( after a function name must not open an inner atom's space
+    + "\\let\\symresleft\\left\\let\\symresright\\right\n"
+    "\\renewcommand{\\left}{\\mathopen{}\\mathclose\\bgroup\\symresleft}\n"
+    "\\renewcommand{\\right}{\\aftergroup\\egroup\\symresright}\n"
+    "\\setlength{\\emergencystretch}{3em}\n"
+    "\\allowdisplaybreaks\n\\begin{document}\n"
 )
 
+#: how many characters (as `_visible` counts them) a display line holds in the landscape page
+LINE_WIDTH = 100
+#: sub-expressions longer than this that occur more than once in a proof get a name
+NAME_WIDTH = 12
 
-def _side(side: Any) -> str:
-    return side if isinstance(side, str) else latex(side)
+
+def _side(side: Any, names: dict[Basic, str] | None = None) -> str:
+    if isinstance(side, str):
+        return side
+    return latex(side, names=names) if names else latex(side)
+
+
+def _visible(tex: str) -> float:
+    """A rough count of the characters a LaTeX math string shows (for line breaking)."""
+    s = re.sub(r"\\operatorname\{(\w+)\}", r"\1", tex)
+    s = re.sub(r"\\(left|right|mathopen\{\}|mathclose\{\}|displaystyle)", "", s)
+    while True:  # \frac{a}{b} shows the longer of a and b
+        t = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", lambda m: m[1] if _visible(m[1]) > _visible(m[2]) else m[2], s)
+        if t == s:
+            break
+        s = t
+    s = re.sub(r"\\[A-Za-z]+", "x", s)
+    width = 0.0
+    for ch in s:
+        if ch in "{}^_ \\":
+            continue
+        width += 2.5 if ch in "+-=<>" else 1.0
+    return width
+
+
+def _name_for(proof: Any) -> list[str]:
+    """Letters free for naming sub-expressions: not a symbol the proof already uses."""
+    used = set()
+    for side in _sides(proof):
+        for sym in getattr(side, "free_symbols", ()):
+            used.add(str(getattr(sym, "name", sym)).partition("_")[0])
+    return [c for c in ("u", "v", "z", "p", "q", "r") if c not in used]
+
+
+def _sides(proof: Any) -> list[Basic]:
+    out = [s for st in proof.steps for s in (st.lhs, st.rhs) if isinstance(s, Basic)]
+    return out + ([proof.result] if isinstance(proof.result, Basic) else [])
+
+
+def subexpression_names(proof: Any) -> dict[Basic, str]:
+    """Names (u_1, u_2, …) for the long arguments of activations that recur in a proof's
+    lines, innermost first, so that no line repeats a long sub-expression."""
+    from collections import Counter
+
+    from sympy import preorder_traversal
+
+    counts: Counter[Basic] = Counter()
+    for side in _sides(proof):
+        for node in preorder_traversal(side):
+            kind = type(node).__name__
+            inner = node.arg if kind == "Elementwise" else node.expr if kind == "Deriv" else None
+            if inner is not None and not isinstance(inner, MatrixSymbol):
+                counts[inner] += 1
+    letters = _name_for(proof)
+    if not letters:
+        return {}
+    names: dict[Basic, str] = {}
+    for arg in sorted((a for a, n in counts.items() if n > 1), key=lambda a: len(str(a))):
+        if _visible(latex(arg, names=names)) > NAME_WIDTH:
+            names[arg] = f"{letters[0]}_{{{len(names) + 1}}}"
+    return names
+
+
+def _pieces(expr: Basic, names: dict[Basic, str] | None) -> list[str]:
+    """expr split at its top-level operators: each piece starts with its operator."""
+    from sympy.matrices.expressions import HadamardProduct, MatMul
+
+    if isinstance(expr, MatAdd) and not (names and expr in names):
+        out: list[str] = []
+        for term in expr.args:
+            parts = _pieces(term, names) if _visible(_side(term, names)) > LINE_WIDTH / 2 else [_side(term, names)]
+            first = parts[0]
+            if out:
+                first = f"- {first[2:]}" if first.startswith("- ") else f"+ {first}"
+            out += [first, *parts[1:]]
+        return out
+    if isinstance(expr, MatMul) and not (names and expr in names) and not expr.args[0].is_Number:
+        printer = SymresLatexPrinter({"names": names})
+        return [printer.parenthesize(a, PRECEDENCE["Mul"], strict=False) for a in expr.args]
+    if isinstance(expr, HadamardProduct) and not (names and expr in names):
+        printer = SymresLatexPrinter({"names": names})
+        parts = [printer.parenthesize(a, PRECEDENCE["Mul"], strict=True) for a in expr.args]
+        return [parts[0]] + [rf"\odot {p}" for p in parts[1:]]
+    return [_side(expr, names)]
+
+
+def _broken(expr: Basic | str, names: dict[Basic, str] | None, width: float) -> list[str]:
+    """The lines of a right-hand side, broken at top-level operators to fit `width`."""
+    whole = _side(expr, names)
+    if isinstance(expr, str) or _visible(whole) <= width:
+        return [whole]
+    lines: list[str] = []
+    for piece in _pieces(expr, names):
+        if lines and _visible(lines[-1] + piece) <= width:
+            lines[-1] += " " + piece
+        else:
+            lines.append(piece)
+    return lines
+
+
+_PROSE_RULES = re.compile(
+    r"(?P<matrix>\[\[[-+\d\s.,/eE\[\]]*\]\])"
+    r"|(?P<sci>(?<![\w.])-?\d+(?:\.\d+)?[eE][+-]?\d+(?![\w.]))"
+    r"|(?P<subbase>(?<![A-Za-z0-9])[A-Za-zα-ωΑ-Ω∏∑Σ]{1,3})_(?P<sub>\{(?:[^{}]|\{[^{}]*\})*\}|[A-Za-z0-9ℓ]{1,3}\b)"
+    r"|(?P<code>\b[a-z]\w*(?:\.[a-z]\w*)+\b(?:\([^()]*\))?|\b[a-z]+_[a-z_]+\b(?:\([^()]*\))?)"
+    r"|\^(?P<sup>\{(?:[^{}]|\{[^{}]*\})*\}|\([^()]*\)|‖[^‖]*‖|-?[\w.]*\w)"
+    r"|\"(?P<dq>[^\"]*)\""
+    r"|(?<![\w])'(?P<sq>[^'\n]*[^\s'])'(?![\w])"
+    r"|(?P<prime>(?<=\S)'(?=\())"
+    r"|(?P<op><=|>=|!=|->)"
+    r"|(?P<bool>\b(?:True|False)\b)"
+)
+_OPS = {"<=": r"\ensuremath{\le}", ">=": r"\ensuremath{\ge}", "!=": r"\ensuremath{\neq}", "->": r"\ensuremath{\to}"}
+
+
+def number_latex(x: float) -> str:
+    """A number for print: 4 significant digits, 2\\cdot 10^{-11} for 2e-11, no -0."""
+    if x == 0:
+        return "0"
+    if float(x).is_integer() and abs(x) < 1e6:
+        return str(int(x))
+    s = f"{x:.4g}"
+    if "e" not in s:
+        return s
+    mant, _, exp = s.partition("e")
+    power = rf"10^{{{int(exp)}}}"
+    return power if mant == "1" else ("-" + power if mant == "-1" else rf"{mant}\cdot {power}")
+
+
+def matrix_latex(value: Any) -> str:
+    """A vector (as a column) or a matrix of numbers as a bmatrix."""
+    import numpy as np
+
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 0:
+        return number_latex(float(arr))
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    rows = [" & ".join(number_latex(float(v)) for v in row) for row in arr]
+    return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
+
+
+def _sci(m: re.Match[str]) -> str:
+    return "$" + number_latex(float(m[0])) + "$"
+
+
+def _prose(p: str) -> str:
+    """Prose (outside $…$) for LaTeX text mode."""
+    out, at = [], 0
+    for m in _PROSE_RULES.finditer(p):
+        out.append(_escape(p[at : m.start()]))
+        at = m.end()
+        kind = m.lastgroup
+        if kind == "matrix":
+            try:
+                out.append(r"$\left[\begin{smallmatrix}" + _smallmatrix(m[0]) + r"\end{smallmatrix}\right]$")
+            except (ValueError, SyntaxError):
+                out.append(_escape(m[0]))
+        elif kind == "sci":
+            out.append(_sci(m))
+        elif kind == "code":
+            out.append(r"\texttt{" + _escape(m[0]) + "}")
+        elif kind == "sup":
+            body = m["sup"][1:-1] if m["sup"][0] == "{" else m["sup"]
+            out.append(r"\textsuperscript{" + _prose(body) + "}")
+        elif kind in ("subbase", "sub"):
+            sub = m["sub"][1:-1] if m["sub"].startswith("{") else m["sub"]
+            out.append(_escape(m["subbase"]) + r"\textsubscript{" + _prose(sub) + "}")
+        elif kind == "dq":
+            out.append("``" + _prose(m["dq"]) + "''")
+        elif kind == "sq":
+            out.append("`" + _prose(m["sq"]) + "'")
+        elif kind == "bool":  # a Python truth value in a detail: say it in words
+            out.append("yes" if m[0] == "True" else "no")
+        elif kind == "prime":
+            out.append(r"\ensuremath{'}")
+        else:
+            out.append(_OPS[m[0]])
+    out.append(_escape(p[at:]))
+    return "".join(out)
+
+
+def _smallmatrix(text: str) -> str:
+    def entry(v: str) -> str:
+        num, slash, den = v.strip().partition("/")
+        if slash:
+            return rf"{'-' if num.startswith('-') else ''}\tfrac{{{num.lstrip('-')}}}{{{den}}}"
+        return number_latex(float(num))
+
+    rows = re.findall(r"\[([^\[\]]*)\]", text[1:-1])
+    if not rows:
+        raise ValueError(text)
+    return r" \\ ".join(" & ".join(entry(v) for v in row.split(",")) for row in rows)
+
+
+#: in symres's own prose, ~ means "distributed as" / "about": typeset as ∼, not a tilde accent
+_PROSE_ESCAPES = {"~": r"\ensuremath{\sim}"}
+
+
+def _escape(p: str) -> str:
+    return escape_text(p, unicode=_PROSE_UNICODE, overrides=_PROSE_ESCAPES)
 
 
 def _text(s: str) -> str:
-    """Prose with inline $math$ for LaTeX text mode: the prose between the $…$ pieces is
-    printed literally (`symres.tex.escape_text`), characters pdflatex cannot typeset
-    become '?'; the $…$ pieces are symres's own mathematics."""
+    """Prose with inline $math$ for LaTeX text mode, the one escaping of symres text for
+    LaTeX: the prose between the $…$ pieces is printed literally (`symres.tex.escape_text`),
+    with `x^2`, `W_s`, "quotes", 2e-11 and Python lists of numbers typeset; an unpaired $ is
+    text; characters pdflatex cannot typeset become '?'."""
     parts = s.split("$")
     if len(parts) % 2 == 0:  # an unpaired $: the last one is text, not the start of math
         parts[-2:] = [parts[-2] + LITERAL_DOLLAR + parts[-1]]
-    for i in range(0, len(parts), 2):  # the prose between the $…$ pieces
-        parts[i] = escape_text(parts[i], unicode=_PROSE_UNICODE)
-    for i in range(1, len(parts), 2):
-        parts[i] = "".join(c if ord(c) < 128 or c in _UNICODE else "?" for c in parts[i])
-    return "$".join(parts)
+    for i in range(len(parts)):
+        if i % 2 == 0:
+            parts[i] = _prose(parts[i])
+        else:  # math: numbers as numbers
+            parts[i] = re.sub(r"(?<![\w.\\])-?\d+(?:\.\d+)?[eE][+-]?\d+(?![\w.])", lambda m: number_latex(float(m[0])), parts[i])
+    out = "$".join(parts)
+    return "".join(c if ord(c) < 128 or c in _PROSE_UNICODE else "?" for c in out)
 
 
 def _relation(rel: str) -> str:
-    return {"=": "=", "<=": r"\le", ">=": r"\ge", "<": "<", ">": ">"}.get(rel, rel)
+    return {"=": "=", "<=": r"\le", ">=": r"\ge", "<": "<", ">": ">", ":=": ":="}.get(rel, rel)
 
 
 def _mark(step: Any) -> str:
@@ -297,7 +525,8 @@ def _mark(step: Any) -> str:
 
 
 def proof_lines(proof: Any) -> list[str]:
-    """The align* body of a proof: one line per step, `lhs &= rhs && \\text{reason [check]}`."""
+    """The rows of an `aligned` body (Markdown, Jupyter): one row per step,
+    `lhs &= rhs && \\text{reason [check]}`."""
     lines = []
     for step in proof.steps:
         lhs = _side(step.lhs) if step.lhs is not None else ""
@@ -306,34 +535,71 @@ def proof_lines(proof: Any) -> list[str]:
     return lines
 
 
+def _reason_row(text: str) -> str:
+    return r" &\qquad\parbox[t]{0.6\linewidth}{\footnotesize\raggedright " + text + "}"
+
+
+def proof_align(proof: Any, *, failed: str = "FAILED") -> str:
+    """The derivation as an align* that fits the page: long sub-expressions that recur are
+    named first (u_1 := …), long right-hand sides are broken at their top-level operators,
+    and each step's reason and check stand on a line beneath it."""
+    names = subexpression_names(proof)
+    rows: list[str] = []
+    for expr, name in names.items():
+        others = {e: n for e, n in names.items() if e is not expr}
+        lines = _broken(expr, others, LINE_WIDTH - 6)
+        rows.append(f"{name} &:= {lines[0]}")
+        rows += [rf" &\qquad {line}" for line in lines[1:]]
+    if names:
+        rows.append(_reason_row("names for the sub-expressions that recur below"))
+    for i, step in enumerate(proof.steps, 1):
+        lhs = _side(step.lhs, names) if step.lhs is not None else ""
+        lines = _broken(step.rhs, names, LINE_WIDTH - min(_visible(lhs), LINE_WIDTH / 3))
+        rows.append(f"{lhs} &{_relation(step.relation)} {lines[0]}")
+        rows += [rf" &\qquad {line}" for line in lines[1:]]
+        mark = _mark(step).replace("FAILED", failed)
+        rows.append(_reason_row(f"({i}) {_text(step.reason)} {_text(mark)}"))
+    return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+
+
 def proof_latex(proof: Any, *, standalone: bool = False, jupyter: bool = False) -> str:
-    """The proof as LaTeX: an align* fragment with the reasons in \\text{} and each line
-    marked with how it was checked; standalone=True wraps it in a complete amsmath
-    document with the title, assumptions, the reasons in full and the facts."""
-    body = "\\begin{align*}\n" + " \\\\\n".join(proof_lines(proof)) + "\n\\end{align*}"
+    """The proof as LaTeX: an align* in which every step carries its reason and how it
+    was checked on a line beneath; standalone=True wraps it in a complete amsmath document
+    with the title, assumptions, the facts and the final check. jupyter=True gives an
+    `aligned` body (reasons in a column) for MathJax."""
     if jupyter:
         return "\\begin{aligned}" + " \\\\ ".join(proof_lines(proof)) + "\\end{aligned}"
     if not standalone:
-        return body
-    return _PREAMBLE + proof_section(proof, body) + "\\end{document}\n"
+        return proof_align(proof)
+    return _PREAMBLE + proof_section(proof) + "\\end{document}\n"
 
 
-def proof_section(proof: Any, body: str | None = None, *, level: str = "section*") -> str:
-    """A section of a document: title, assumptions, the align*, the rules used, the facts
-    read off the result, and the final check."""
-    body = body or "\\begin{align*}\n" + " \\\\\n".join(proof_lines(proof)) + "\n\\end{align*}"
+def _conclusion(proof: Any) -> str:
+    lhs, sep, _ = proof.conclusion.partition("=")
+    if _visible(proof.conclusion) <= LINE_WIDTH or proof.result is None or not sep:
+        return rf"\[ {proof.conclusion} \]"
+    names = subexpression_names(proof)
+    lines = _broken(proof.result, names, LINE_WIDTH - _visible(lhs))
+    where = ""
+    if names:
+        where = r"\quad with " + ", ".join(f"${n}$" for n in names.values()) + r" as above"
+    return "\\begin{align*}\n" + rf"{lhs} &= " + " \\\\\n &\\qquad ".join(lines) + "\n\\end{align*}" + where
+
+
+def proof_section(proof: Any, *, level: str = "section*", failed: str = "FAILED") -> str:
+    """A section of a document: title, assumptions, the derivation (reasons beneath the
+    lines), the facts read off the result, the conclusion displayed, and the final check.
+    `failed` is the word a failed check is shown with (a refutation says "refuted")."""
     out = [rf"\{level}{{{_text(proof.title)}}}", r"\paragraph{Assumptions.}", r"\begin{itemize}"]
     out += [rf"\item {_text(a)}" for a in proof.assumptions]
-    out += [r"\end{itemize}", r"\paragraph{Derivation.}", body, r"\paragraph{Reasons.}", r"\begin{enumerate}"]
-    out += [rf"\item {_text(s.reason)} {_mark(s)}" for s in proof.steps]
-    out += [r"\end{enumerate}"]
+    out += [r"\end{itemize}", r"\paragraph{Derivation.}", proof_align(proof, failed=failed)]
     if proof.facts:
         out += [r"\paragraph{Read off the result.}", r"\begin{itemize}"]
-        out += [rf"\item {_text(f.reason)} {_mark(f)}" for f in proof.facts]
+        out += [rf"\item {_text(f.reason)} {_text(_mark(f).replace('FAILED', failed))}" for f in proof.facts]
         out += [r"\end{itemize}"]
-    out += [rf"\paragraph{{Conclusion.}} ${proof.conclusion}$."]
+    out += [r"\paragraph{Conclusion.}", _conclusion(proof)]
     if proof.final is not None:
-        out += [rf"\paragraph{{Checked.}} {_text(proof.final.summary())}."]
+        out += [rf"\paragraph{{Checked.}} {_text(proof.final.summary(failed=failed))}."]
     return "\n".join(out) + "\n"
 
 
@@ -352,7 +618,9 @@ def proof_markdown(proof: Any) -> str:
 
 
 def proof_dict(proof: Any) -> dict[str, Any]:
-    """The proof as JSON-ready data: LaTeX strings, reasons and checks."""
+    """The proof as JSON-ready data, the same object `symres derive --json` prints: the
+    block, its activation, forward map and Jacobian (LaTeX) when the proof is a block's,
+    then the title, assumptions, steps and facts (LaTeX, reason, check) and the conclusion."""
 
     def step(s: Any) -> dict[str, Any]:
         return {
@@ -361,7 +629,19 @@ def proof_dict(proof: Any) -> dict[str, Any]:
             "check": s.check.as_dict() if s.check is not None else None,
         }
 
+    head: dict[str, Any] = {}
+    if "block" in proof.meta:
+        from symres.blocks import _uses_sigma
+
+        head = {
+            "block": proof.meta["block"],
+            # the σ the proof was checked with; null when the block applies no σ of its own
+            "activation": proof.meta.get("activation") if _uses_sigma(proof.meta["forward"]) else None,
+            "forward": latex(proof.meta["forward"]),
+            "jacobian": latex(proof.result),
+        }
     return {
+        **head,
         "title": proof.title,
         "assumptions": list(proof.assumptions),
         "steps": [step(s) for s in proof.steps],
@@ -372,14 +652,53 @@ def proof_dict(proof: Any) -> dict[str, Any]:
     }
 
 
+def _symbol_latex(name: str) -> str:
+    if re.fullmatch(r"[A-Za-z]{1,3}(_\w{1,3})?|alpha|beta|gamma|sigma|mu|lambda|epsilon", name):
+        return latex(Symbol(name))
+    return r"\text{" + _text(name) + "}"
+
+
+def instance_latex(instance: dict[str, Any]) -> str:
+    """A counterexample typeset: each value as a number or a bmatrix, three to a line."""
+    parts = []
+    for k, v in instance.items():
+        try:
+            shown = matrix_latex(v)
+        except (TypeError, ValueError):
+            shown = r"\text{" + _text(str(v)) + "}"
+        parts.append(f"{_symbol_latex(k)} = {shown}")
+    rows = [r",\quad ".join(parts[i : i + 3]) for i in range(0, len(parts), 3)]
+    return "\\begin{gather*}\n" + " \\\\\n".join(rows) + "\n\\end{gather*}"
+
+
+def tested_latex(t: Any, *, failed: str = "FAILED") -> str:
+    """A `Tested` statement typeset: the statement displayed, the note, the verdict with
+    its check, and a counterexample as matrices."""
+    lines = [rf"\paragraph{{{_text(t.title)}}}", rf"\[ {t.statement} \]"]
+    if t.note:
+        lines.append(_text(t.note) + r"\par")
+    lines.append(rf"\textit{{{_text(t.verdict)}}}: {_text(t.check.summary(failed=failed))}.\par")
+    if t.verdict == "refuted" and t.check.instance:
+        lines.append(r"Counterexample:" + instance_latex(t.check.instance))
+    return "\n".join(lines) + "\n"
+
+
+def overfull_boxes(log: str) -> list[tuple[float, str]]:
+    """The overfull \\hbox warnings of a pdflatex log: (points too wide, the log line)."""
+    return [(float(m[1]), m[0]) for m in re.finditer(r"Overfull \\hbox \((\d+(?:\.\d+)?)pt too wide\)[^\n]*", log)]
+
+
 # --------------------------------------------------------------------------- the booklet
 
 
-def _evidence_latex(item: Any) -> str:
+def _evidence_latex(item: Any, failed: str = "FAILED") -> str:
     from symres.proof import Proof
+    from symres.verify import Tested
 
     if isinstance(item, Proof):
-        return proof_section(item, level="subsubsection*")
+        return proof_section(item, level="subsubsection*", failed=failed)
+    if isinstance(item, Tested):
+        return tested_latex(item, failed=failed)
     if hasattr(item, "latex"):
         return str(item.latex())
     summary = getattr(item, "summary", item)
@@ -387,28 +706,40 @@ def _evidence_latex(item: Any) -> str:
 
 
 def booklet_latex(outcomes: Any) -> str:
-    """One document: a section per derivation module, a subsection per statement with
-    the seed's words, the toolkit's verdict, and every proof with its checks."""
+    """One document: a section per seed document, named by its title, a subsection per
+    statement with the seed's words and the toolkit's verdict; a refuted statement shows
+    the counterexample, then the corrected statement with its evidence; an index of the
+    verdicts closes the book."""
+    from symres.seeds import seed_title
+
     out = [
         _PREAMBLE.replace("\\begin{document}", "\\setcounter{secnumdepth}{2}\n\\begin{document}"),
         r"\title{symres: the seeds' statements, derived and checked}\date{}\maketitle",
         r"Every line below was checked by the numeric backend or shown symbolically, and says which.",
         r"\tableofcontents",
     ]
-    module = None
-    for o in outcomes:
+    seed = None
+    index: dict[str, list[str]] = {}
+    for n, o in enumerate(sorted(outcomes, key=lambda o: o.statement.seed), 1):
         st = o.statement
-        if st.module != module:
-            module = st.module
-            out.append(rf"\section{{{escape_text(Path(module).stem, unicode=_PROSE_UNICODE)}}}")
-        out.append(rf"\subsection{{{_text(st.where)} ({_text(st.seed)})}}")
+        if st.seed != seed:
+            seed = st.seed
+            out.append(rf"\section{{{_text(seed_title(seed))}}}")
+        topic = st.name.replace("_", " ")
+        out.append(rf"\subsection{{{_text(st.where)}: {_text(topic)}}}\label{{st:{n}}}")
+        index.setdefault(o.label, []).append(rf"{_text(st.where)} (p.~\pageref{{st:{n}}})")
         out.append(rf"\textit{{The seed says:}} {_text(st.text)}\par")
         out.append(rf"\textbf{{Verdict: {_text(o.label)}.}}\par")
+        refuted_ok = o.passed and o.verdict == "refuted"
+        failed = "refuted by the counterexample" if refuted_ok else "FAILED"
         for item in o.evidence:
-            out.append(_evidence_latex(item))
+            out.append(_evidence_latex(item, failed))
         if st.corrected:
-            out.append(rf"\textit{{Corrected:}} {_text(st.corrected)}\par")
+            out.append(rf"\paragraph{{Corrected.}} {_text(st.corrected)}\par")
             for item in o.corrected_evidence:
                 out.append(_evidence_latex(item))
+    out.append(r"\section*{Index of verdicts}\addcontentsline{toc}{section}{Index of verdicts}")
+    for label, entries in index.items():
+        out.append(rf"\paragraph{{{_text(label)} ({len(entries)}).}} " + "; ".join(entries) + r".\par")
     out.append(r"\end{document}")
     return "\n".join(out) + "\n"

@@ -1049,6 +1049,15 @@ def path_spectrum(
     )
 
 
+def require_matplotlib() -> None:
+    """Raise a one-line SymresError naming the install command when matplotlib (the
+    optional `plot` extra) is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise SymresError("--plot needs matplotlib, an optional extra: pip install 'symres[plot]'")
+
+
 def plot_spectrum(spectrum: PathSpectrum, path: str) -> None:
     """Write a figure of log10 C(L, k) and log10 ‖g_k‖ against k (with the band shaded).
 
@@ -1058,6 +1067,7 @@ def plot_spectrum(spectrum: PathSpectrum, path: str) -> None:
     """
     from pathlib import Path
 
+    require_matplotlib()
     import matplotlib
 
     from symres.safeio import check_target, replacing

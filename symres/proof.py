@@ -17,7 +17,7 @@ from typing import Any
 
 from sympy import Basic
 
-__all__ = ["Check", "Step", "Proof", "Verifier"]
+__all__ = ["Check", "Step", "Proof", "Point", "Verifier"]
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,10 @@ class Check:
             return f"symbolic; numeric {self.trials} pts, err {err}"
         return "given" if self.method == "definition" else self.method
 
-    def summary(self) -> str:
-        verdict = "passed" if self.passed else "FAILED"
+    def summary(self, *, failed: str = "FAILED") -> str:
+        """The check in a sentence; `failed` is the word for a failed check (a printer of an
+        expected refutation passes "refuted")."""
+        verdict = "passed" if self.passed else failed
         if self.method == "numeric":
             return (
                 f"numerically ({self.detail}): {self.trials} points, max rel. error {self.max_error:.1e} "
@@ -119,6 +121,60 @@ class Proof:
         parts = [s.check for s in (*self.steps, *self.facts)] + [self.final]
         return self.checked and all(c.passed for c in parts if c is not None)
 
+    def __repr__(self) -> str:
+        state = "unchecked" if not self.checked else "passed" if self.passed else "FAILED"
+        return f"<Proof {self.title!r}: {len(self.steps)} steps, {state}>"
+
+    def at(self, **values: Any) -> Point:
+        """A derived block evaluated at one point: its output y and Jacobian ∂y/∂x
+        (numerator layout), and the kinks where an activation's derivative was taken
+        exactly at a non-differentiable point (with the convention used there).
+
+        Give every symbol of the block by name (`W_1` or `W1`): a NumPy array (or nested
+        list) of the symbol's shape — a 1-D array for a vector — a number, or a string as
+        `symres derive --let` reads it (`I`, `0`, `-1,1`, `1,0;0,1`).
+
+        >>> import numpy as np, symres
+        >>> pt = symres.derive("preact", check=False).at(x="1,-1,0", W1="I", W2="I")
+        >>> pt.value.shape, len(pt.kinks)
+        ((3, 3), 3)
+        """
+        import numpy as np
+
+        from symres.errors import SymresError
+        from symres.numeric import evaluate, parse_value
+
+        inst = self.meta.get("instance")
+        if inst is None or "forward" not in self.meta:
+            raise SymresError("at(): only the proof of a derived block can be evaluated at a point")
+        by_name = {str(p.symbol): p.symbol for p in inst.params}
+        aliases = {name.replace("_", ""): name for name in by_name}  # W1 for W_1
+        arrays: dict[str, Any] = {}
+        for given, raw in values.items():
+            name = given if given in by_name else aliases.get(given.replace("_", ""))
+            if name is None:
+                raise SymresError(f"the block has no symbol {given!r}; its symbols: {', '.join(by_name)}")
+            sym = by_name[name]
+            shape = tuple(int(n) for n in sym.shape) if hasattr(sym, "shape") else (1, 1)
+            arrays[name] = _as_value(raw, shape, name, parse_value)
+            domain = next(p.domain for p in inst.params if str(p.symbol) == name)
+            if not domain.admits(arrays[name]):
+                raise SymresError(f"{given}={raw}: every entry of {name} must be > {domain.above:g}")
+        missing = [n for n in by_name if n not in arrays]
+        if missing:
+            raise SymresError(f"no value for {', '.join(missing)}; give every symbol of the block: {', '.join(by_name)}")
+        with np.errstate(all="ignore"):  # overflow is reported below, in one line
+            out, kinks = evaluate(
+                {"value": self.result, "output": self.meta["forward"]}, arrays, activation=self.meta["activation"]
+            )
+        for key, what in (("output", "y"), ("value", "∂y/∂x")):
+            if not np.all(np.isfinite(out[key])):
+                raise SymresError(
+                    f"{what} is not finite at this point (it overflows float64, |value| > 1.8e308, or is undefined); "
+                    "give smaller values"
+                )
+        return Point(value=np.asarray(out["value"]), output=np.asarray(out["output"])[:, 0], kinks=tuple(kinks))
+
     def failures(self) -> list[tuple[int, Step]]:
         """The failed steps, numbered from 1, facts numbered after the steps."""
         everything = (*self.steps, *self.facts)
@@ -149,6 +205,48 @@ class Proof:
         from symres.latex import proof_dict
 
         return proof_dict(self)
+
+
+@dataclass(frozen=True, repr=False)
+class Point:
+    """A block evaluated at one point (`Proof.at`): the Jacobian `value` (∂y/∂x,
+    numerator layout), the `output` y, and the activation kinks met on the way."""
+
+    value: Any  # numpy array, m×d
+    output: Any  # numpy array, m
+    kinks: tuple[Any, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields `symres derive --let … --json` adds: value, output, kinks."""
+        return {"value": self.value.tolist(), "output": self.output.tolist(), "kinks": [k.as_dict() for k in self.kinks]}
+
+    def __repr__(self) -> str:
+        kinks = f", {len(self.kinks)} kink(s)" if self.kinks else ""
+        return f"<Point: y of size {self.output.shape[0]}, ∂y/∂x of shape {self.value.shape}{kinks}>"
+
+
+def _as_value(raw: Any, shape: tuple[int, ...], name: str, parse: Callable[..., Any]) -> Any:
+    """A value given to Proof.at as an array of `shape` (strings as --let reads them)."""
+    import numpy as np
+
+    from symres.errors import SymresError
+
+    if isinstance(raw, str):
+        return parse(raw, shape, name)
+    try:
+        arr = np.asarray(raw, dtype=float)
+    except (TypeError, ValueError):
+        raise SymresError(f"{name}: expected numbers, got {type(raw).__name__}") from None
+    rows, cols = (shape + (1, 1))[:2]
+    if arr.ndim == 0:
+        arr = arr * np.eye(rows) if rows == cols and rows > 1 else np.full(shape, float(arr))
+    elif arr.ndim == 1 and cols == 1:
+        arr = arr[:, None]
+    if arr.shape != shape:
+        raise SymresError(f"{name}: expected shape {rows}×{cols}, got {'×'.join(map(str, arr.shape))}")
+    if not np.all(np.isfinite(arr)):
+        raise SymresError(f"{name}: every entry must be a finite number")
+    return arr
 
 
 def _run(step: Step, trials: int, seed: int) -> Step:

@@ -20,6 +20,7 @@ __all__ = ["text", "unicode_math", "proof_renderable", "SymresTextPrinter"]
 
 _GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "lambda": "λ", "epsilon": "ε", "sigma": "σ", "mu": "μ"}
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_SUP = str.maketrans("0123456789-+", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺")
 
 
 def _name(name: str) -> str:
@@ -35,7 +36,14 @@ def _name(name: str) -> str:
 class SymresTextPrinter(StrPrinter):  # type: ignore[misc]
     """Unicode text: `x + W₂ σ(W₁ σ(x))`, `diag(σ'(W₁ x))`, `∂/∂x[…]`."""
 
-    _default_settings = {**StrPrinter._default_settings, "order": "none"}
+    printmethod = "_symres_str"  # not _sympystr: the symres nodes print through this class
+    _default_settings = {**StrPrinter._default_settings, "order": "none", "names": None}
+
+    def _print(self, expr: Any, **kwargs: Any) -> str:
+        names = self._settings.get("names")
+        if names and isinstance(expr, Basic) and expr in names:
+            return str(names[expr])
+        return str(super()._print(expr, **kwargs))
 
     def _print_MatrixSymbol(self, expr: MatrixSymbol) -> str:
         return _name(str(expr.name))
@@ -102,18 +110,95 @@ class SymresTextPrinter(StrPrinter):  # type: ignore[misc]
 
     def _print_Deriv(self, expr: Any) -> str:
         wrt = self._print(expr.wrt)
-        if isinstance(expr.expr, MatrixSymbol):
+        if isinstance(expr.expr, MatrixSymbol) or expr.expr in (self._settings.get("names") or {}):
             return f"∂{self._print(expr.expr)}/∂{wrt}"
         return f"∂/∂{wrt}[{self._print(expr.expr)}]"
 
 
-def text(expr: Basic | str) -> str:
-    """expr as one line of Unicode text in symres notation."""
-    return expr if isinstance(expr, str) else SymresTextPrinter().doprint(expr)
+def text(expr: Basic | str, names: dict[Basic, str] | None = None) -> str:
+    """expr as one line of Unicode text in symres notation (LaTeX strings transliterated);
+    `names` prints those sub-expressions by their name."""
+    if isinstance(expr, str):
+        return unicode_math(expr)
+    return SymresTextPrinter({"names": names} if names else {}).doprint(expr)
 
 
-_MACROS = [
+def _pieces(expr: Basic, names: dict[Basic, str] | None, width: int) -> list[str]:
+    """expr split at its top-level operators (each piece starts with its operator)."""
+    from sympy.matrices.expressions import HadamardProduct, MatMul
+
+    named = bool(names) and expr in (names or {})
+    printer = SymresTextPrinter({"names": names} if names else {})
+    if isinstance(expr, MatAdd) and not named:
+        out: list[str] = []
+        for term in expr.args:
+            parts = _pieces(term, names, width) if len(text(term, names)) > width else [text(term, names)]
+            first = parts[0]
+            if out:
+                first = f"- {first[1:].lstrip()}" if first.startswith("-") else f"+ {first}"
+            out += [first, *parts[1:]]
+        return out
+    if isinstance(expr, MatMul) and not named and not expr.args[0].is_Number:
+        out = []
+        for a in expr.args:
+            shown = printer.parenthesize(a, PRECEDENCE["Mul"], strict=False)
+            if isinstance(a, MatAdd) and len(shown) > width and shown.startswith("("):
+                inner = _pieces(a, names, width)  # a long factor (A + B) opens over lines
+                out += ["(" + inner[0], *inner[1:-1], inner[-1] + ")"] if len(inner) > 1 else [shown]
+            else:
+                out.append(shown)
+        return out
+    if isinstance(expr, HadamardProduct) and not named:
+        parts = [printer.parenthesize(a, PRECEDENCE["Mul"], strict=True) for a in expr.args]
+        return [parts[0]] + [f"⊙ {p}" for p in parts[1:]]
+    return [text(expr, names)]
+
+
+def formula_lines(head: str, expr: Basic | str, width: int, names: dict[Basic, str] | None = None) -> list[str]:
+    """`head` followed by expr, broken at top-level operators (+, −, products, ⊙) into
+    lines of at most `width` characters where the expression allows; continuation lines
+    are indented under the expression."""
+    whole = head + text(expr, names)
+    if isinstance(expr, str) or len(whole) <= width:
+        return [whole]
+    indent = " " * min(len(head) + 2, width // 3)
+    lines = [head.rstrip()] if len(head) > width // 3 else [head]
+    for piece in _pieces(expr, names, max(width - len(indent), 20)):
+        if lines[-1] not in ("", head) and len(lines[-1]) + 1 + len(piece) <= width:
+            lines[-1] += " " + piece
+        elif lines[-1] == head:
+            lines[-1] += piece
+        else:
+            lines.append(indent + piece)
+    return [line for line in lines if line.strip()]
+
+
+def text_names(proof: Any) -> dict[Basic, str]:
+    """The names the typeset proof gives its recurring sub-expressions (u₁, u₂, …), for
+    the terminal."""
+    from symres.latex import subexpression_names
+
+    out = {}
+    for expr, name in subexpression_names(proof).items():
+        letter, _, sub = name.partition("_")
+        out[expr] = letter + sub.strip("{}").translate(_SUB)
+    return out
+
+
+_MACROS: list[tuple[str, Any]] = [
     (r"\\frac\{\\partial ([^{}]*)\}\{\\partial ([^{}]*)\}", r"∂\1/∂\2"),
+    (r"\\t?frac\{?(\w)\}?\{?(\w)\}?", r"\1/\2"),
+    (r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"(\1)/(\2)"),
+    (r"\\(?:mathopen|mathclose)\{\}", ""),
+    (r"\\[,;!]|\\q?quad\b", " "),
+    (r"\\text\{([^{}]*)\}", r"\1"),
+    (r"\\cdot\b", "·"),
+    (r"\\approx\b", "≈"),
+    (r"\\infty\b", "∞"),
+    (r"\\mathcal\{L\}", "ℒ"),
+    (r"\\subseteq\b", "⊆"),
+    (r"\\emptyset\b", "∅"),
+    (r"\\Rightarrow\b", "⇒"),
     (r"\\operatorname\{([^{}]*)\}", r"\1"),
     (r"\\mathrm\{([^{}]*)\}", r"\1"),
     (r"\\(left|right|bigl|bigr|,|;|quad)", ""),
@@ -151,48 +236,78 @@ _MACROS = [
     (r"\\to", "→"),
     (r"\\in", "∈"),
     (r"\\mathbb\{R\}", "ℝ"),
+    (r"\^\{?T\}?(?![\w])", "ᵀ"),
+    (r"(?<=[\w)\]])_\{?(\d+)\}?(?!\w)", lambda m: m[1].translate(_SUB)),
+    (r"\^\{([-+\d]+)\}|\^([-+]?\d)(?!\d)", lambda m: (m[1] or m[2]).translate(_SUP)),
+    (r"\^\{([^{}]*)\}", r"^(\1)"),
+    (r"\\([A-Za-z]+)", r"\1"),  # \tanh, \exp, \log: the name itself
     (r"\{([^{}]*)\}", r"\1"),
     (r"\$", ""),
 ]
 
 
 def unicode_math(s: str) -> str:
-    """Prose with inline LaTeX ($…$) made readable in a terminal (a light transliteration)."""
+    """Prose with inline LaTeX ($…$) made readable in a terminal (a light transliteration),
+    in the notation of the text printer: W₂, ‖·‖, ≤, 2·10⁻¹¹."""
+    s = s.replace("||", "‖").replace("<=", "≤").replace(">=", "≥").replace("!=", "≠")
+    s = re.sub(r"(?<![\w.])(-?\d+(?:\.\d+)?)[eE]([+-]?\d+)(?![\w.])", _sci, s)
+    s = re.sub(r"-0\.0+(?!\d)", lambda m: m[0][1:], s)  # no -0.00
     for pat, rep in _MACROS:
         s = re.sub(pat, rep, s)
     return s
 
 
-def proof_renderable(proof: Any) -> Any:
-    """A rich renderable of a proof: title, assumptions, numbered steps each with a mark
-    saying how it was verified, the facts, and the final check."""
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
+def _sci(m: re.Match[str]) -> str:
+    mant, exp = m[1], str(int(m[2]))
+    power = "10" + exp.translate(_SUP)
+    if float(mant) == 0:
+        return "0"
+    if exp == "0":
+        return mant
+    return power if mant in ("1", "1.0") else f"{mant}·{power}"
 
-    parts: list[Any] = [Text(unicode_math(proof.title), style="bold")]
-    for a in proof.assumptions:
-        parts.append(Text("  • " + unicode_math(a), style="dim"))
-    table = Table(show_header=True, box=None, pad_edge=False, expand=False)
-    table.add_column("#", justify="right", style="dim")
-    table.add_column("step", overflow="fold")
-    table.add_column("reason", overflow="fold", style="italic")
-    table.add_column("checked", overflow="fold")
-    for i, step in enumerate(proof.steps, 1):
-        lhs = f"{text(step.lhs)} " if step.lhs is not None else "  "
-        rel = {"<=": "≤", ">=": "≥"}.get(step.relation, step.relation)
-        # Text, not a str: "∂/∂x[diag(γ) c]" is not rich markup
-        reason = Text(unicode_math(step.short or step.reason))
-        table.add_row(str(i), Text(f"{lhs}{rel} {text(step.rhs)}"), reason, _mark(step.check))
-    parts.append(table)
-    for fact in proof.facts:
-        parts.append(Text.assemble("  ", _mark(fact.check), " ", unicode_math(fact.reason)))
-    if proof.result is not None:
-        parts.append(Text.assemble(("∂y/∂x = ", "bold"), (text(proof.result), "bold")))
-    if proof.final is not None:
-        style = "green" if proof.final.passed else "bold red"
-        parts.append(Text("checked " + proof.final.summary(), style=style))
-    return Group(*parts)
+
+def proof_renderable(proof: Any) -> Any:
+    """A rich renderable of a proof that fits the console's width: the title, the
+    assumptions, the names of recurring sub-expressions, then each step numbered, its
+    formula broken at operators, with its reason and how it was checked on a line beneath;
+    the facts, the result and the final check."""
+    return _ProofView(proof)
+
+
+class _ProofView:
+    def __init__(self, proof: Any) -> None:
+        self.proof = proof
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich.padding import Padding
+        from rich.text import Text
+
+        proof, width = self.proof, max(options.max_width, 40)
+        names = text_names(proof)
+        yield Text(unicode_math(proof.title), style="bold")
+        for a in proof.assumptions:
+            yield Padding(Text("• " + unicode_math(a), style="dim"), (0, 0, 0, 2), expand=False)
+        for expr, name in names.items():
+            others = {e: n for e, n in names.items() if e is not expr}
+            for line in formula_lines(f"  {name} := ", expr, width, others):
+                yield Text(line)
+        for i, step in enumerate(proof.steps, 1):
+            rel = {"<=": "≤", ">=": "≥"}.get(step.relation, step.relation)
+            lhs = text(step.lhs, names) + " " if step.lhs is not None else ""
+            head = f"{i:>2}  {lhs}{rel} "
+            for line in formula_lines(head, step.rhs, width, names):
+                yield Text(line)
+            reason = Text(unicode_math(step.short or step.reason), style="italic")
+            yield Padding(Text.assemble(reason, " ", _mark(step.check)), (0, 0, 0, 6), expand=False)
+        for fact in proof.facts:
+            yield Padding(Text.assemble(_mark(fact.check), " ", unicode_math(fact.reason)), (0, 0, 0, 2), expand=False)
+        if proof.result is not None:
+            for line in formula_lines("∂y/∂x = ", proof.result, width):
+                yield Text(line, style="bold")
+        if proof.final is not None:
+            style = "green" if proof.final.passed else "bold red"
+            yield Text("checked " + unicode_math(proof.final.summary()), style=style)
 
 
 def _mark(check: Any) -> Any:
@@ -200,4 +315,4 @@ def _mark(check: Any) -> Any:
 
     if check is None:
         return Text("unchecked", style="yellow")
-    return Text(("✓ " if check.passed else "✗ ") + check.mark, style="green" if check.passed else "bold red")
+    return Text(("✓ " if check.passed else "✗ ") + unicode_math(check.mark), style="green" if check.passed else "bold red")

@@ -20,7 +20,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Container
+from collections.abc import Container, Mapping
 from pathlib import Path
 
 from symres.errors import SymresError
@@ -53,21 +53,23 @@ _ESCAPES = {
 }
 
 
-def escape_text(s: str, *, unicode: Container[str] = frozenset()) -> str:
+def escape_text(s: str, *, unicode: Container[str] = frozenset(), overrides: Mapping[str, str] | None = None) -> str:
     r"""`s` as LaTeX text-mode source that prints `s` literally.
 
     The ten special characters and their friends (``\ { } $ % & # _ ^ ~ < > |``) become
     their text commands (a line may break after ``\`` and ``/``); control characters and line breaks become spaces (a blank line
     would end a paragraph inside a heading); a non-ASCII character is kept when it is in
     `unicode` (the ones the document's preamble declares), else printed as '?'.
+    `overrides` replaces the LaTeX of some characters (symres's own prose prints ~ as ∼).
 
     >>> escape_text(r"$\input{x}$ 100%")
     '\\$\\textbackslash\\allowbreak{}input\\{x\\}\\$ 100\\%'
     """
+    escapes = {**_ESCAPES, **overrides} if overrides else _ESCAPES
     out = []
     for c in s:
-        if c in _ESCAPES:
-            out.append(_ESCAPES[c])
+        if c in escapes:
+            out.append(escapes[c])
         elif c.isspace() or ord(c) < 32 or ord(c) == 127:
             out.append(" ")
         elif ord(c) < 128 or c in unicode:

@@ -33,14 +33,22 @@ def test_notation(expr, expected):
 
 
 RESIDUAL_SNAPSHOT = r"""\begin{align*}
-y &= x + W_{2} \sigma\left(W_{1} x\right) && \text{definition of the block [given]} \\
-\frac{\partial y}{\partial x} &= \frac{\partial}{\partial x}\left[x + W_{2} \sigma\left(W_{1} x\right)\right] && \text{substitute the definition of $y$ [unchecked]} \\
- &= \frac{\partial x}{\partial x} + \frac{\partial}{\partial x}\left[W_{2} \sigma\left(W_{1} x\right)\right] && \text{sum rule [unchecked]} \\
- &= I + \frac{\partial}{\partial x}\left[W_{2} \sigma\left(W_{1} x\right)\right] && \text{identity [unchecked]} \\
- &= I + W_{2} \frac{\partial}{\partial x}\left[\sigma\left(W_{1} x\right)\right] && \text{linear map [unchecked]} \\
- &= I + W_{2} \operatorname{diag}\left(\sigma'\left(W_{1} x\right)\right) \frac{\partial}{\partial x}\left[W_{1} x\right] && \text{chain rule through $\sigma$ [unchecked]} \\
- &= I + W_{2} \operatorname{diag}\left(\sigma'\left(W_{1} x\right)\right) W_{1} \frac{\partial x}{\partial x} && \text{linear map [unchecked]} \\
- &= I + W_{2} \operatorname{diag}\left(\sigma'\left(W_{1} x\right)\right) W_{1} && \text{identity [unchecked]}
+y &= x + W_{2} \sigma\left(W_{1} x\right) \\
+ &\qquad\parbox[t]{0.6\linewidth}{\footnotesize\raggedright (1) definition of the block [given]} \\
+\frac{\partial y}{\partial x} &= \frac{\partial}{\partial x}\left[x + W_{2} \sigma\left(W_{1} x\right)\right] \\
+ &\qquad\parbox[t]{0.6\linewidth}{\footnotesize\raggedright (2) substitute the definition of $y$ [unchecked]} \\
+ &= \frac{\partial x}{\partial x} + \frac{\partial}{\partial x}\left[W_{2} \sigma\left(W_{1} x\right)\right] \\
+ &\qquad\parbox[t]{0.6\linewidth}{\footnotesize\raggedright (3) sum rule: the derivative of a sum is the sum of the derivatives [unchecked]} \\
+ &= I + \frac{\partial}{\partial x}\left[W_{2} \sigma\left(W_{1} x\right)\right] \\
+ &\qquad\parbox[t]{0.6\linewidth}{\footnotesize\raggedright (4) the derivative of the input with respect to itself is the identity, $\partial x/\partial x = I$ [unchecked]} \\
+ &= I + W_{2} \frac{\partial}{\partial x}\left[\sigma\left(W_{1} x\right)\right] \\
+ &\qquad\parbox[t]{0.6\linewidth}{\footnotesize\raggedright (5) linear map: $\partial (A u)/\partial x = A\, \partial u/\partial x$ for a constant $A$ [unchecked]} \\
+ &= I + W_{2} \operatorname{diag}\left(\sigma'\left(W_{1} x\right)\right) \frac{\partial}{\partial x}\left[W_{1} x\right] \\
+ &\qquad\parbox[t]{0.6\linewidth}{\footnotesize\raggedright (6) chain rule through the elementwise $\sigma$: $\partial \sigma(u)/\partial x = \operatorname{diag}(\sigma'(u))\, \partial u/\partial x$ [unchecked]} \\
+ &= I + W_{2} \operatorname{diag}\left(\sigma'\left(W_{1} x\right)\right) W_{1} \frac{\partial x}{\partial x} \\
+ &\qquad\parbox[t]{0.6\linewidth}{\footnotesize\raggedright (7) linear map: $\partial (A u)/\partial x = A\, \partial u/\partial x$ for a constant $A$ [unchecked]} \\
+ &= I + W_{2} \operatorname{diag}\left(\sigma'\left(W_{1} x\right)\right) W_{1} \\
+ &\qquad\parbox[t]{0.6\linewidth}{\footnotesize\raggedright (8) the derivative of the input with respect to itself is the identity, $\partial x/\partial x = I$ [unchecked]}
 \end{align*}"""
 
 
@@ -64,7 +72,7 @@ def test_markdown_and_jupyter_forms():
     assert proof._repr_latex_().startswith("$\\displaystyle \\begin{aligned}")
 
 
-@pytest.mark.parametrize("name", list(BLOCKS))
+@pytest.mark.parametrize("name", ["preact"])  # every block: tests/test_typesetting.py
 def test_every_standalone_proof_compiles(name, tmp_path):
     assert shutil.which("pdflatex"), "pdflatex missing: `make test` installs texlive-latex-base and texlive-latex-recommended"
     proof = derive(name, trials=20)

@@ -25,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="symres",
         description="Derive the mathematics of residual connections and check every line.",
     )
+    from symres import __version__
+
+    parser.add_argument("--version", action="version", version=f"symres {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
     for module in (expand, paths, derive, verify, check):

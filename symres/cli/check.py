@@ -48,6 +48,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
         f"{verdict.trials} trials at dimension {verdict.dim}, seed {verdict.seed}; worst margin {worst} "
         f"(tolerance {verdict.tolerance:g}, relative to max(1, |lhs|, |rhs|))",
     )
+    say(
+        "margin      how far a comparison holds, relative to max(1, |lhs|, |rhs|): (rhs − lhs)/scale for "
+        "lhs ≤ rhs, (lhs − rhs)/scale for lhs ≥ rhs, −|lhs − rhs|/scale for =; positive or 0: holds, "
+        "below −tolerance: violated"
+    )
     if verdict.search_dims:
         row("search", f"{verdict.search_candidates} candidates at dimension {', '.join(map(str, verdict.search_dims))}")
     for note in verdict.notes:

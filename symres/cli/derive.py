@@ -31,16 +31,21 @@ def _cmd_list(args: argparse.Namespace) -> int:
             ]
         )
         return 0
-    from rich.table import Table
+    from rich.text import Text
 
-    from symres.render import text
+    from symres.render import formula_lines, unicode_math
 
-    table = Table(title="symres blocks (Jacobians derived, not typed in; `symres derive NAME` checks one)")
-    for col in ("name", "y", "∂y/∂x", "source"):
-        table.add_column(col, overflow="fold")
+    console = new_console()
+    width = min(console.width, 100)
+    console.print(Text("symres blocks: Jacobians derived, not typed in (`symres derive NAME` checks one)", style="bold"))
     for name, p in proofs.items():
-        table.add_row(name, text(p.meta["forward"]), text(p.result), BLOCKS[name].source)
-    new_console().print(table)
+        console.print()
+        console.print(Text.assemble((name, "bold cyan"), "  ", unicode_math(BLOCKS[name].title)))
+        for line in formula_lines("  y     = ", p.meta["forward"], width):
+            console.print(Text(line))
+        for line in formula_lines("  ∂y/∂x = ", p.result, width):
+            console.print(Text(line))
+        console.print(Text("  source: " + unicode_math(BLOCKS[name].source), style="dim"))
     return 0
 
 
@@ -52,42 +57,6 @@ def _lets(items: Sequence[str]) -> dict[str, str]:
             raise SymresError(f"bad --let {item!r}: write NAME=VALUE, e.g. --let x=-1,1 or --let W_1=I")
         out[name.strip()] = value
     return out
-
-
-def _derive_point(proof: Any, lets: dict[str, str]) -> dict[str, Any]:
-    """The Jacobian and output of a derived block at the point given by --let."""
-    import numpy as np
-
-    from symres.numeric import evaluate, parse_value
-
-    inst = proof.meta["instance"]
-    by_name = {str(p.symbol): p.symbol for p in inst.params}
-    aliases = {name.replace("_", ""): name for name in by_name}  # W1 for W_1
-    values = {}
-    for given, text_value in lets.items():
-        name = given if given in by_name else aliases.get(given.replace("_", ""))
-        if name is None:
-            raise SymresError(f"--let {given}: the block has no symbol {given!r}; its symbols: {', '.join(by_name)}")
-        sym = by_name[name]
-        shape = tuple(int(n) for n in sym.shape) if hasattr(sym, "shape") else (1, 1)
-        values[name] = parse_value(text_value, shape, name)
-        domain = next(p.domain for p in inst.params if str(p.symbol) == name)
-        if not domain.admits(values[name]):
-            raise SymresError(f"--let {given}={text_value}: every entry of {name} must be > {domain.above:g}")
-    missing = [n for n in by_name if n not in values]
-    if missing:
-        raise SymresError(f"--let gives no value for {', '.join(missing)}; give every symbol of the block: {', '.join(by_name)}")
-    with np.errstate(all="ignore"):  # overflow is reported below, in one line
-        out, kinks = evaluate(
-            {"value": proof.result, "output": proof.meta["forward"]}, values, activation=proof.meta["activation"]
-        )
-    for key, what in (("output", "y"), ("value", "∂y/∂x")):
-        if not np.all(np.isfinite(out[key])):
-            raise SymresError(
-                f"--let: {what} is not finite at this point (it overflows float64, |value| > 1.8e308, or is undefined); "
-                "give smaller values"
-            )
-    return {"value": out["value"].tolist(), "output": out["output"][:, 0].tolist(), "kinks": [k.as_dict() for k in kinks]}
 
 
 #: the cost model of `derive`: nodes of the forward map a derivation handles per second of --budget
@@ -133,22 +102,14 @@ def _cmd_derive(args: argparse.Namespace) -> int:
     else:
         block = args.name
     proof = _guarded_derive(args, block)
-    point = _derive_point(proof, lets) if lets else None
+    point = proof.at(**lets).as_dict() if lets else None
     status = 0 if proof.passed else 1
     if args.pdf:
         from symres.latex import compile_pdf
 
         compile_pdf(proof.latex(standalone=True), args.pdf)
     if args.json:
-        from symres.latex import latex
-
-        obj = {
-            "block": proof.meta["block"],
-            "activation": proof.meta["activation"],
-            "forward": latex(proof.meta["forward"]),
-            "jacobian": latex(proof.result),
-            **proof.as_dict(),
-        }
+        obj = proof.as_dict()
         if point is not None:
             obj.update(point)
         print_json(obj)
@@ -168,19 +129,24 @@ def _cmd_derive(args: argparse.Namespace) -> int:
 
 def _print_point(point: dict[str, Any]) -> None:
     import numpy as np
+    from rich.text import Text
 
     from symres.render import unicode_math
 
     console = new_console()
     console.print("at the given point:")
-    console.print("  y = " + np.array2string(np.array(point["output"]), precision=6), markup=False)
-    matrix = np.array2string(np.array(point["value"]), precision=6)
-    console.print("  ∂y/∂x =\n" + "\n".join("    " + line for line in matrix.splitlines()), markup=False)
+    # Text, not markup: "[inf]" or "[1. 2.]" must print as written
+    # + 0.0: a negative zero prints as 0, not -0
+    console.print(Text("  y = " + np.array2string(np.array(point["output"]) + 0.0, precision=6)))
+    matrix = np.array2string(np.array(point["value"]) + 0.0, precision=6)
+    console.print(Text("  ∂y/∂x =\n" + "\n".join("    " + line for line in matrix.splitlines())))
     for k in point["kinks"]:
         console.print(
-            f"[yellow]warning:[/] {k['activation']}' evaluated exactly at its kink {k['argument']:g} "
-            f"(entry {k['component']} of {unicode_math(k['where'])}); used the convention {k['convention']}",
-            markup=True,
+            Text.assemble(
+                ("warning: ", "yellow"),
+                f"{k['activation']}' evaluated exactly at its kink {k['argument']:g} "
+                f"(entry {k['component']} of {unicode_math(k['where'])}); used the convention {k['convention']}",
+            )
         )
 
 

@@ -10,6 +10,9 @@ from typing import Any
 from symres.cli._common import new_console, non_negative, print_json, print_json_streamed
 from symres.errors import SymresError
 
+#: past this many terms the terminal shows the summary by length (the terms go to --output)
+MAX_SHOWN_TERMS = 4096
+
 
 def _cmd_expand(args: argparse.Namespace) -> int:
     from symres import paths
@@ -93,13 +96,30 @@ def _cmd_expand(args: argparse.Namespace) -> int:
         sys.stdout.write(f"% checked: {how}\n")
         return 0 if check.passed else 1
 
+    def word(t: Any) -> str:  # the path in product order, as the term reads: J₂ I J₁ for S = {1, 3}
+        return "".join(atom[j] if j in t.subset else "I" for j in range(L, 0, -1)) or "I"
+
     console = new_console()
     console.print(f"{lhs}  (ℓ = 1..{L}, later block left)", markup=False, soft_wrap=True)
-    if args.grouped:
+    if args.output:  # the terms to a file, one per line, streamed
+        try:
+            with open(args.output, "w", encoding="utf-8") as f:
+                for t in terms:
+                    f.write(f"{term(t)}\t{word(t)}\n")
+        except OSError as exc:
+            raise SymresError(f"cannot write {args.output}: {exc.strerror}") from None
+        console.print(f"wrote the {len(terms)} terms to {args.output} (term, path word; one a line)", markup=False)
+    elif len(terms) > MAX_SHOWN_TERMS:
+        console.print(f"{len(terms)} terms: too many to show (write them with --output FILE); by length k:", markup=False)
         for k in sorted(by_len):
-            console.print(f"k = {k}: {counts[k]} = C({L},{k}) terms", style="bold", markup=False)
+            noun = "term" if counts[k] == 1 else "terms"
+            console.print(f"  k = {k}: {counts[k]} = C({L},{k}) {noun}, e.g. {term(by_len[k][0])}", markup=False)
+    elif args.grouped:
+        for k in sorted(by_len):
+            noun = "term" if counts[k] == 1 else "terms"
+            console.print(f"k = {k}: {counts[k]} = C({L},{k}) {noun}", style="bold", markup=False)
             console.print("  " + " + ".join(term(t) for t in by_len[k]), markup=False, soft_wrap=True)
-            console.print("  paths: " + ", ".join(t.word for t in by_len[k]), markup=False, soft_wrap=True)
+            console.print("  paths: " + ", ".join(word(t) for t in by_len[k]), markup=False, soft_wrap=True)
     else:
         console.print("  = " + " + ".join(term(t) for t in terms), markup=False, soft_wrap=True)
         console.print(
@@ -120,4 +140,5 @@ def register(sub: Any) -> None:
     out = p.add_mutually_exclusive_group()
     out.add_argument("--latex", action="store_true", help="the expansion as LaTeX")
     out.add_argument("--json", action="store_true", help="one JSON object: terms, counts, total, check")
+    p.add_argument("--output", metavar="FILE", help="write the terms to FILE, one a line (the terminal shows the counts)")
     p.set_defaults(handler=_cmd_expand)

@@ -17,6 +17,8 @@ def _cmd_paths(args: argparse.Namespace) -> int:
             args.depth, args.width, norm=args.norm, seed=args.seed, mc_samples=args.samples, progress=progress
         )
 
+    if args.plot:
+        paths.require_matplotlib()  # before the computation, not after it
     long_run = args.depth**2 * args.width**2 >= 2e9  # ≈ the flops of the DP
     if long_run and not args.json and sys.stdout.isatty():
         from rich.progress import Progress

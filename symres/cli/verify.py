@@ -47,20 +47,30 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     if args.table:
         sys.stdout.write(markdown_table(outcomes))
         return 1 if failed else 0
-    from rich.table import Table
+    from rich.padding import Padding
+    from rich.text import Text
 
     from symres.render import unicode_math
+    from symres.seeds import seed_title
 
-    table = Table(title=f"{len(outcomes)} statements from the seeds", show_lines=False)
-    for col in ("seed", "where", "statement", "verdict", ""):
-        table.add_column(col, overflow="fold")
-    for o in outcomes:
-        mark = "[green]✓[/]" if o.passed else f"[bold red]✗ expected {o.statement.expect}[/]"
-        table.add_row(o.statement.seed[:3], o.statement.where, unicode_math(o.statement.text), o.label, mark)
     console = new_console()
-    console.print(table)
+    seed = None
+    for o in outcomes:  # one line per statement: mark, verdict, where, derivation
+        st = o.statement
+        if args.verbose and st.seed != seed:
+            seed = st.seed
+            console.print(Text(seed_title(seed), style="bold"))
+        mark = Text("✓ ", style="green") if o.passed else Text(f"✗ expected {st.expect}: ", style="bold red")
+        line = Text.assemble(mark, (o.label, "bold" if o.passed else "red"), "  ", st.where, "  ", (st.id, "dim"))
+        console.print(line, no_wrap=True, overflow="ellipsis")
+        if args.verbose:
+            console.print(Padding(Text(unicode_math(st.text), style="italic"), (0, 0, 0, 4), expand=False))
+            if st.corrected:
+                console.print(Padding(Text("corrected: " + unicode_math(st.corrected)), (0, 0, 0, 4), expand=False))
+            for said in o.summary:
+                console.print(Padding(Text(unicode_math(said), style="dim"), (0, 0, 0, 4), expand=False))
     for o in failed:
-        console.print(f"[bold red]FAILED[/] {o.statement.id}: found {o.verdict}; " + "; ".join(o.summary))
+        console.print(Text.assemble(("FAILED ", "bold red"), f"{o.statement.id}: found {o.verdict}; " + "; ".join(o.summary)))
     total = sum(o.seconds for o in outcomes)
     console.print(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed ({total:.1f} s of checks)")
     return 1 if failed else 0
@@ -79,4 +89,5 @@ def register(sub: Any) -> None:
         metavar="SECONDS",
         help="stop a statement's derivation after SECONDS and report it failed (default 60; 0: no limit)",
     )
+    p.add_argument("-v", "--verbose", action="store_true", help="each statement's words, correction and evidence too")
     p.set_defaults(handler=_cmd_verify)
