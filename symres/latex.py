@@ -491,8 +491,9 @@ def _smallmatrix(text: str) -> str:
     return r" \\ ".join(" & ".join(entry(v) for v in row.split(",")) for row in rows)
 
 
-#: in symres's own prose, ~ means "distributed as" / "about": typeset as ∼, not a tilde accent
-_PROSE_ESCAPES = {"~": r"\ensuremath{\sim}"}
+#: in symres's own prose, ~ means "distributed as" / "about": typeset as ∼, not a tilde
+#: accent; a fraction 9/10 stays whole (user strings may break after /, prose does not)
+_PROSE_ESCAPES = {"~": r"\ensuremath{\sim}", "/": "/"}
 
 
 def _escape(p: str) -> str:
