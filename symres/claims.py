@@ -754,37 +754,46 @@ class _LinkEval:
     rhs: Array
     op: str
     margin: Array
-    violated: Array
+    violated: Array  # the float screen sees a violation beyond the relative tolerance
+    near: Array  # too close to call in floats (or not finite): certified arithmetic decides
+
+
+#: the smallest scale of a relative margin (0 compared with 0 has margin 0, not NaN)
+_TINY = 1e-300
 
 
 def _margin(a: Array, ka: g.Kind, op: str, b: Array, kb: g.Kind, tol: float, col: int) -> _LinkEval:
-    """Relative margin of ``a op b`` per trial (negative: violated by that much)."""
+    """Relative margin of ``a op b`` per trial: the difference over max(|a|, |b|)
+    (negative: violated by that much). This is a screen in double precision; it never
+    decides a verdict: what it flags (`violated`, `near`) is decided by `_certify`."""
     if ka is g.Kind.ZERO:
         a = np.zeros_like(b, dtype=float) if kb is not g.Kind.SCALAR else np.zeros(len(b))
         ka = kb
     if kb is g.Kind.ZERO:
         b = np.zeros_like(a, dtype=float) if ka is not g.Kind.SCALAR else np.zeros(len(a))
         kb = ka
-    if a.ndim == 3:  # matrices and vectors: only "="
-        dist = np.abs(a - b).max(axis=(-2, -1))
-        scale = np.maximum(1.0, np.maximum(np.abs(a).max(axis=(-2, -1)), np.abs(b).max(axis=(-2, -1))))
-        margin = -dist / scale
-    elif a.ndim == 2 or b.ndim == 2:
-        margin = _multiset_margin(a, op, b, col)
-    else:
-        ra = _real(a, "an inequality between complex numbers", col)
-        rb = _real(b, "an inequality between complex numbers", col)
-        scale = np.maximum(1.0, np.maximum(np.abs(ra), np.abs(rb)))
-        margin = {
-            "=": -np.abs(ra - rb),
-            "<=": rb - ra,
-            "<": rb - ra,
-            ">=": ra - rb,
-            ">": ra - rb,
-        }[op] / scale
-    with np.errstate(invalid="ignore"):
-        violated = (margin <= tol) if op in ("<", ">") else (margin < -tol)
-    return _LinkEval(a, b, op, margin, violated & np.isfinite(margin))
+    with np.errstate(invalid="ignore", over="ignore"):
+        if a.ndim == 3:  # matrices and vectors: only "="
+            dist = np.abs(a - b).max(axis=(-2, -1))
+            scale = np.maximum(np.abs(a).max(axis=(-2, -1)), np.abs(b).max(axis=(-2, -1)))
+            margin = -dist / np.maximum(scale, _TINY)
+        elif a.ndim == 2 or b.ndim == 2:
+            margin = _multiset_margin(a, op, b, col)
+        else:
+            ra = _real(a, "an inequality between complex numbers", col)
+            rb = _real(b, "an inequality between complex numbers", col)
+            scale = np.maximum(np.maximum(np.abs(ra), np.abs(rb)), _TINY)
+            margin = {
+                "=": -np.abs(ra - rb),
+                "<=": rb - ra,
+                "<": rb - ra,
+                ">=": ra - rb,
+                ">": ra - rb,
+            }[op] / scale
+        finite = np.isfinite(margin)
+        violated = (margin < -tol) & finite
+        near = ~finite | (~violated & ((margin > -tol) if op == "=" else (margin < tol)))
+    return _LinkEval(a, b, op, margin, violated, near)
 
 
 def _multiset_margin(a: Array, op: str, b: Array, col: int) -> Array:
@@ -794,7 +803,7 @@ def _multiset_margin(a: Array, op: str, b: Array, col: int) -> Array:
         b = np.broadcast_to(b[:, None], a.shape)
     if a.shape != b.shape:
         raise SymresError(f"column {col}: the multisets have different sizes ({a.shape[1]} and {b.shape[1]})")
-    scale = np.maximum(1.0, np.maximum(np.abs(a).max(axis=1), np.abs(b).max(axis=1)))
+    scale = np.maximum(_TINY, np.maximum(np.abs(a).max(axis=1), np.abs(b).max(axis=1)))
     if op == "=":
         return -_matched_distance(a, b) / scale
     ra = np.sort(_real(a, "an inequality between complex eigenvalues; use abs(·) or rho(·)", col), axis=1)
@@ -861,7 +870,9 @@ class _Precise:
         return v
 
     def _num(self, x: Any) -> Any:
-        return self.mp.mpf(float(x))
+        """A value of the instance as printed: the shortest decimal that reads back as
+        the double (``0.1`` means 1/10 here, not 0.1000000000000000055...)."""
+        return self.mp.mpf(repr(float(x)))
 
     def value(self, key: Key) -> Any:
         if key in self.cache:
@@ -885,7 +896,7 @@ class _Precise:
                 if key not in self.inst.values:
                     raise _Unconfirmed
                 v = np.asarray(self.inst.values[key], dtype=float)
-                out = self._num(v) if v.ndim == 0 else self.mp.matrix(v.tolist())
+                out = self._num(v) if v.ndim == 0 else self.mp.matrix([[self._num(x) for x in row] for row in v.tolist()])
         finally:
             self._busy.discard(key)
         self.cache[key] = out
@@ -1058,7 +1069,7 @@ class _Precise:
         return out[np.lexsort((out.imag.round(6), out.real.round(6)))] if isinstance(v, list) else out
 
     def margin(self, a: g.Node, op: str, b: g.Node, scope: Mapping[str, Sub] | None = None) -> float:
-        """The relative margin of ``a op b`` (as a float)."""
+        """The relative margin of ``a op b`` (an mpf at this precision; its sign decides)."""
         mp = self.mp
         scope = scope or {}
         ka, kb = self.sig.kind(a), self.sig.kind(b)
@@ -1070,7 +1081,7 @@ class _Precise:
         if isinstance(x, mp.matrix) or isinstance(y, mp.matrix):
             diff = max((abs(v) for v in (x - y)), default=mp.mpf(0))
             scale = max([mp.mpf(1)] + [abs(v) for v in x] + [abs(v) for v in y])
-            return float(-diff / scale)
+            return -diff / scale
         if isinstance(x, list) or isinstance(y, list):
             xs = x if isinstance(x, list) else [x] * len(y)
             ys = y if isinstance(y, list) else [y] * len(x)
@@ -1082,75 +1093,213 @@ class _Precise:
                 if len(ys) > 5:
                     xs, ys = sorted(xs, key=lambda v: (mp.re(v), mp.im(v))), sorted(ys, key=lambda v: (mp.re(v), mp.im(v)))
                 best = min(max((abs(xs[i] - ys[p[i]]) for i in range(len(xs))), default=mp.mpf(0)) for p in perms)
-                return float(-best / scale)
+                return -best / scale
             rx, ry = sorted(self._real(v) for v in xs), sorted(self._real(v) for v in ys)
             diffs = [(v - u) if op in ("<=", "<") else (u - v) for u, v in zip(rx, ry)]
-            return float(min(diffs, default=mp.mpf(0)) / scale)
+            return min(diffs, default=mp.mpf(0)) / scale
         rx, ry = self._real(x), self._real(y)
         scale = max(mp.mpf(1), abs(rx), abs(ry))
         diff = {"=": -abs(rx - ry), "<=": ry - rx, "<": ry - rx, ">=": rx - ry, ">": rx - ry}[op]
-        return float(diff / scale)
+        return diff / scale
 
 
-def _precise(claim: Claim, inst: _Instance, digits: int) -> tuple[list[float], list[Array], bool, float]:
-    """At ``digits`` digits: the margins of the statement's comparisons, the values of
-    their sides, whether every comparison constraint holds (strict ones strictly), and
-    the largest magnitude met along the way."""
+#: the precision tried last before a comparison is `undecided` (raised by long literals)
+MAX_DIGITS = 320
+#: after this many double-precision violations that certified arithmetic does not confirm, stop trying
+MAX_UNCONFIRMED = 25
+#: how many near ties (too close to call in floats) are certified per statement
+MAX_NEAR = 40
+
+
+@dataclass(frozen=True)
+class _Decision:
+    """The certified outcome of the statement at one instance.
+
+    ``state``: "violated" (a comparison is false and every constraint holds), "holds"
+    (every comparison is true), "undecided" (the enclosure of a margin still contains
+    0 at the highest precision tried), "infeasible" (a constraint fails or cannot be
+    certified), "failed" (the arithmetic could not be carried out). ``interval`` is the
+    enclosure [lo, hi] of the deciding margin; ``comparison`` names it."""
+
+    state: str
+    interval: tuple[float, float] | None = None
+    comparison: str = ""
+    digits: int = 0
+
+
+def _judge(op: str, m: Any, prev: Any, mp: Any) -> tuple[str, Any, Any]:
+    """Is a margin certainly on one side of 0? Its enclosure is m ± 10·|m − m'|, m' the
+    same margin at half the precision (0 ± 0 when both are exactly 0: the arithmetic
+    was exact). Returns ("yes" | "no" | "?", lo, hi)."""
+    r = 10 * abs(m - mp.mpf(prev))
+    lo, hi = m - r, m + r
+    if op == "=":
+        state = "yes" if (m == 0 and r == 0) else ("no" if hi < 0 else "?")
+    elif op in ("<", ">"):
+        state = "yes" if lo > 0 else ("no" if hi <= 0 else "?")
+    else:
+        state = "yes" if lo >= 0 else ("no" if hi < 0 else "?")
+    return state, lo, hi
+
+
+def _pass(claim: Claim, inst: _Instance, digits: int) -> tuple[_Precise, list[tuple[str, str, Any]], list[tuple[str, Any]]]:
+    """One evaluation at ``digits`` digits: the margins of the statement's comparisons
+    (label, op, margin) and of the constraints' comparisons and ranges (op, margin)."""
     p = _Precise(claim, inst, digits)
-    margins, values = [], []
-    for a, op, b in claim.relation.links():
-        margins.append(p.margin(a, op, b))
-        x, y = p.sides(a, b)
-        values += [p.flat(x), p.flat(y)]
-    tol = max(claim.tolerance, 1e-8)
-    feasible = True
+    rel = [(f"{g.render(a)} {op} {g.render(b)}", op, p.margin(a, op, b)) for a, op, b in claim.relation.links()]
+    cons: list[tuple[str, Any]] = []
     for a, op, b in claim.rules.links:
         for binding in _bindings(list(p.cache), (a, b)):
-            m = p.margin(a, op, b, binding)
-            if (m <= 0) if op in ("<", ">") else (m < -tol):
-                feasible = False
-    return margins, values, feasible, p.peak
+            cons.append((op, p.margin(a, op, b, binding)))
+    for rg in claim.rules.ranges:
+        for key in list(p.cache):
+            found = _match(rg.subject, key)
+            if found is None:
+                continue
+            v, lo, hi = p.cache[key], p.eval(rg.lo, found), p.eval(rg.hi, found)
+            for x in list(v) if isinstance(v, p.mp.matrix) else [v]:
+                cons += [(">=", x - lo), (">=", hi - x)]
+    return p, rel, cons
 
 
-def _settled(old: list[Array], new: list[Array], tol: float) -> bool:
-    """Do two precisions agree on every value (so that the digits carried suffice)?"""
-    for x, y in zip(old, new):
-        if x.shape != y.shape or not np.all(np.isfinite(x)) or not np.all(np.isfinite(y)):
+def _exact(v: Array) -> list[list[Fraction]]:
+    """A matrix as printed, in exact rationals."""
+    a = np.atleast_2d(np.asarray(v, dtype=float))
+    return [[Fraction(repr(float(x))) for x in row] for row in a]
+
+
+def _exact_mul(x: list[list[Fraction]], y: list[list[Fraction]]) -> list[list[Fraction]]:
+    return [[sum((x[i][k] * y[k][j] for k in range(len(y))), Fraction(0)) for j in range(len(y[0]))] for i in range(len(x))]
+
+
+def _exact_psd(x: list[list[Fraction]]) -> bool:
+    """Symmetric positive semidefinite, decided exactly (symmetric elimination)."""
+    n = len(x)
+    if any(x[i][j] != x[j][i] for i in range(n) for j in range(n)):
+        return False
+    m = [row[:] for row in x]
+    for k in range(n):
+        piv = m[k][k]
+        if piv < 0:
             return False
-        scale = max(1.0, float(np.abs(y).max(initial=0.0)))
-        if float(np.abs(x - y).max(initial=0.0)) > 0.01 * tol * scale:
-            return False
+        if piv == 0:
+            if any(m[k][j] != 0 for j in range(k, n)):
+                return False
+            continue
+        for i in range(k + 1, n):
+            f = m[i][k] / piv
+            for j in range(k, n):
+                m[i][j] -= f * m[k][j]
     return True
 
 
-MAX_DIGITS = 2000
-#: after this many double-precision violations that 40 digits do not confirm, stop trying
-MAX_UNCONFIRMED = 25
+def _exact_property(v: Array, prop: str) -> bool | None:
+    """Does a matrix as printed have the property (decided in exact rationals)? None for
+    "orthogonal" unless it is exactly so (cos/sin entries are not rational)."""
+    x = _exact(v)
+    n = len(x)
+    if prop == "diagonal":
+        return all(x[i][j] == 0 for i in range(n) for j in range(n) if i != j)
+    if prop == "symmetric":
+        return all(x[i][j] == x[j][i] for i in range(n) for j in range(n))
+    if prop == "skew":
+        return all(x[i][j] == -x[j][i] for i in range(n) for j in range(n))
+    if prop == "psd":
+        return _exact_psd(x)
+    if prop == "nilpotent":
+        power = x
+        for _ in range(n - 1):
+            power = _exact_mul(power, x)
+        return all(e == 0 for row in power for e in row)
+    if prop == "orthogonal":
+        xt = [list(r) for r in zip(*x)]
+        eye = [[Fraction(int(i == j)) for j in range(n)] for i in range(n)]
+        return True if _exact_mul(xt, x) == eye else None
+    raise SymresError(f"unknown property {prop}")
 
 
-def _confirm(claim: Claim, inst: _Instance) -> bool:
-    """Re-evaluate a counterexample in mpmath, at D and 2D digits where D = 40 + d·log10
-    of the largest magnitude met (so that cancellation, e.g. in det(exp(M)) with huge
-    entries, cannot eat the 40 digits kept). True if both precisions agree on both sides
-    of every comparison and show a violation on an instance meeting the constraints."""
+def _premises(claim: Claim, inst: _Instance) -> bool:
+    """The properties and commutation constraints, on the values as printed, exactly
+    (an orthogonal matrix with irrational entries: to 1e-12 relative)."""
+    keys = list(inst.values)
+    for name, prop in claim.rules.props:
+        for key in keys:
+            if _match(name, key) is not None:
+                ok = _exact_property(inst.values[key], prop)
+                if ok is None:
+                    q = np.asarray(inst.values[key], dtype=float)
+                    ok = bool(np.abs(q.T @ q - np.eye(len(q))).max() <= 1e-12)
+                if not ok:
+                    return False
+    for names in claim.rules.commute:
+        members = [k for k in keys if any(_match(n, k) is not None for n in names)]
+        for k1, k2 in itertools.combinations(members, 2):
+            x, y = _exact(inst.values[k1]), _exact(inst.values[k2])
+            if _exact_mul(x, y) != _exact_mul(y, x):
+                return False
+    return True
+
+
+def _literal_digits(claim: Claim) -> int:
+    """The most digits a literal of the statement needs (1e-300 needs 300)."""
+    most = 0
+    for n in g._walk(claim.statement.relation):
+        if isinstance(n, g.Num):
+            mantissa, _, exponent = n.text.lower().partition("e")
+            most = max(most, len(mantissa) + abs(int(exponent or 0)))
+    for c in claim.statement.constraints:
+        for root in g._constraint_nodes(c):
+            for n in g._walk(root):
+                if isinstance(n, g.Num):
+                    mantissa, _, exponent = n.text.lower().partition("e")
+                    most = max(most, len(mantissa) + abs(int(exponent or 0)))
+    return most
+
+
+def _certify(claim: Claim, inst: _Instance, *, constant: bool = False) -> _Decision:
+    """Decide the statement at one instance (its values as printed) with certified
+    precision: evaluate at D and 2D digits (D = 40 plus what the largest magnitude met
+    can cancel), enclose every margin (see `_judge`) and double the precision while an
+    enclosure contains 0, up to `MAX_DIGITS` (more for long literals). A non-strict
+    comparison whose enclosure still contains 0 at the last precision is counted as
+    holding at that point (equality within 10^-D); a strict one, or any comparison of
+    a statement without free symbols (``constant``), is "undecided"."""
+    import mpmath
+
+    if not _premises(claim, inst):
+        return _Decision("infeasible")
     try:
         with np.errstate(all="ignore"):
-            _, _, _, peak = _precise(claim, inst, PRECISE_DIGITS)
-            digits = PRECISE_DIGITS + int(math.ceil(inst.d * math.log10(max(peak, 1.0))))
-            if 2 * digits > MAX_DIGITS:
-                return False
-            _, first, _, _ = _precise(claim, inst, digits)
-            margins, second, feasible, _ = _precise(claim, inst, 2 * digits)
-            if not _settled(first, second, claim.tolerance):
-                return False
-            ops = [op for _, op, _ in claim.relation.links()]
-            # a strict comparison fails only at equality, which 40 digits can tell from a
-            # margin of 1e-7; the double-precision tolerance would refute true statements
-            strict_tol = 10.0 ** (-PRECISE_DIGITS // 2)
-            violated = any((m <= strict_tol) if op in ("<", ">") else (m < -claim.tolerance) for m, op in zip(margins, ops))
-            return violated and feasible
-    except Exception:  # mpmath not converging, a singular inverse, ...: not confirmed
-        return False
+            p, rel, cons = _pass(claim, inst, PRECISE_DIGITS)
+            digits = PRECISE_DIGITS + int(math.ceil(inst.d * math.log10(max(p.peak, 1.0))))
+            top = max(MAX_DIGITS, 2 * _literal_digits(claim) + 80, 2 * digits)
+            _, prev_rel, prev_cons = _pass(claim, inst, digits)
+            while True:
+                digits *= 2
+                p, rel, cons = _pass(claim, inst, digits)
+                mp = p.mp
+                judged = [(lab, op, *_judge(op, m, pm, mp)) for (lab, op, m), (_, _, pm) in zip(rel, prev_rel)]
+                judged_cons = [(op, *_judge(op, m, pm, mp)) for (op, m), (_, pm) in zip(cons, prev_cons)]
+                last = 2 * digits > top
+                if any(st == "no" for _, st, _, _ in judged_cons) or (
+                    last and any(st == "?" and op in ("<", ">") for op, st, _, _ in judged_cons)
+                ):
+                    return _Decision("infeasible", digits=digits)
+                cons_open = not last and any(st == "?" for _, st, _, _ in judged_cons)
+                for lab, op, st, lo, hi in judged:
+                    if st == "no" and not cons_open:
+                        return _Decision("violated", (float(lo), float(hi)), lab, digits)
+                open_ = [(lab, op, lo, hi) for lab, op, st, lo, hi in judged if st == "?"]
+                if not open_ and not cons_open:
+                    return _Decision("holds", digits=digits)
+                if last:
+                    for lab, op, lo, hi in open_:
+                        if constant or op in ("<", ">"):
+                            return _Decision("undecided", (float(lo), float(hi)), lab, digits)
+                    return _Decision("holds", digits=digits)
+                prev_rel, prev_cons = rel, cons
+    except (_Unconfirmed, ArithmeticError, mpmath.libmp.NoConvergence):
+        return _Decision("failed")
 
 
 # =========================================================================== batches
@@ -1161,8 +1310,9 @@ class _Batch:
     env: _Env
     links: list[_LinkEval]
     margin: Array
-    violated: Array
+    violated: Array  # valid, and the float screen sees a violation
     valid: Array
+    near: Array  # valid, and too close to call in floats
 
 
 def _evaluate(
@@ -1186,10 +1336,10 @@ def _evaluate(
             links.append(_margin(va, sig.kind(a), op, vb, sig.kind(b), claim.tolerance, b.col))
         feasible = _feasible(claim, env)
     margin = np.min([ln.margin for ln in links], axis=0)
-    finite = np.all([np.isfinite(ln.margin) for ln in links], axis=0)
-    valid = feasible & finite
+    valid = feasible
     violated = np.any([ln.violated for ln in links], axis=0) & valid
-    return _Batch(env, links, margin, violated, valid)
+    near = np.any([ln.near for ln in links], axis=0) & valid & ~violated
+    return _Batch(env, links, margin, violated, valid, near)
 
 
 def _pattern_letters(node: g.Node, bound: frozenset[str] = frozenset()) -> set[tuple[str, str]]:
@@ -1420,12 +1570,22 @@ class _Stats:
     candidates: int = 0
     worst: float = math.inf
     unconfirmed: int = 0
+    near: int = 0
+    undecided: _Decision | None = None  # the first point certified arithmetic could not decide
 
     def see(self, batch: _Batch) -> None:
         self.candidates += batch.env.t
         m = batch.margin[batch.valid]
+        m = m[np.isfinite(m)]
         if m.size:
             self.worst = min(self.worst, float(m.min()))
+
+    def decide(self, claim: Claim, inst: _Instance) -> _Decision:
+        """`_certify` at one instance, remembering the first undecided one."""
+        got = _certify(claim, inst)
+        if got.state == "undecided" and self.undecided is None:
+            self.undecided = got
+        return got
 
 
 def _take(batch: _Batch, i: int, d: int, ints: Mapping[str, int]) -> _Instance:
@@ -1444,16 +1604,23 @@ def _best(batch: _Batch, d: int, ints: Mapping[str, int], mask: Array, n: int = 
 def _first_confirmed(
     claim: Claim, batch: _Batch, d: int, ints: Mapping[str, int], stats: _Stats, *, by_margin: bool = True, limit: int = 10
 ) -> _Instance | None:
-    """The first violating trial of a batch that the 40-digit re-evaluation confirms."""
+    """The first trial of a batch that certified arithmetic shows violating: the float
+    violations first (worst margin first), then a few near ties."""
     idx = np.nonzero(batch.violated)[0]
     if by_margin:
         idx = idx[np.argsort(batch.margin[idx], kind="stable")]
     limit = min(limit, MAX_UNCONFIRMED - stats.unconfirmed)
     for i in idx[: max(limit, 0)]:
         inst = _take(batch, int(i), d, ints)
-        if _confirm(claim, inst):
+        if stats.decide(claim, inst).state == "violated":
             return inst
         stats.unconfirmed += 1
+    near = np.nonzero(batch.near)[0][: max(0, min(3, MAX_NEAR - stats.near))]
+    for i in near:
+        stats.near += 1
+        inst = _take(batch, int(i), d, ints)
+        if stats.decide(claim, inst).state == "violated":
+            return inst
     return None
 
 
@@ -1487,7 +1654,7 @@ def _run_trials(claim: Claim, d: int, t: int, rng: np.random.Generator, stats: _
         batch = _evaluate(claim, d, ints, len(idx), rng)
         stats.see(batch)
         valid += int(batch.valid.sum())
-        if violation is None and batch.violated.any():
+        if violation is None and (batch.violated.any() or batch.near.any()):
             violation = _first_confirmed(claim, batch, d, ints, stats)
     return valid, violation
 
@@ -1501,7 +1668,7 @@ def _search_dim(claim: Claim, d: int, seed: int, stats: _Stats) -> _Instance | N
         batch = _evaluate(claim, d, ints, len(idx), rng)
         stats.see(batch)
         pool += _best(batch, d, ints, batch.valid & ~batch.violated, OPT_PARENTS)
-        if random_hit is None and batch.violated.any():
+        if random_hit is None and (batch.violated.any() or batch.near.any()):
             random_hit = _first_confirmed(claim, batch, d, ints, stats)
     structured_hit = _structured_search(claim, d, rng, stats, pool)
     if structured_hit is not None:  # preferred: structured candidates are the simplest
@@ -1629,7 +1796,7 @@ def _optimise(claim: Claim, parents: Sequence[_Instance], rng: np.random.Generat
             except _Missing:
                 break
             stats.see(batch)
-            if batch.violated.any():
+            if (batch.violated.any() or batch.near.any()):
                 hit = _first_confirmed(claim, batch, current.d, current.ints, stats, limit=3)
                 if hit is not None:
                     return hit
@@ -1657,14 +1824,14 @@ def _verified(claim: Claim, cands: Sequence[_Instance], rng: np.random.Generator
         return [None] * len(cands)
     out: list[_Instance | None] = []
     for i, c in enumerate(cands):
-        out.append(_take(batch, i, c.d, c.ints) if batch.violated[i] else None)
+        out.append(_take(batch, i, c.d, c.ints) if (batch.violated[i] or batch.near[i]) else None)
     return out
 
 
 def _first_good(claim: Claim, cands: Sequence[_Instance], rng: np.random.Generator) -> _Instance | None:
     """The first candidate that is a counterexample in double precision and at 40 digits."""
     for got in _verified(claim, cands, rng):
-        if got is not None and _confirm(claim, got):
+        if got is not None and _certify(claim, got).state == "violated":
             return got
     return None
 
@@ -2382,6 +2549,8 @@ class Counterexample:
     links: tuple[LinkValue, ...]
     seed: int
     margin: float
+    interval: tuple[float, float] | None = None  # the certified enclosure of the violated margin
+    digits: int = 0  # the precision that certified it
 
     def grouped(self) -> list[tuple[str, Any]]:
         """The values with equal consecutive members of a family shown once:
@@ -2425,6 +2594,7 @@ class Counterexample:
                 for ln in self.links
             ],
             "seed": self.seed,
+            "certified": {"interval": list(self.interval) if self.interval else None, "digits": self.digits},
         }
 
 
@@ -2518,7 +2688,10 @@ def _finite(x: float) -> float | None:
 
 def _counterexample(claim: Claim, inst: _Instance, seed: int, rng: np.random.Generator) -> Counterexample | None:
     batch = _run(claim, [inst], rng)
-    if batch is None or not batch.violated[0]:
+    if batch is None:
+        return None
+    decision = _certify(claim, inst)
+    if decision.state != "violated":
         return None
     links = []
     for (a, op, b), ln in zip(claim.relation.links(), batch.links):
@@ -2530,11 +2703,13 @@ def _counterexample(claim: Claim, inst: _Instance, seed: int, rng: np.random.Gen
                 _squeeze(ln.lhs[0]),
                 _squeeze(ln.rhs[0]),
                 float(ln.margin[0]),
-                bool(ln.violated[0]),
+                f"{g.render(a)} {op} {g.render(b)}" == decision.comparison,
             )
         )
     values = {_label(k): _squeeze(v) for k, v in inst.values.items()}
-    return Counterexample(inst.d, dict(inst.ints), values, tuple(links), seed, float(batch.margin[0]))
+    return Counterexample(
+        inst.d, dict(inst.ints), values, tuple(links), seed, float(batch.margin[0]), decision.interval, decision.digits
+    )
 
 
 def _squeeze(v: Any) -> Any:
@@ -2557,7 +2732,7 @@ def recheck(claim: Claim | str, cx: Counterexample) -> bool:
         values[key] = np.asarray(v, dtype=float)
     inst = _Instance(cx.dim, dict(cx.integers), values, cx.margin)
     batch = _run(claim, [inst], np.random.default_rng(0))
-    return bool(batch is not None and batch.violated[0]) and _confirm(claim, inst)
+    return batch is not None and _certify(claim, inst).state == "violated"
 
 
 # =========================================================================== check
