@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -41,7 +42,9 @@ from typing import Any
 import numpy as np
 
 from symres import grammar as g
+from symres.budget import OutOfTime, time_limit
 from symres.errors import SymresError
+from symres.outcome import Outcome
 
 __all__ = [
     "Claim",
@@ -601,7 +604,7 @@ class _Env:
         kind = self.sig.kind(node)
         t = self.t
         if isinstance(node, g.Num):
-            return np.full(t, float(node.value))
+            return np.full(t, _to_float(node.value))
         if isinstance(node, g.Pi):
             return np.full(t, math.pi)
         if isinstance(node, g.Identity):
@@ -724,6 +727,15 @@ class _Env:
             eye = np.broadcast_to(np.eye(self.d), (self.t, self.d, self.d))
             return eye if node.op == "prod" else np.zeros_like(eye)
         return np.full(self.t, 1.0 if node.op == "prod" else 0.0)
+
+
+def _to_float(x: Fraction) -> float:
+    """A literal as a double: ±inf beyond the range of doubles (certified arithmetic,
+    which reads the literal exactly, decides such statements)."""
+    try:
+        return float(x)
+    except OverflowError:
+        return math.inf if x > 0 else -math.inf
 
 
 def _expand(a: Array, ndim: int) -> Array:
@@ -1979,6 +1991,8 @@ class _MS:
 _TRANSPOSE_INVARIANT = frozenset({"norm", "smin", "svals", "eig", "rho", "det"})
 #: size limits that keep SymPy fast; beyond them the statement is left to the numbers
 MAX_TERMS = 4096
+#: the prover does not write out a power with a larger exponent
+MAX_PROVER_EXPONENT = 64
 MAX_SIMPLIFY_OPS = 120
 _SV = tuple[str, Any]  # ("s", scalar) | ("m", matrix, 1 standing for I) | ("ms", _MS)
 
@@ -2000,7 +2014,7 @@ class _Prover:
         self.letters: dict[str, Any] = {}
         self.letter_keys: dict[Any, Key] = {}
         self.tmap: dict[Any, Any] = {}
-        self.assume: dict[Any, list[float]] = {}
+        self.assume: dict[Any, list[Any]] = {}
         self._busy: set[str] = set()
 
     def note(self, text: str) -> None:
@@ -2014,11 +2028,11 @@ class _Prover:
             self._link(self.conv(a, {}), op, self.conv(b, {}))
         return "; ".join(self.notes) or "both sides simplify to the same expression"
 
-    def _assumptions(self) -> dict[Any, list[float]]:
+    def _assumptions(self) -> dict[Any, list[Any]]:
         """Numeric bounds on scalar symbols from the constraints (``0 <= c < 1``), used by
         the interval arithmetic below. (SymPy's ``ask``/``refine`` are not used: ``ask``
         wrongly answers True for Q.nonnegative(c - x*y) given Q.positive(c).)"""
-        box: dict[Any, list[float]] = {}
+        box: dict[Any, list[Any]] = {}
         assumed: list[str] = []
         saved = list(self.notes)
         for a, op, b in self.rules.links:
@@ -2033,9 +2047,14 @@ class _Prover:
                     continue
                 if tx != "s" or ty != "s" or not sx.is_Symbol or not sy.is_number or not sy.is_real:
                     continue
-                bounds = box.setdefault(sx, [-math.inf, math.inf])
-                value = float(sy)
-                bounds[1 if upper else 0] = min(bounds[1], value) if upper else max(bounds[0], value)
+                enclosure = self._range(sy)  # outward-rounded: the bound itself, not its nearest double
+                if enclosure is None:
+                    continue
+                bounds = box.setdefault(sx, [None, None])
+                if upper:
+                    bounds[1] = enclosure.b if bounds[1] is None else min(bounds[1], enclosure.b)
+                else:
+                    bounds[0] = enclosure.a if bounds[0] is None else max(bounds[0], enclosure.a)
                 assumed.append(f"{g.render(a)} {op} {g.render(b)}")
                 break
         self.notes = saved + ([f"assuming {', '.join(dict.fromkeys(assumed))}"] if assumed else [])
@@ -2052,14 +2071,14 @@ class _Prover:
         if e is sp.pi:
             return iv.pi
         if e.is_Symbol:
-            lo, hi = self.assume.get(e, [-math.inf, math.inf])
+            lo, hi = self.assume.get(e, [None, None])
             if e.is_nonnegative:
-                lo = max(lo, 0.0)
+                lo = 0 if lo is None else max(lo, 0)
             if e.is_integer and e.is_positive:
-                lo = max(lo, 1.0)
+                lo = 1 if lo is None else max(lo, 1)
             if e.is_real is not True:
                 return None
-            return iv.mpf([lo if lo > -math.inf else "-inf", hi if hi < math.inf else "inf"])
+            return iv.mpf(["-inf" if lo is None else lo, "inf" if hi is None else hi])
         if e.is_Add or e.is_Mul:
             parts = [self._range(a) for a in e.args]
             if any(p is None for p in parts):
@@ -2080,20 +2099,20 @@ class _Prover:
                 return None
             if e.exp.is_Integer:
                 n = int(e.exp)
-                if n < 0 and float(base.a) <= 0 <= float(base.b):
+                if n < 0 and base.a <= 0 <= base.b:
                     return everything
                 return base**n
-            lo_b, hi_b = float(base.a), float(base.b)
+            lo_b, hi_b = base.a, base.b
             if e.exp.is_Rational and lo_b >= 0:
-                if hi_b == math.inf or (e.exp < 0 and lo_b <= 0):
+                if hi_b == iv.inf or (e.exp < 0 and lo_b <= 0):
                     return iv.mpf([0, "inf"])
                 return base ** (iv.mpf(int(e.exp.p)) / int(e.exp.q))
             ex = self._range(e.exp)
             if ex is None or lo_b < 0:
                 return None
-            if float(ex.a) >= 0 and hi_b <= 1:
+            if ex.a >= 0 and hi_b <= 1:
                 return iv.mpf([0, 1])
-            if float(ex.a) >= 0 and lo_b >= 1:
+            if ex.a >= 0 and lo_b >= 1:
                 return iv.mpf([1, "inf"])
             return iv.mpf([0, "inf"])
         return None
@@ -2104,8 +2123,7 @@ class _Prover:
         if not pos:
             r = self._range(e)
             if r is not None:
-                lo = float(r.a)
-                nonneg, pos = nonneg or lo >= 0, lo > 0
+                nonneg, pos = nonneg or r.a >= 0, r.a > 0
         return nonneg or pos, pos
 
     def _refine_abs(self, e: Any) -> Any:
@@ -2400,6 +2418,8 @@ class _Prover:
         (ta, a), (te, e) = self.conv(node.base, scope), self.conv(node.exp, scope)
         if te != "s":
             raise _NoProof
+        if e.is_number and abs(e) > MAX_PROVER_EXPONENT and not (a.is_number and abs(a) in (0, 1)):
+            raise _NoProof  # 9^(9^9) exactly, or a word of 10^9 letters: too costly to write out
         if ta == "s":
             return ("s", a**e)
         if ta == "ms":
@@ -2487,6 +2507,8 @@ class _Prover:
             raise _NoProof
         tag = "m" if self.sig.kind(node) is g.Kind.MATRIX else "s"
         if lo.is_Integer and hi.is_Integer:
+            if hi - lo + 1 > 12:
+                raise _NoProof
             values = [self.conv(node.body, {**scope, node.var: i})[1] for i in range(int(lo), int(hi) + 1)]
             if len(values) > 12 or (len(values) > 6 and not all(v.is_commutative for v in values)):
                 raise _NoProof
@@ -2511,11 +2533,18 @@ class _Prover:
         return (tag, count * body)
 
 
-def _prove(claim: Claim) -> str | None:
-    """The symbolic method that proves ``claim``, or None."""
+class _ProverOutOfTime(BaseException):
+    """The prover's share of the time budget ran out (internal; means "no proof")."""
+
+
+def _prove(claim: Claim, seconds: float) -> str | None:
+    """The symbolic method that proves ``claim``, or None. Only the prover's own "no
+    proof" (and its share of the time budget running out) mean "no proof": any other
+    exception is a bug and propagates."""
     try:
-        return _Prover(claim).prove()
-    except (_NoProof, RecursionError, TypeError, ValueError, AttributeError, NotImplementedError):
+        with time_limit(seconds, _ProverOutOfTime):
+            return _Prover(claim).prove()
+    except (_NoProof, _ProverOutOfTime):
         return None
 
 
@@ -2594,15 +2623,16 @@ class Counterexample:
                 for ln in self.links
             ],
             "seed": self.seed,
-            "certified": {"interval": list(self.interval) if self.interval else None, "digits": self.digits},
+            "certified": {"interval": [_finite(x) for x in self.interval] if self.interval else None, "digits": self.digits},
         }
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of `check`: ``verdict`` is "proved", "holds" or "refuted"."""
+    """The outcome of `check`: ``verdict`` is an `Outcome` (proved, holds, refuted,
+    undecided; it compares equal to its name)."""
 
-    verdict: str
+    verdict: Outcome
     statement: str
     method: str
     trials: int
@@ -2615,24 +2645,41 @@ class Verdict:
     search_worst_margin: float | None = None
     counterexample: Counterexample | None = None
     notes: tuple[str, ...] = ()
+    #: undecided: the enclosure [lo, hi] of the margin that could not be decided, and where
+    interval: tuple[float, float] | None = None
+    undecided_at: str = ""
+    #: proved by theorems: the theorems applied, in order
+    theorems: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        """True for proved and holds (exit status 0), False for refuted (exit status 1)."""
-        return self.verdict != "refuted"
+        """False only for refuted (exit status 1); see `exit_status` for undecided (3)."""
+        return self.verdict != Outcome.REFUTED
+
+    @property
+    def exit_status(self) -> int:
+        """0 proved or holds, 1 refuted, 3 undecided."""
+        return Outcome(self.verdict).exit_status
 
     @property
     def summary(self) -> str:
-        if self.verdict == "proved":
-            return "proved symbolically"
-        if self.verdict == "holds":
+        if self.verdict == Outcome.PROVED:
+            return "proved by theorems" if self.theorems else (
+                "proved by certified arithmetic" if self.method.startswith("certified") else "proved symbolically"
+            )
+        if self.verdict == Outcome.HOLDS:
             return f"holds numerically ({self.trials} trials, seed {self.seed})"
+        if self.verdict == Outcome.UNDECIDED:
+            if self.interval is None:
+                return "undecided (out of time)"
+            lo, hi = self.interval
+            return f"undecided: the margin of {self.undecided_at} lies in [{lo:.3g}, {hi:.3g}], which contains 0"
         cx = self.counterexample
         return f"refuted (counterexample at dimension {cx.dim if cx else '?'}, seed {self.seed})"
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "verdict": self.verdict,
+            "verdict": str(self.verdict),
             "summary": self.summary,
             "statement": self.statement,
             "method": self.method,
@@ -2648,6 +2695,11 @@ class Verdict:
             },
             "notes": list(self.notes),
         }
+        if self.theorems:
+            out["theorems"] = list(self.theorems)
+        if self.interval is not None:
+            lo, hi = self.interval
+            out["interval"] = {"comparison": self.undecided_at, "lo": _finite(lo), "hi": _finite(hi)}
         if self.counterexample is not None:
             out["counterexample"] = self.counterexample.to_json()
         return out
@@ -2665,21 +2717,26 @@ def _jsonable(v: Any) -> Any:
     return a.tolist()
 
 
-def _number(x: complex | float) -> str:
+def _number(x: complex | float, exact: bool = False) -> str:
     z = complex(x)
+    if exact and z.imag == 0:
+        text = repr(z.real + 0.0)
+        return text[:-2] if text.endswith(".0") else text
     if abs(z.imag) <= 1e-12 * max(1.0, abs(z)):
         return f"{z.real + 0.0:.6g}"
     return f"{z.real + 0.0:.6g}{z.imag:+.6g}i"
 
 
-def format_value(v: Any) -> str:
-    """A value for the terminal: ``0.5``, a multiset ``{0, 2}``, a matrix ``[[1, 0], [0, 1]]``."""
+def format_value(v: Any, exact: bool = False) -> str:
+    """A value for the terminal: ``0.5``, a multiset ``{0, 2}``, a matrix ``[[1, 0], [0, 1]]``.
+    ``exact``: the shortest decimal that reads back as the same double (a counterexample
+    is certified on exactly what is printed); otherwise 6 significant digits."""
     a = np.asarray(v)
     if a.ndim == 0:
-        return _number(a.item())
+        return _number(a.item(), exact)
     if a.ndim == 1:
-        return "{" + ", ".join(_number(x) for x in a) + "}"
-    return "[" + ", ".join("[" + ", ".join(_number(x) for x in row) + "]" for row in a) + "]"
+        return "{" + ", ".join(_number(x, exact) for x in a) + "}"
+    return "[" + ", ".join("[" + ", ".join(_number(x, exact) for x in row) + "]" for row in a) + "]"
 
 
 def _finite(x: float) -> float | None:
@@ -2738,21 +2795,100 @@ def recheck(claim: Claim | str, cx: Counterexample) -> bool:
 # =========================================================================== check
 
 
-def check(statement: str | Claim, *, trials: int = 200, seed: int = 0, dim: int | None = None) -> Verdict:
-    """Prove, check numerically, or refute a statement.
+#: the default time budget of one statement, in seconds (`check(timeout=...)`, `--timeout`)
+DEFAULT_TIMEOUT = 20.0
+#: the prover's share of the time budget
+PROVER_SHARE = 0.25
+#: the recursion limit while a statement is checked: a 2,000-character statement nests at
+#: most ~1,000 operations deep, a few frames each
+_RECURSION_LIMIT = 20_000
+
+
+@dataclass
+class _Progress:
+    """How far `check` got (what a timeout reports)."""
+
+    stage: str = "parsing"
+    claim: Claim | None = None
+    method: str | None = None
+
+
+def check(
+    statement: str | Claim, *, trials: int = 200, seed: int = 0, dim: int | None = None, timeout: float = DEFAULT_TIMEOUT
+) -> Verdict:
+    """Prove, check numerically, or refute a statement; ``undecided`` when certified
+    arithmetic cannot tell or ``timeout`` seconds run out.
 
     ``trials`` seeded random instances are drawn at dimension ``dim`` (3 by default); if
     no proof is found and no trial fails, a counterexample is searched for at dimension
     ``dim`` or, by default, at 1, 2, 3 and 4. Every draw comes from
-    ``numpy.random.default_rng`` seeded by ``seed``. Raises `SymresError` on a malformed
-    statement or on constraints that no instance satisfies.
+    ``numpy.random.default_rng`` seeded by ``seed``. Every decision (a counterexample, a
+    statement without free symbols) is certified at the witness point (`_certify`).
+    Raises `SymresError` on a malformed or too costly statement, or on constraints that
+    no instance satisfies.
     """
-    claim = statement if isinstance(statement, Claim) else parse(statement)
     if not 1 <= trials <= MAX_TRIALS:
         raise SymresError(f"--trials must be between 1 and {MAX_TRIALS}")
     if dim is not None and not 1 <= dim <= 12:
         raise SymresError("--dim must be between 1 and 12")
-    method = _prove(claim)
+    if not 0 < timeout <= 3600:
+        raise SymresError("--timeout must be between 0 and 3600 seconds")
+    progress = _Progress()
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))
+    try:
+        with time_limit(timeout):
+            return _check(statement, trials, seed, dim, timeout, progress)
+    except OutOfTime:
+        text = progress.claim.text if progress.claim else str(statement).strip()
+        common = dict(statement=text, trials=trials, seed=seed, dim=dim or 3, worst_margin=None, tolerance=TOLERANCE)
+        notes = (f"the time budget of {timeout:g} s ran out during {progress.stage}",)
+        if progress.method is not None:
+            notes += ("the numeric cross-check of the proof was cut short",)
+            return Verdict(Outcome.PROVED, method=f"symbolic: {progress.method}", notes=notes, **common)  # type: ignore[arg-type]
+        return Verdict(Outcome.UNDECIDED, method="out of time", notes=notes, **common)  # type: ignore[arg-type]
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _is_constant(claim: Claim) -> bool:
+    """No symbol and no I: the statement is one number compared with another."""
+    roots = [claim.relation, *(n for c in claim.statement.constraints for n in g._constraint_nodes(c))]
+    return not claim.signature.kinds and not any(
+        isinstance(n, (g.Name, g.Identity)) for root in roots for n in g._walk(root)
+    )
+
+
+def _check_constant(claim: Claim, seed: int) -> Verdict:
+    """A statement without symbols: decided by certified arithmetic alone."""
+    inst = _Instance(1, {}, {}, 0.0)
+    decision = _certify(claim, inst, constant=True)
+    common = dict(statement=claim.text, trials=0, seed=seed, dim=1, worst_margin=None, tolerance=0.0)
+    how = f"certified arithmetic: both sides enclosed at {decision.digits} digits"
+    if decision.state == "holds":
+        return Verdict(Outcome.PROVED, method=how, **common)  # type: ignore[arg-type]
+    if decision.state == "violated":
+        cx = _counterexample(claim, inst, seed, np.random.default_rng(seed))
+        return Verdict(Outcome.REFUTED, method=how, counterexample=cx, **common)  # type: ignore[arg-type]
+    if decision.state == "undecided":
+        return Verdict(
+            Outcome.UNDECIDED, method=how, interval=decision.interval, undecided_at=decision.comparison, **common  # type: ignore[arg-type]
+        )
+    raise SymresError(f"cannot evaluate {claim.text!r} (a value is undefined, e.g. a division by zero)")
+
+
+def _check(
+    statement: str | Claim, trials: int, seed: int, dim: int | None, timeout: float, progress: _Progress
+) -> Verdict:
+    claim = statement if isinstance(statement, Claim) else parse(statement)
+    progress.claim = claim
+    if _is_constant(claim):
+        progress.stage = "certified evaluation"
+        return _check_constant(claim, seed)
+    progress.stage = "the symbolic prover"
+    method = _prove(claim, max(1.0, PROVER_SHARE * timeout))
+    progress.method = method
+    progress.stage = "the seeded trials"
     trial_dim = dim or 3
     rng = np.random.default_rng(seed)
     stats = _Stats()
@@ -2769,6 +2905,7 @@ def check(statement: str | Claim, *, trials: int = 200, seed: int = 0, dim: int 
     if valid < trials:
         notes.append(f"{trials - valid} of {trials} trials were discarded (constraints unmet or values undefined)")
     searched: list[int] = []
+    progress.stage = "the counterexample search"
     if violation is None and method is None:
         for d in dims:
             searched.append(d)
@@ -2785,8 +2922,8 @@ def check(statement: str | Claim, *, trials: int = 200, seed: int = 0, dim: int 
     unconfirmed = stats.unconfirmed + search.unconfirmed
     if unconfirmed:
         notes.append(
-            f"{unconfirmed} apparent violation(s) in double precision were not confirmed in {PRECISE_DIGITS}-digit arithmetic "
-            "(floating-point error) and were discarded"
+            f"{unconfirmed} apparent violation(s) in double precision were not confirmed by certified arithmetic "
+            "(floating-point error, or a premise broken by rounding) and were discarded"
         )
     common = dict(
         statement=claim.text,
@@ -2800,9 +2937,20 @@ def check(statement: str | Claim, *, trials: int = 200, seed: int = 0, dim: int 
     )
     if violation is None:
         if method is not None:
-            return Verdict("proved", method=f"symbolic: {method}", notes=tuple(notes), **common)  # type: ignore[arg-type]
+            return Verdict(Outcome.PROVED, method=f"symbolic: {method}", notes=tuple(notes), **common)  # type: ignore[arg-type]
+        undecided = stats.undecided or search.undecided
+        if undecided is not None:
+            return Verdict(
+                Outcome.UNDECIDED,
+                method=f"certified arithmetic could not decide an instance at {undecided.digits} digits; no counterexample found",
+                search_dims=tuple(searched),
+                notes=tuple(notes),
+                interval=undecided.interval,
+                undecided_at=undecided.comparison,
+                **common,  # type: ignore[arg-type]
+            )
         return Verdict(
-            "holds",
+            Outcome.HOLDS,
             method=(
                 f"numeric: {trials} seeded trials at dimension {trial_dim}, then a counterexample search "
                 f"(random, structured, optimised) at dimension {', '.join(map(str, dims))}; not a proof"
@@ -2811,6 +2959,7 @@ def check(statement: str | Claim, *, trials: int = 200, seed: int = 0, dim: int 
             notes=tuple(notes),
             **common,  # type: ignore[arg-type]
         )
+    progress.stage = "minimising the counterexample"
     mrng = np.random.default_rng([seed, 99])
     small = _minimise(claim, violation, mrng)
     cx = _counterexample(claim, small, seed, mrng) or _counterexample(claim, violation, seed, mrng)
@@ -2819,8 +2968,8 @@ def check(statement: str | Claim, *, trials: int = 200, seed: int = 0, dim: int 
     if method is not None:
         notes.append(f"a symbolic rule claimed a proof ({method}) but the numbers refute it: please report this")
     return Verdict(
-        "refuted",
-        method=f"counterexample, minimised and re-verified (double precision and {PRECISE_DIGITS}-digit arithmetic)",
+        Outcome.REFUTED,
+        method=f"counterexample, minimised and re-verified in certified arithmetic ({cx.digits} digits), premises included",
         search_dims=tuple(searched),
         counterexample=cx,
         notes=tuple(notes),
