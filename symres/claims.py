@@ -310,6 +310,15 @@ def _polar(x: Array) -> Array:
     return u @ vt
 
 
+def _signed_permutations(rng: np.random.Generator, t: int, d: int, *, signed: bool = True) -> Array:
+    """T random (signed) permutation matrices, (T, d, d): orthogonal in exact arithmetic."""
+    out = np.zeros((t, d, d))
+    cols = np.argsort(rng.random((t, d)), axis=1)
+    signs = rng.choice([-1.0, 1.0], size=(t, d)) if signed else np.ones((t, d))
+    out[np.arange(t)[:, None], np.arange(d)[None, :], cols] = signs
+    return out
+
+
 def _orthogonal(rng: np.random.Generator, t: int, d: int) -> Array:
     q, r = np.linalg.qr(rng.standard_normal((t, d, d)))
     return q * np.sign(np.diagonal(r, axis1=-2, axis2=-1))[:, None, :]
@@ -496,6 +505,8 @@ class _Env:
             if "diagonal" in props:
                 return np.eye(d) * rng.choice([-1.0, 1.0], size=(t, 1, d))
             q = _orthogonal(rng, t, d)
+            exact = rng.random(t) < 0.5  # half signed permutations: orthogonal exactly, also as printed
+            q = np.where(exact[:, None, None], _signed_permutations(rng, t, d), q)
             if "symmetric" in props:
                 signs = rng.choice([-1.0, 1.0], size=(t, 1, d))
                 return (q * signs) @ np.swapaxes(q, -1, -2)
@@ -503,13 +514,15 @@ class _Env:
         if "nilpotent" in props:
             if props & {"diagonal", "symmetric", "psd", "skew"}:
                 return np.zeros((t, d, d))
-            q = _orthogonal(rng, t, d)
-            return q @ np.triu(gauss, 1) @ np.swapaxes(q, -1, -2)
+            # a permuted strictly triangular matrix: nilpotent exactly, also as printed
+            perm = _signed_permutations(rng, t, d, signed=False)
+            return perm @ np.triu(gauss, 1) @ np.swapaxes(perm, -1, -2)
         if "diagonal" in props:
             diag = np.abs(gauss[:, 0, :]) if "psd" in props else gauss[:, 0, :]
             return diag[:, None, :] * np.eye(d)
         if "psd" in props:
-            return gauss @ np.swapaxes(gauss, -1, -2) / d
+            psd = gauss @ np.swapaxes(gauss, -1, -2) / d
+            return (psd + np.swapaxes(psd, -1, -2)) / 2  # symmetric exactly
         if "symmetric" in props:
             return (gauss + np.swapaxes(gauss, -1, -2)) / 2
         if "skew" in props:
@@ -582,6 +595,7 @@ class _Env:
                 x = (x - xt) / 2
             if "psd" in props:
                 x = _safe(x, _psd_part)
+                x = (x + np.swapaxes(x, -1, -2)) / 2
             if "orthogonal" in props:
                 x = _safe(x, _polar)
         for a, b in self._ranges(key):
@@ -1205,9 +1219,8 @@ def _exact_psd(x: list[list[Fraction]]) -> bool:
     return True
 
 
-def _exact_property(v: Array, prop: str) -> bool | None:
-    """Does a matrix as printed have the property (decided in exact rationals)? None for
-    "orthogonal" unless it is exactly so (cos/sin entries are not rational)."""
+def _exact_property(v: Array, prop: str) -> bool:
+    """Does a matrix as printed have the property (decided in exact rationals)?"""
     x = _exact(v)
     n = len(x)
     if prop == "diagonal":
@@ -1226,22 +1239,19 @@ def _exact_property(v: Array, prop: str) -> bool | None:
     if prop == "orthogonal":
         xt = [list(r) for r in zip(*x)]
         eye = [[Fraction(int(i == j)) for j in range(n)] for i in range(n)]
-        return True if _exact_mul(xt, x) == eye else None
+        return _exact_mul(xt, x) == eye
     raise SymresError(f"unknown property {prop}")
 
 
 def _premises(claim: Claim, inst: _Instance) -> bool:
-    """The properties and commutation constraints, on the values as printed, exactly
-    (an orthogonal matrix with irrational entries: to 1e-12 relative)."""
+    """The properties and commutation constraints, on the values as printed, exactly (so
+    an orthogonal matrix in a counterexample is one with rational entries, e.g. a signed
+    permutation: a rounded rotation is not orthogonal and proves nothing)."""
     keys = list(inst.values)
     for name, prop in claim.rules.props:
         for key in keys:
             if _match(name, key) is not None:
-                ok = _exact_property(inst.values[key], prop)
-                if ok is None:
-                    q = np.asarray(inst.values[key], dtype=float)
-                    ok = bool(np.abs(q.T @ q - np.eye(len(q))).max() <= 1e-12)
-                if not ok:
+                if not _exact_property(inst.values[key], prop):
                     return False
     for names in claim.rules.commute:
         members = [k for k in keys if any(_match(n, k) is not None for n in names)]
