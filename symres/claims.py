@@ -2026,6 +2026,7 @@ class _Prover:
         self.tmap: dict[Any, Any] = {}
         self.assume: dict[Any, list[Any]] = {}
         self._busy: set[str] = set()
+        self.theorems: list[str] = []  # the theorems applied (proof by theorems), in order
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -2035,7 +2036,15 @@ class _Prover:
     def prove(self) -> str:
         self.assume = self._assumptions()
         for a, op, b in self.claim.relation.links():
-            self._link(self.conv(a, {}), op, self.conv(b, {}))
+            try:
+                self._link(self.conv(a, {}), op, self.conv(b, {}))
+            except _NoProof:
+                if op == "=":
+                    raise
+                bounds = _Bounds(self)
+                bounds.link(a, op, b)
+                self.theorems += [t for t in bounds.used if t not in self.theorems]
+                self.note(f"{g.render(a)} {op} {g.render(b)} by theorems")
         return "; ".join(self.notes) or "both sides simplify to the same expression"
 
     def _assumptions(self) -> dict[Any, list[Any]]:
@@ -2543,17 +2552,267 @@ class _Prover:
         return (tag, count * body)
 
 
+# =========================================================================== proof by theorems
+
+#: the theorems the bound prover applies, by name (each is also in symres.theorems as data)
+THM_SUBMULT = "submultiplicativity: ‖P Q‖ ≤ ‖P‖ ‖Q‖"
+THM_TRIANGLE = "triangle inequality: ‖P + Q‖ ≤ ‖P‖ + ‖Q‖"
+THM_WEYL = "Weyl's inequality for singular values: σ_min(P + Q) ≥ σ_min(P) − ‖Q‖"
+THM_SUPERMULT = "supermultiplicativity of σ_min: σ_min(P Q) ≥ σ_min(P) σ_min(Q)"
+THM_POWER = "(1 ± c)^L bounds: a product of L factors each bounded by u ≥ 0 is bounded by u^L"
+THM_SMIN_NORM = "σ_min(P) ≤ ‖P‖"
+THM_RHO_NORM = "ρ(P) ≤ ‖P‖ (every eigenvalue is at most the spectral norm in modulus)"
+THM_SCALE = "‖s P‖ = |s| ‖P‖, σ_min(s P) = |s| σ_min(P), ‖Pᵀ‖ = ‖P‖, ‖I‖ = σ_min(I) = 1"
+THM_MONOTONE = "monotonicity: sums, products and powers of non-negative bounds are bounds"
+
+
+class _Bounds:
+    """Proof by theorems: an upper bound of the left side and a lower bound of the right
+    side of ``a <= b``, built by applying named theorems to the syntax tree (a product's
+    norm by submultiplicativity, σ_min(I + J) by Weyl, a premise ``norm(J_l) <= c``, ...);
+    the link is proved when SymPy and interval arithmetic show lower(b) − upper(a) ≥ 0.
+    Every theorem applied is recorded, in order. Raises `_NoProof` when no chain fits."""
+
+    def __init__(self, prover: _Prover) -> None:
+        self.p = prover
+        self.sp = prover.sp
+        self.used: list[str] = []
+
+    def use(self, name: str) -> None:
+        if name not in self.used:
+            self.used.append(name)
+
+    # ------------------------------------------------------------------ helpers
+    def _kind(self, node: g.Node) -> g.Kind:
+        return self.p.sig.kind(node)
+
+    def _exact(self, node: g.Node, scope: Mapping[str, Any]) -> Any:
+        tag, v = self.p.conv(node, scope)
+        if tag != "s":
+            raise _NoProof
+        return v
+
+    def _nonneg(self, e: Any) -> bool:
+        """Is ``e`` certainly ≥ 0 (as written, where powers keep their sign, or simplified)?"""
+        return self.p._sign(e)[0] or self.p._sign(self.p._simp(e))[0]
+
+    def _clamp(self, e: Any) -> Any:
+        """A lower bound of a σ_min made ≥ 0 (σ_min is never negative)."""
+        return e if self._nonneg(e) else self.sp.Integer(0)
+
+    def _has_bounds(self, node: g.Node) -> bool:
+        """Does a scalar node contain a matrix function to bound (norm, σ_min, ρ)?"""
+        return any(
+            isinstance(n, g.Call) and n.func in ("norm", "smin", "smax", "rho") and self._kind(n.arg) is g.Kind.MATRIX
+            for n in g._walk(node)
+        )
+
+    def _index(self, node: g.Reduce, scope: Mapping[str, Any]) -> tuple[Any, Any]:
+        """(count of factors, the scope with the index as a symbol) of a reduction."""
+        lo, hi = self._exact(node.lo, scope), self._exact(node.hi, scope)
+        count = self.sp.simplify(hi - lo + 1)
+        if not self._nonneg(count):
+            raise _NoProof
+        return count, {**scope, node.var: self.sp.Symbol(f"{node.var}'", integer=True)}
+
+    def _uniform(self, body: Any, inner: Mapping[str, Any], var: str) -> Any:
+        if any(s.name == f"{var}'" for s in body.free_symbols):
+            raise _NoProof  # the bound depends on the index: no closed form here
+        return body
+
+    # ------------------------------------------------------------------ matrices
+    def norm_upper(self, node: g.Node, scope: Mapping[str, Any]) -> Any:
+        """An expression ≥ ‖node‖ (the spectral norm of a matrix node)."""
+        sp = self.sp
+        if isinstance(node, g.Identity):
+            self.use(THM_SCALE)
+            return sp.Integer(1)
+        if isinstance(node, g.Name):
+            return self._premise(node, scope)
+        if isinstance(node, (g.Neg, g.Transpose)):
+            self.use(THM_SCALE) if isinstance(node, g.Transpose) else None
+            return self.norm_upper(node.arg, scope)
+        if isinstance(node, g.BinOp):
+            kl, kr = self._kind(node.left), self._kind(node.right)
+            if node.op == "*" and kl is g.Kind.SCALAR:
+                self.use(THM_SCALE)
+                return sp.Abs(self._exact(node.left, scope)) * self.norm_upper(node.right, scope)
+            if node.op in ("*", "/") and kr is g.Kind.SCALAR:
+                self.use(THM_SCALE)
+                s = self._exact(node.right, scope)
+                return self.norm_upper(node.left, scope) * (sp.Abs(s) if node.op == "*" else 1 / sp.Abs(s))
+            if node.op == "*":
+                self.use(THM_SUBMULT)
+                return self.norm_upper(node.left, scope) * self.norm_upper(node.right, scope)
+            if node.op in "+-" and kl is g.Kind.MATRIX and kr is g.Kind.MATRIX:
+                self.use(THM_TRIANGLE)
+                return self.norm_upper(node.left, scope) + self.norm_upper(node.right, scope)
+            raise _NoProof
+        if isinstance(node, g.Pow):
+            n = self._exact(node.exp, scope)
+            if not (n.is_integer and self._nonneg(n)):
+                raise _NoProof
+            self.use(THM_SUBMULT)
+            return self.norm_upper(node.base, scope) ** n
+        if isinstance(node, g.Reduce):
+            count, inner = self._index(node, scope)
+            u = self._uniform(self.norm_upper(node.body, inner), inner, node.var)
+            if node.op == "prod":
+                self.use(THM_SUBMULT)
+                self.use(THM_POWER)
+                return u**count
+            self.use(THM_TRIANGLE)
+            return count * u
+        raise _NoProof
+
+    def _premise(self, node: g.Name, scope: Mapping[str, Any]) -> Any:
+        """‖J‖ for a matrix symbol: a premise ``norm(J) <= c`` if there is one, else ‖J‖ itself."""
+        sub: Any = node.sub
+        if sub is not None:
+            sub = scope[sub] if sub in scope else (int(sub) if sub.isdigit() else sub)
+        key: Key = (node.base, sub)
+        for b in self.p.rules.bounds:
+            found = _match(b.target, key)
+            if b.on_norm and b.upper and found is not None:
+                return self._exact(b.expr, {**scope, **found})
+        return self._exact(g.Call("norm", node, node.col), scope)
+
+    def smin_lower(self, node: g.Node, scope: Mapping[str, Any]) -> Any:
+        """An expression ≤ σ_min(node) (not necessarily ≥ 0; products clamp their factors)."""
+        sp = self.sp
+        if isinstance(node, g.Identity):
+            self.use(THM_SCALE)
+            return sp.Integer(1)
+        if isinstance(node, (g.Neg, g.Transpose)):
+            return self.smin_lower(node.arg, scope)
+        if isinstance(node, g.BinOp):
+            kl, kr = self._kind(node.left), self._kind(node.right)
+            if node.op == "*" and kl is g.Kind.SCALAR:
+                self.use(THM_SCALE)
+                return sp.Abs(self._exact(node.left, scope)) * self._clamp(self.smin_lower(node.right, scope))
+            if node.op == "*" and kl is g.Kind.MATRIX and kr is g.Kind.MATRIX:
+                self.use(THM_SUPERMULT)
+                return self._clamp(self.smin_lower(node.left, scope)) * self._clamp(self.smin_lower(node.right, scope))
+            if node.op in "+-" and kl is g.Kind.MATRIX and kr is g.Kind.MATRIX:
+                self.use(THM_WEYL)
+                first, second = (node.left, node.right)
+                if node.op == "+" and isinstance(node.right, g.Identity):
+                    first, second = node.right, node.left
+                return self.smin_lower(first, scope) - self.norm_upper(second, scope)
+            raise _NoProof
+        if isinstance(node, g.Pow):
+            n = self._exact(node.exp, scope)
+            if not (n.is_integer and self._nonneg(n)):
+                raise _NoProof
+            self.use(THM_SUPERMULT)
+            return self._clamp(self.smin_lower(node.base, scope)) ** n
+        if isinstance(node, g.Reduce) and node.op == "prod":
+            count, inner = self._index(node, scope)
+            u = self._uniform(self._clamp(self.smin_lower(node.body, inner)), inner, node.var)
+            self.use(THM_SUPERMULT)
+            self.use(THM_POWER)
+            return u**count
+        if isinstance(node, g.Name):
+            return self._exact(g.Call("smin", node, node.col), scope)
+        raise _NoProof
+
+    # ------------------------------------------------------------------ scalars
+    def upper(self, node: g.Node, scope: Mapping[str, Any]) -> Any:
+        """An expression ≥ the scalar node, for every instance meeting the premises."""
+        return self._bound(node, scope, upper=True)
+
+    def lower(self, node: g.Node, scope: Mapping[str, Any]) -> Any:
+        """An expression ≤ the scalar node."""
+        return self._bound(node, scope, upper=False)
+
+    def _bound(self, node: g.Node, scope: Mapping[str, Any], upper: bool) -> Any:
+        sp = self.sp
+        if not self._has_bounds(node):
+            return self._exact(node, scope)
+        if isinstance(node, g.Call) and self._kind(node.arg) is g.Kind.MATRIX:
+            f = "norm" if node.func == "smax" else node.func
+            if isinstance(node.arg, g.Name) and f in ("norm", "smin"):
+                return self._exact(node, scope) if not (f == "norm" and upper) else self.norm_upper(node.arg, scope)
+            if f == "norm":
+                return self.norm_upper(node.arg, scope) if upper else self.smin_lower(node.arg, scope)
+            if f == "smin":
+                if upper:
+                    self.use(THM_SMIN_NORM)
+                    return self.norm_upper(node.arg, scope)
+                return self.smin_lower(node.arg, scope)
+            if f == "rho":
+                if upper:
+                    self.use(THM_RHO_NORM)
+                    return self.norm_upper(node.arg, scope)
+                return sp.Integer(0)
+            raise _NoProof
+        if isinstance(node, g.Neg):
+            return -self._bound(node.arg, scope, not upper)
+        if isinstance(node, g.BinOp) and self._kind(node) is g.Kind.SCALAR:
+            if node.op in "+-":
+                right = self._bound(node.right, scope, upper if node.op == "+" else not upper)
+                left = self._bound(node.left, scope, upper)
+                return left + right if node.op == "+" else left - right
+            if node.op in "*/":
+                lo_l, lo_r = self._bound(node.left, scope, False), self._bound(node.right, scope, False)
+                if not (self._nonneg(lo_l) and self._nonneg(lo_r)):
+                    raise _NoProof
+                if node.op == "/":
+                    if upper:
+                        return self._bound(node.left, scope, True) / lo_r if lo_r.is_positive or self.p._sign(lo_r)[1] else self._fail()
+                    return lo_l / self._bound(node.right, scope, True)
+                out = self._bound(node.left, scope, True) * self._bound(node.right, scope, True) if upper else lo_l * lo_r
+                if out != self._exact(node, scope):
+                    self.use(THM_MONOTONE)
+                return out
+        if isinstance(node, g.Pow) and self._kind(node) is g.Kind.SCALAR and self._has_bounds(node.base):
+            n = self._exact(node.exp, scope)
+            lo = self._bound(node.base, scope, False)
+            if not (self._nonneg(lo) and self._nonneg(n)):
+                raise _NoProof
+            self.use(THM_MONOTONE)
+            return (self._bound(node.base, scope, True) if upper else lo) ** n
+        return self._exact(node, scope)
+
+    def _fail(self) -> Any:
+        raise _NoProof
+
+    def link(self, a: g.Node, op: str, b: g.Node) -> None:
+        """Prove the scalar link ``a op b`` (op an inequality) by theorems, or raise `_NoProof`."""
+        if op == "=" or self._kind(a) is not g.Kind.SCALAR and self._kind(a) is not g.Kind.ZERO:
+            raise _NoProof
+        small, big = (a, b) if op in ("<=", "<") else (b, a)
+        if (
+            op in ("<=", ">=")
+            and isinstance(small, g.Call)
+            and isinstance(big, g.Call)
+            and small.func in ("smin", "rho")
+            and big.func in ("norm", "smax")
+            and g.render(small.arg) == g.render(big.arg)
+        ):
+            self.use(THM_SMIN_NORM if small.func == "smin" else THM_RHO_NORM)
+            return
+        diff = self.lower(big, {}) - self.upper(small, {})
+        for e in (diff, self.p._simp(diff)):
+            nonneg, pos = self.p._sign(e)
+            if pos if op in ("<", ">") else nonneg:
+                return
+        raise _NoProof
+
+
 class _ProverOutOfTime(BaseException):
     """The prover's share of the time budget ran out (internal; means "no proof")."""
 
 
-def _prove(claim: Claim, seconds: float) -> str | None:
-    """The symbolic method that proves ``claim``, or None. Only the prover's own "no
-    proof" (and its share of the time budget running out) mean "no proof": any other
-    exception is a bug and propagates."""
+def _prove(claim: Claim, seconds: float) -> tuple[str, tuple[str, ...]] | None:
+    """(the symbolic method, the theorems applied) that prove ``claim``, or None. Only the
+    prover's own "no proof" (and its share of the time budget running out) mean "no
+    proof": any other exception is a bug and propagates."""
     try:
         with time_limit(seconds, _ProverOutOfTime):
-            return _Prover(claim).prove()
+            prover = _Prover(claim)
+            method = prover.prove()
+            return method, tuple(prover.theorems)
     except (_NoProof, _ProverOutOfTime):
         return None
 
@@ -2896,7 +3155,8 @@ def _check(
         progress.stage = "certified evaluation"
         return _check_constant(claim, seed)
     progress.stage = "the symbolic prover"
-    method = _prove(claim, max(1.0, PROVER_SHARE * timeout))
+    proof = _prove(claim, max(1.0, PROVER_SHARE * timeout))
+    method, theorems = proof if proof is not None else (None, ())
     progress.method = method
     progress.stage = "the seeded trials"
     trial_dim = dim or 3
@@ -2947,7 +3207,13 @@ def _check(
     )
     if violation is None:
         if method is not None:
-            return Verdict(Outcome.PROVED, method=f"symbolic: {method}", notes=tuple(notes), **common)  # type: ignore[arg-type]
+            return Verdict(
+                Outcome.PROVED,
+                method=f"{'theorems' if theorems else 'symbolic'}: {method}",
+                notes=tuple(notes),
+                theorems=theorems,
+                **common,  # type: ignore[arg-type]
+            )
         undecided = stats.undecided or search.undecided
         if undecided is not None:
             return Verdict(
