@@ -310,6 +310,12 @@ def _polar(x: Array) -> Array:
     return u @ vt
 
 
+#: a norm drawn "at the bound" is drawn this much inside it: scaling a matrix to norm c in
+#: doubles lands within a few ulps either side of c, and a counterexample must meet its
+#: premises exactly (structured candidates such as c I still sit exactly on the bound)
+_INSIDE = 1 - 1e-12
+
+
 def _signed_permutations(rng: np.random.Generator, t: int, d: int, *, signed: bool = True) -> Array:
     """T random (signed) permutation matrices, (T, d, d): orthogonal in exact arithmetic."""
     out = np.zeros((t, d, d))
@@ -563,7 +569,7 @@ class _Env:
             base = np.maximum(lo_n, 0.0) if lo_n is not None else np.zeros(t)
             s = rng.random(t)
             s = np.where(which == 0, 1.0, np.where(which == 1, 0.0, s))
-            r = base + s * (hi_n - base)
+            r = base + s * (hi_n - base) * _INSIDE
             r = np.where(hi_n >= base, r, np.nan)
         elif lo_n is not None:
             r = np.maximum(lo_n, 0.0) + 10.0 ** rng.uniform(-1.0, 0.5, t)
@@ -605,7 +611,7 @@ class _Env:
             n = _spectral_norm(x)
             target = n
             if hi_n is not None:
-                target = np.minimum(target, hi_n)
+                target = np.minimum(target, hi_n * _INSIDE)
             if lo_n is not None:
                 target = np.maximum(target, lo_n)
             x = x * np.where(n > 0, target / np.maximum(n, 1e-300), 1.0)[:, None, None]
@@ -1168,15 +1174,22 @@ def _judge(op: str, m: Any, prev: Any, mp: Any) -> tuple[str, Any, Any]:
     return state, lo, hi
 
 
-def _pass(claim: Claim, inst: _Instance, digits: int) -> tuple[_Precise, list[tuple[str, str, Any]], list[tuple[str, Any]]]:
+def _pass(
+    claim: Claim, inst: _Instance, digits: int, cache: dict[Any, bool | None]
+) -> tuple[_Precise, list[tuple[str, str, Any]], list[tuple[str, Any]]]:
     """One evaluation at ``digits`` digits: the margins of the statement's comparisons
-    (label, op, margin) and of the constraints' comparisons and ranges (op, margin)."""
+    (label, op, margin) and of the constraints' comparisons and ranges (op, margin).
+    ``cache`` keeps the exact premise checks, which do not depend on the precision."""
     p = _Precise(claim, inst, digits)
     rel = [(f"{g.render(a)} {op} {g.render(b)}", op, p.margin(a, op, b)) for a, op, b in claim.relation.links()]
     cons: list[tuple[str, Any]] = []
     for a, op, b in claim.rules.links:
         for binding in _bindings(list(p.cache), (a, b)):
-            cons.append((op, p.margin(a, op, b, binding)))
+            exact = _exact_norm_bound(claim, inst, a, op, b, binding, cache)
+            if exact is None:
+                cons.append((op, p.margin(a, op, b, binding)))
+            elif not exact:
+                cons.append(("<=", p.mp.mpf(-1)))  # certainly violated
     for rg in claim.rules.ranges:
         for key in list(p.cache):
             found = _match(rg.subject, key)
@@ -1262,6 +1275,99 @@ def _premises(claim: Claim, inst: _Instance) -> bool:
     return True
 
 
+def _exact_scalar(claim: Claim, inst: _Instance, node: g.Node, scope: Mapping[str, Sub], depth: int = 0) -> Fraction | None:
+    """A scalar expression of literals, scalar symbols (as printed) and + - * / and
+    integer powers, in exact rationals; None if it has anything else."""
+    if depth > 50:
+        return None
+    if isinstance(node, g.Num):
+        return node.value
+    if isinstance(node, g.Neg):
+        x = _exact_scalar(claim, inst, node.arg, scope, depth + 1)
+        return None if x is None else -x
+    if isinstance(node, g.Name):
+        if node.sub is None and node.base in scope:
+            v = scope[node.base]
+            return Fraction(v) if isinstance(v, int) else None
+        sub: Sub = None if node.sub is None else (scope.get(node.sub) or (int(node.sub) if node.sub.isdigit() else node.sub))
+        key: Key = (node.base, sub)
+        if sub is None and node.base in inst.ints:
+            return Fraction(inst.ints[node.base])
+        for dfn in claim.rules.defs:
+            binding = _match(dfn.target, key)
+            if binding is not None:
+                return _exact_scalar(claim, inst, dfn.expr, binding, depth + 1)
+        v = inst.values.get(key)
+        if v is None or np.ndim(v) != 0:
+            return None
+        return Fraction(repr(float(v)))
+    if isinstance(node, g.BinOp) and claim.signature.kind(node) is g.Kind.SCALAR:
+        x = _exact_scalar(claim, inst, node.left, scope, depth + 1)
+        y = _exact_scalar(claim, inst, node.right, scope, depth + 1)
+        if x is None or y is None or (node.op == "/" and y == 0):
+            return None
+        return {"+": x + y, "-": x - y, "*": x * y, "/": x / y if y else x}[node.op]
+    if isinstance(node, g.Pow):
+        x = _exact_scalar(claim, inst, node.base, scope, depth + 1)
+        e = _exact_scalar(claim, inst, node.exp, scope, depth + 1)
+        if x is None or e is None or e.denominator != 1 or abs(e) > 64 or (x == 0 and e < 0):
+            return None
+        return x ** int(e)
+    return None
+
+
+def _exact_norm_bound(
+    claim: Claim, inst: _Instance, a: g.Node, op: str, b: g.Node, scope: Mapping[str, Sub], cache: dict[Any, bool | None]
+) -> bool | None:
+    """A premise ``norm(J) <= c`` (or <, or written the other way round) decided exactly
+    on the values as printed: ‖J‖ ≤ c ⟺ c ≥ 0 and c² I − JᵀJ is positive semidefinite
+    (definite for <). None when it is not of that form."""
+    if op in (">=", ">"):
+        a, b, op = b, a, {">=": "<=", ">": "<"}[op]
+    if op not in ("<=", "<") or not (isinstance(a, g.Call) and a.func in ("norm", "smax") and isinstance(a.arg, g.Name)):
+        return None
+    name = a.arg
+    sub: Sub = None if name.sub is None else (scope.get(name.sub) or (int(name.sub) if name.sub.isdigit() else name.sub))
+    memo = (id(a), op, id(b), sub)
+    if memo not in cache:
+        cache[memo] = _exact_norm_bound_uncached(claim, inst, name, sub, op, b, scope)
+    return cache[memo]
+
+
+def _exact_norm_bound_uncached(
+    claim: Claim, inst: _Instance, name: g.Name, sub: Sub, op: str, b: g.Node, scope: Mapping[str, Sub]
+) -> bool | None:
+    v = inst.values.get((name.base, sub))
+    c = _exact_scalar(claim, inst, b, scope)
+    if v is None or c is None or any(_match(dfn.target, (name.base, sub)) is not None for dfn in claim.rules.defs):
+        return None
+    x = _exact(v)
+    gram = _exact_mul([list(r) for r in zip(*x)], x)
+    n = len(gram)
+    m = [[(c * c if i == j else Fraction(0)) - gram[i][j] for j in range(n)] for i in range(n)]
+    if op == "<=":
+        return c >= 0 and _exact_psd(m)
+    return c > 0 and _exact_psd(m) and _exact_det(m) != 0
+
+
+def _exact_det(x: list[list[Fraction]]) -> Fraction:
+    m = [row[:] for row in x]
+    n, det = len(m), Fraction(1)
+    for k in range(n):
+        piv = next((i for i in range(k, n) if m[i][k] != 0), None)
+        if piv is None:
+            return Fraction(0)
+        if piv != k:
+            m[k], m[piv] = m[piv], m[k]
+            det = -det
+        det *= m[k][k]
+        for i in range(k + 1, n):
+            f = m[i][k] / m[k][k]
+            for j in range(k, n):
+                m[i][j] -= f * m[k][j]
+    return det
+
+
 def _literal_digits(claim: Claim) -> int:
     """The most digits a literal of the statement needs (1e-300 needs 300)."""
     most = 0
@@ -1292,13 +1398,15 @@ def _certify(claim: Claim, inst: _Instance, *, constant: bool = False) -> _Decis
         return _Decision("infeasible")
     try:
         with np.errstate(all="ignore"):
-            p, rel, cons = _pass(claim, inst, PRECISE_DIGITS)
+            cache: dict[Any, bool | None] = {}
+            p, prev_rel, prev_cons = _pass(claim, inst, PRECISE_DIGITS, cache)
             digits = PRECISE_DIGITS + int(math.ceil(inst.d * math.log10(max(p.peak, 1.0))))
             top = max(MAX_DIGITS, 2 * _literal_digits(claim) + 80, 2 * digits)
-            _, prev_rel, prev_cons = _pass(claim, inst, digits)
+            if digits > PRECISE_DIGITS:
+                _, prev_rel, prev_cons = _pass(claim, inst, digits, cache)
             while True:
                 digits *= 2
-                p, rel, cons = _pass(claim, inst, digits)
+                p, rel, cons = _pass(claim, inst, digits, cache)
                 mp = p.mp
                 judged = [(lab, op, *_judge(op, m, pm, mp)) for (lab, op, m), (_, _, pm) in zip(rel, prev_rel)]
                 judged_cons = [(op, *_judge(op, m, pm, mp)) for (op, m), (_, pm) in zip(cons, prev_cons)]
