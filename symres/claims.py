@@ -2685,6 +2685,7 @@ class _Bounds:
         self.p = prover
         self.sp = prover.sp
         self.used: list[str] = []
+        self.premises = True  # bound ‖J‖ by its premise ‖J‖ <= c
 
     def use(self, name: str) -> None:
         if name not in self.used:
@@ -2779,7 +2780,7 @@ class _Bounds:
         if sub is not None:
             sub = scope[sub] if sub in scope else (int(sub) if sub.isdigit() else sub)
         key: Key = (node.base, sub)
-        for b in self.p.rules.bounds:
+        for b in self.p.rules.bounds if self.premises else ():
             found = _match(b.target, key)
             if b.on_norm and b.upper and found is not None:
                 return self._exact(b.expr, {**scope, **found})
@@ -2842,7 +2843,10 @@ class _Bounds:
             if isinstance(node.arg, g.Name) and f in ("norm", "smin"):
                 return self._exact(node, scope) if not (f == "norm" and upper) else self.norm_upper(node.arg, scope)
             if f == "norm":
-                return self.norm_upper(node.arg, scope) if upper else self.smin_lower(node.arg, scope)
+                if upper:
+                    return self.norm_upper(node.arg, scope)
+                self.use(THM_SMIN_NORM)
+                return self.smin_lower(node.arg, scope)
             if f == "smin":
                 if upper:
                     self.use(THM_SMIN_NORM)
@@ -2900,12 +2904,37 @@ class _Bounds:
         ):
             self.use(THM_SMIN_NORM if small.func == "smin" else THM_RHO_NORM)
             return
-        diff = self.lower(big, {}) - self.upper(small, {})
-        for e in (diff, self.p._simp(diff)):
-            nonneg, pos = self.p._sign(e)
-            if pos if op in ("<", ">") else nonneg:
-                return
+        if op in ("<=", ">="):
+            for f, bounded, name in (("norm", small, THM_SUBMULT), ("smin", big, THM_SUPERMULT)):
+                if self._termwise(f, small if bounded is small else big, big if bounded is small else small):
+                    self.use(name)
+                    return
+        for premises in (False, True):  # the atoms ‖J‖ themselves first, then their premises ‖J‖ <= c
+            self.premises = premises
+            used = list(self.used)
+            try:
+                diff = self.lower(big, {}) - self.upper(small, {})
+                for e in (diff, self.p._simp(diff)):
+                    nonneg, pos = self.p._sign(e)
+                    if pos if op in ("<", ">") else nonneg:
+                        return
+            except _NoProof:
+                pass
+            self.used = used
         raise _NoProof
+
+    def _termwise(self, f: str, outer: g.Node, factors: g.Node) -> bool:
+        """``f(prod(l=a..b, X_l))`` against ``prod(l=a..b, f(X_l))`` (same range and body)."""
+        if not (isinstance(outer, g.Call) and outer.func == f and isinstance(outer.arg, g.Reduce) and isinstance(factors, g.Reduce)):
+            return False
+        r, q = outer.arg, factors
+        return (
+            r.op == q.op == "prod"
+            and (r.var, g.render(r.lo), g.render(r.hi)) == (q.var, g.render(q.lo), g.render(q.hi))
+            and isinstance(q.body, g.Call)
+            and q.body.func == f
+            and g.render(q.body.arg) == g.render(r.body)
+        )
 
 
 class _ProverOutOfTime(BaseException):
