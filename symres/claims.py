@@ -310,9 +310,10 @@ def _polar(x: Array) -> Array:
     return u @ vt
 
 
-#: a norm drawn "at the bound" is drawn this much inside it: scaling a matrix to norm c in
-#: doubles lands within a few ulps either side of c, and a counterexample must meet its
-#: premises exactly (structured candidates such as c I still sit exactly on the bound)
+#: a random norm drawn near the bound stays this much inside it: scaling a matrix to norm
+#: c in doubles lands within a few ulps either side of c, and a counterexample must meet
+#: its premises exactly (the special draws and structured candidates such as c I still sit
+#: exactly on the bound, where scaling is exact)
 _INSIDE = 1 - 1e-12
 
 
@@ -569,7 +570,7 @@ class _Env:
             base = np.maximum(lo_n, 0.0) if lo_n is not None else np.zeros(t)
             s = rng.random(t)
             s = np.where(which == 0, 1.0, np.where(which == 1, 0.0, s))
-            r = base + s * (hi_n - base) * _INSIDE
+            r = base + s * (hi_n - base) * np.where(which == 0, 1.0, _INSIDE)
             r = np.where(hi_n >= base, r, np.nan)
         elif lo_n is not None:
             r = np.maximum(lo_n, 0.0) + 10.0 ** rng.uniform(-1.0, 0.5, t)
@@ -611,7 +612,7 @@ class _Env:
             n = _spectral_norm(x)
             target = n
             if hi_n is not None:
-                target = np.minimum(target, hi_n * _INSIDE)
+                target = np.minimum(target, hi_n)
             if lo_n is not None:
                 target = np.maximum(target, lo_n)
             x = x * np.where(n > 0, target / np.maximum(n, 1e-300), 1.0)[:, None, None]
