@@ -892,6 +892,7 @@ class _Precise:
         self.cache: dict[Key, Any] = {}
         self._busy: set[Key] = set()
         self.peak = 1.0  # the largest magnitude met: how many digits cancellation can eat
+        self.big = self.mp.mpf(0)  # the largest magnitude met, from 0: the scale of rounding errors
 
     def _track(self, v: Any) -> Any:
         mp = self.mp
@@ -900,6 +901,8 @@ class _Precise:
             m = abs(x)
             if mp.isfinite(m) and m > self.peak:
                 self.peak = float(min(m, mp.mpf("1e300")))
+            if mp.isfinite(m) and m > self.big:
+                self.big = m
         return v
 
     def _num(self, x: Any) -> Any:
@@ -1160,11 +1163,12 @@ class _Decision:
     digits: int = 0
 
 
-def _judge(op: str, m: Any, prev: Any, mp: Any) -> tuple[str, Any, Any]:
-    """Is a margin certainly on one side of 0? Its enclosure is m ± 10·|m − m'|, m' the
-    same margin at half the precision (0 ± 0 when both are exactly 0: the arithmetic
-    was exact). Returns ("yes" | "no" | "?", lo, hi)."""
-    r = 10 * abs(m - mp.mpf(prev))
+def _judge(op: str, m: Any, prev: Any, mp: Any, rounding: Any) -> tuple[str, Any, Any]:
+    """Is a margin certainly on one side of 0? Its enclosure is m ± (10·|m − m'| +
+    rounding), m' the same margin at half the precision, ``rounding`` the largest
+    magnitude met times 10^(3 − digits) (0 when every value met was 0). Returns
+    ("yes" | "no" | "?", lo, hi)."""
+    r = 10 * abs(m - mp.mpf(prev)) + rounding
     lo, hi = m - r, m + r
     if op == "=":
         state = "yes" if (m == 0 and r == 0) else ("no" if hi < 0 else "?")
@@ -1276,45 +1280,180 @@ def _premises(claim: Claim, inst: _Instance) -> bool:
     return True
 
 
-def _exact_scalar(claim: Claim, inst: _Instance, node: g.Node, scope: Mapping[str, Sub], depth: int = 0) -> Fraction | None:
-    """A scalar expression of literals, scalar symbols (as printed) and + - * / and
-    integer powers, in exact rationals; None if it has anything else."""
-    if depth > 50:
+_XM = list[list[Fraction]]
+
+
+def _exact_scalar(claim: Claim, inst: _Instance, node: g.Node, scope: Mapping[str, Sub]) -> Fraction | None:
+    """A scalar node in exact rationals (see `_Exact`), or None."""
+    v = _Exact(claim, inst).value(node, scope)
+    return v if isinstance(v, Fraction) else None
+
+
+class _Exact:
+    """The statement on an instance as printed, in exact rationals: literals, symbols,
+    + − · /, integer powers, transposes, finite products and sums, det and tr of any
+    matrix, and norm, σ_min, ρ, |·| where they are rational (diagonal matrices: the 1×1
+    counterexamples and the zero matrix among them). Anything else is None: the caller
+    falls back to enclosures (`_certify`)."""
+
+    MAX_STEPS = 20_000
+
+    def __init__(self, claim: Claim, inst: _Instance) -> None:
+        self.claim, self.inst, self.d = claim, inst, inst.d
+        self.sig = claim.signature
+        self.steps = 0
+
+    def _eye(self, s: Fraction) -> _XM:
+        return [[s if i == j else Fraction(0) for j in range(self.d)] for i in range(self.d)]
+
+    def value(self, node: g.Node, scope: Mapping[str, Sub], depth: int = 0) -> Fraction | _XM | None:
+        self.steps += 1
+        if depth > 200 or self.steps > self.MAX_STEPS:
+            return None
+        kind = self.sig.kind(node)
+        if isinstance(node, g.Num):
+            return node.value
+        if isinstance(node, g.Identity):
+            return self._eye(Fraction(1))
+        if isinstance(node, g.Neg):
+            x = self.value(node.arg, scope, depth + 1)
+            return _scale(x, Fraction(-1))
+        if isinstance(node, g.Transpose):
+            x = self.value(node.arg, scope, depth + 1)
+            return [list(r) for r in zip(*x)] if isinstance(x, list) else x
+        if isinstance(node, g.Name):
+            return self._name(node, scope, depth)
+        if isinstance(node, g.BinOp):
+            x, y = self.value(node.left, scope, depth + 1), self.value(node.right, scope, depth + 1)
+            if x is None or y is None:
+                return None
+            if node.op == "/":
+                return _scale(x, 1 / y) if isinstance(y, Fraction) and y != 0 else None
+            if node.op in "+-":
+                sign = Fraction(1 if node.op == "+" else -1)
+                if isinstance(x, Fraction) and isinstance(y, Fraction):
+                    return x + sign * y
+                if self.sig.kind(node.left) is g.Kind.ZERO:
+                    return _scale(y, sign)
+                if self.sig.kind(node.right) is g.Kind.ZERO:
+                    return x
+                if isinstance(x, list) and isinstance(y, list) and len(x) == len(y) and len(x[0]) == len(y[0]):
+                    return [[p + sign * q for p, q in zip(r, t)] for r, t in zip(x, y)]
+                return None
+            if isinstance(x, Fraction):
+                return _scale(y, x)
+            if isinstance(y, Fraction):
+                return _scale(x, y)
+            if len(x[0]) != len(y):
+                return None
+            out = _exact_mul(x, y)
+            return out[0][0] if kind is g.Kind.SCALAR and len(out) == 1 and len(out[0]) == 1 else out
+        if isinstance(node, g.Pow):
+            x, e = self.value(node.base, scope, depth + 1), self.value(node.exp, scope, depth + 1)
+            if x is None or not isinstance(e, Fraction) or e.denominator != 1 or not 0 <= e <= 64:
+                if isinstance(x, Fraction) and isinstance(e, Fraction) and e.denominator == 1 and abs(e) <= 64 and x != 0:
+                    return x ** int(e)
+                return None
+            if isinstance(x, Fraction):
+                return x ** int(e)
+            out = self._eye(Fraction(1))
+            for _ in range(int(e)):
+                out = _exact_mul(out, x)
+            return out
+        if isinstance(node, g.Call):
+            return self._call(node.func, self.value(node.arg, scope, depth + 1))
+        if isinstance(node, g.Reduce):
+            lo, hi = self.value(node.lo, scope, depth + 1), self.value(node.hi, scope, depth + 1)
+            if not (isinstance(lo, Fraction) and isinstance(hi, Fraction)) or hi - lo + 1 > 200:
+                return None
+            acc: Fraction | _XM | None = None
+            for i in range(int(lo), int(hi) + 1):
+                v = self.value(node.body, {**scope, node.var: i}, depth + 1)
+                if v is None:
+                    return None
+                if acc is None:
+                    acc = v
+                elif node.op == "sum":
+                    acc = acc + v if isinstance(acc, Fraction) and isinstance(v, Fraction) else None
+                    if acc is None:
+                        return None
+                else:
+                    acc = acc * v if isinstance(acc, Fraction) and isinstance(v, Fraction) else _prod(v, acc)
+                    if acc is None:
+                        return None
+            if acc is None:
+                return Fraction(1 if node.op == "prod" else 0) if kind is g.Kind.SCALAR else None
+            return acc
         return None
-    if isinstance(node, g.Num):
-        return node.value
-    if isinstance(node, g.Neg):
-        x = _exact_scalar(claim, inst, node.arg, scope, depth + 1)
-        return None if x is None else -x
-    if isinstance(node, g.Name):
+
+    def _name(self, node: g.Name, scope: Mapping[str, Sub], depth: int) -> Fraction | _XM | None:
         if node.sub is None and node.base in scope:
             v = scope[node.base]
             return Fraction(v) if isinstance(v, int) else None
-        sub: Sub = None if node.sub is None else (scope.get(node.sub) or (int(node.sub) if node.sub.isdigit() else node.sub))
+        sub: Sub = None
+        if node.sub is not None:
+            sub = scope[node.sub] if node.sub in scope else (int(node.sub) if node.sub.isdigit() else node.sub)
         key: Key = (node.base, sub)
-        if sub is None and node.base in inst.ints:
-            return Fraction(inst.ints[node.base])
-        for dfn in claim.rules.defs:
+        if sub is None and node.base in self.inst.ints:
+            return Fraction(self.inst.ints[node.base])
+        for dfn in self.claim.rules.defs:
             binding = _match(dfn.target, key)
             if binding is not None:
-                return _exact_scalar(claim, inst, dfn.expr, binding, depth + 1)
-        v = inst.values.get(key)
-        if v is None or np.ndim(v) != 0:
+                if self.sig.kind(dfn.expr) is g.Kind.ZERO:
+                    kind = self.sig.kinds[node.base]
+                    if kind is g.Kind.SCALAR:
+                        return Fraction(0)
+                    return [[Fraction(0)] * (self.d if kind is g.Kind.MATRIX else 1) for _ in range(self.d)]
+                return self.value(dfn.expr, binding, depth + 1)
+        v = self.inst.values.get(key)
+        if v is None:
             return None
-        return Fraction(repr(float(v)))
-    if isinstance(node, g.BinOp) and claim.signature.kind(node) is g.Kind.SCALAR:
-        x = _exact_scalar(claim, inst, node.left, scope, depth + 1)
-        y = _exact_scalar(claim, inst, node.right, scope, depth + 1)
-        if x is None or y is None or (node.op == "/" and y == 0):
+        return Fraction(repr(float(v))) if np.ndim(v) == 0 else _exact(v)
+
+    def _call(self, f: str, x: Fraction | _XM | None) -> Fraction | _XM | None:
+        if x is None:
             return None
-        return {"+": x + y, "-": x - y, "*": x * y, "/": x / y if y else x}[node.op]
-    if isinstance(node, g.Pow):
-        x = _exact_scalar(claim, inst, node.base, scope, depth + 1)
-        e = _exact_scalar(claim, inst, node.exp, scope, depth + 1)
-        if x is None or e is None or e.denominator != 1 or abs(e) > 64 or (x == 0 and e < 0):
+        if isinstance(x, Fraction):
+            if f in ("abs", "norm"):
+                return abs(x)
+            if f == "exp" and x == 0:
+                return Fraction(1)
             return None
-        return x ** int(e)
-    return None
+        n = len(x)
+        if len(x[0]) != n:  # a vector: its norm is rational only by luck
+            return None
+        if f == "det":
+            return _exact_det(x)
+        if f == "tr":
+            return sum((x[i][i] for i in range(n)), Fraction(0))
+        diagonal = all(x[i][j] == 0 for i in range(n) for j in range(n) if i != j)
+        if not diagonal:
+            return None
+        mags = [abs(x[i][i]) for i in range(n)]
+        if f in ("norm", "smax", "rho"):
+            return max(mags)
+        if f == "smin":
+            return min(mags)
+        if f == "exp" and all(x[i][i] == 0 for i in range(n)):
+            return self._eye(Fraction(1))
+        return None
+
+
+def _scale(x: Fraction | _XM | None, s: Fraction) -> Fraction | _XM | None:
+    if x is None:
+        return None
+    if isinstance(x, Fraction):
+        return x * s
+    return [[s * e for e in row] for row in x]
+
+
+def _prod(later: Fraction | _XM, acc: Fraction | _XM) -> Fraction | _XM | None:
+    """``later · acc`` (a product keeps later factors on the left)."""
+    if isinstance(later, Fraction):
+        return _scale(acc, later)
+    if isinstance(acc, Fraction):
+        return _scale(later, acc)
+    return _exact_mul(later, acc) if len(later[0]) == len(acc) else None
 
 
 def _exact_norm_bound(
@@ -1385,6 +1524,66 @@ def _literal_digits(claim: Claim) -> int:
     return most
 
 
+def _decide_exactly(claim: Claim, inst: _Instance) -> _Decision | None:
+    """The statement decided in exact rationals when every comparison (of the statement
+    and of its premises) is between rational expressions of literals and scalar
+    symbols as printed (``1 + 1e-30 > 1``, ``c + m <= c where 0 <= c <= 1``); else None."""
+    cache: dict[Any, bool | None] = {}
+    for a, op, b in claim.rules.links:
+        held = _exact_norm_bound(claim, inst, a, op, b, {}, cache) if not _has_letters(a, b) else None
+        if held is None:
+            x, y = _exact_scalar(claim, inst, a, {}), _exact_scalar(claim, inst, b, {})
+            if x is None or y is None or _has_letters(a, b):
+                return None
+            held = _compare(x, op, y)
+        if not held:
+            return _Decision("infeasible")
+    for rg in claim.rules.ranges:
+        for key, v in inst.values.items():
+            if _match(rg.subject, key) is None:
+                continue
+            lo, hi = _exact_scalar(claim, inst, rg.lo, {}), _exact_scalar(claim, inst, rg.hi, {})
+            if lo is None or hi is None or np.ndim(v) != 0:
+                return None
+            if not lo <= Fraction(repr(float(v))) <= hi:
+                return _Decision("infeasible")
+    ex = _Exact(claim, inst)
+    for a, op, b in claim.relation.links():
+        x, y = ex.value(a, {}), ex.value(b, {})
+        if isinstance(x, list) or isinstance(y, list):
+            if op != "=":
+                return None
+            if not isinstance(x, list):
+                if claim.signature.kind(a) is not g.Kind.ZERO or not isinstance(y, list):
+                    return None
+                x = [[Fraction(0)] * len(y[0]) for _ in y]
+            if not isinstance(y, list):
+                if claim.signature.kind(b) is not g.Kind.ZERO:
+                    return None
+                y = [[Fraction(0)] * len(x[0]) for _ in x]
+            if len(x) != len(y) or len(x[0]) != len(y[0]):
+                return None
+            dist = max(abs(p - q) for r, t in zip(x, y) for p, q in zip(r, t))
+            if dist != 0:
+                return _Decision("violated", (-_to_float(dist),) * 2, f"{g.render(a)} {op} {g.render(b)}", 0)
+            continue
+        if not isinstance(x, Fraction) or not isinstance(y, Fraction):
+            return None
+        if not _compare(x, op, y):
+            m = _to_float(y - x if op in ("<", "<=") else x - y) if op != "=" else -_to_float(abs(x - y))
+            return _Decision("violated", (m, m), f"{g.render(a)} {op} {g.render(b)}", 0)
+    return _Decision("holds")
+
+
+def _has_letters(*nodes: g.Node) -> bool:
+    """Does a node name a family member by a letter (J_l: one comparison per member)?"""
+    return any(isinstance(n, g.Name) and n.sub is not None and not n.sub.isdigit() for x in nodes for n in g._walk(x))
+
+
+def _compare(x: Fraction, op: str, y: Fraction) -> bool:
+    return {"<=": x <= y, "<": x < y, ">=": x >= y, ">": x > y, "=": x == y}[op]
+
+
 def _certify(claim: Claim, inst: _Instance, *, constant: bool = False) -> _Decision:
     """Decide the statement at one instance (its values as printed) with certified
     precision: evaluate at D and 2D digits (D = 40 plus what the largest magnitude met
@@ -1397,20 +1596,24 @@ def _certify(claim: Claim, inst: _Instance, *, constant: bool = False) -> _Decis
 
     if not _premises(claim, inst):
         return _Decision("infeasible")
+    exact = _decide_exactly(claim, inst)
+    if exact is not None:
+        return exact
     try:
         with np.errstate(all="ignore"):
             cache: dict[Any, bool | None] = {}
             p, prev_rel, prev_cons = _pass(claim, inst, PRECISE_DIGITS, cache)
             digits = PRECISE_DIGITS + int(math.ceil(inst.d * math.log10(max(p.peak, 1.0))))
-            top = max(MAX_DIGITS, 2 * _literal_digits(claim) + 80, 2 * digits)
+            top = max(MAX_DIGITS, 4 * _literal_digits(claim) + 80, 2 * digits)
             if digits > PRECISE_DIGITS:
                 _, prev_rel, prev_cons = _pass(claim, inst, digits, cache)
             while True:
                 digits *= 2
                 p, rel, cons = _pass(claim, inst, digits, cache)
                 mp = p.mp
-                judged = [(lab, op, *_judge(op, m, pm, mp)) for (lab, op, m), (_, _, pm) in zip(rel, prev_rel)]
-                judged_cons = [(op, *_judge(op, m, pm, mp)) for (op, m), (_, pm) in zip(cons, prev_cons)]
+                rounding = p.big * mp.mpf(10) ** (3 - digits)
+                judged = [(lab, op, *_judge(op, m, pm, mp, rounding)) for (lab, op, m), (_, _, pm) in zip(rel, prev_rel)]
+                judged_cons = [(op, *_judge(op, m, pm, mp, rounding)) for (op, m), (_, pm) in zip(cons, prev_cons)]
                 last = 2 * digits > top
                 if any(st == "no" for _, st, _, _ in judged_cons) or (
                     last and any(st == "?" and op in ("<", ">") for op, st, _, _ in judged_cons)
@@ -3271,7 +3474,11 @@ def _check_constant(claim: Claim, seed: int) -> Verdict:
     inst = _Instance(1, {}, {}, 0.0)
     decision = _certify(claim, inst, constant=True)
     common = dict(statement=claim.text, trials=0, seed=seed, dim=1, worst_margin=None, tolerance=0.0)
-    how = f"certified arithmetic: both sides enclosed at {decision.digits} digits"
+    how = (
+        f"certified arithmetic: both sides enclosed at {decision.digits} digits"
+        if decision.digits
+        else "certified arithmetic: exact rational arithmetic"
+    )
     if decision.state == "holds":
         return Verdict(Outcome.PROVED, method=how, **common)  # type: ignore[arg-type]
     if decision.state == "violated":
@@ -3383,7 +3590,10 @@ def _check(
         notes.append(f"a symbolic rule claimed a proof ({method}) but the numbers refute it: please report this")
     return Verdict(
         Outcome.REFUTED,
-        method=f"counterexample, minimised and re-verified in certified arithmetic ({cx.digits} digits), premises included",
+        method=(
+            "counterexample, minimised and re-verified in certified arithmetic "
+            f"({f'{cx.digits} digits' if cx.digits else 'exact rationals'}), premises included"
+        ),
         search_dims=tuple(searched),
         counterexample=cx,
         notes=tuple(notes),
