@@ -1405,10 +1405,10 @@ class _Exact:
                         return Fraction(0)
                     return [[Fraction(0)] * (self.d if kind is g.Kind.MATRIX else 1) for _ in range(self.d)]
                 return self.value(dfn.expr, binding, depth + 1)
-        v = self.inst.values.get(key)
-        if v is None:
+        found = self.inst.values.get(key)
+        if found is None:
             return None
-        return Fraction(repr(float(v))) if np.ndim(v) == 0 else _exact(v)
+        return Fraction(repr(float(found))) if np.ndim(found) == 0 else _exact(found)
 
     def _call(self, f: str, x: Fraction | _XM | None) -> Fraction | _XM | None:
         if x is None:
@@ -1532,10 +1532,10 @@ def _decide_exactly(claim: Claim, inst: _Instance) -> _Decision | None:
     for a, op, b in claim.rules.links:
         held = _exact_norm_bound(claim, inst, a, op, b, {}, cache) if not _has_letters(a, b) else None
         if held is None:
-            x, y = _exact_scalar(claim, inst, a, {}), _exact_scalar(claim, inst, b, {})
-            if x is None or y is None or _has_letters(a, b):
+            lhs, rhs = _exact_scalar(claim, inst, a, {}), _exact_scalar(claim, inst, b, {})
+            if lhs is None or rhs is None or _has_letters(a, b):
                 return None
-            held = _compare(x, op, y)
+            held = _compare(lhs, op, rhs)
         if not held:
             return _Decision("infeasible")
     for rg in claim.rules.ranges:
@@ -1549,7 +1549,8 @@ def _decide_exactly(claim: Claim, inst: _Instance) -> _Decision | None:
                 return _Decision("infeasible")
     ex = _Exact(claim, inst)
     for a, op, b in claim.relation.links():
-        x, y = ex.value(a, {}), ex.value(b, {})
+        x: Fraction | _XM | None = ex.value(a, {})
+        y: Fraction | _XM | None = ex.value(b, {})
         if isinstance(x, list) or isinstance(y, list):
             if op != "=":
                 return None
@@ -1620,7 +1621,7 @@ def _certify(claim: Claim, inst: _Instance, *, constant: bool = False) -> _Decis
                 ):
                     return _Decision("infeasible", digits=digits)
                 cons_open = not last and any(st == "?" for _, st, _, _ in judged_cons)
-                for lab, op, st, lo, hi in judged:
+                for lab, _op, st, lo, hi in judged:
                     if st == "no" and not cons_open:
                         return _Decision("violated", (float(lo), float(hi)), lab, digits)
                 open_ = [(lab, op, lo, hi) for lab, op, st, lo, hi in judged if st == "?"]
@@ -2130,7 +2131,7 @@ def _optimise(claim: Claim, parents: Sequence[_Instance], rng: np.random.Generat
             except _Missing:
                 break
             stats.see(batch)
-            if (batch.violated.any() or batch.near.any()):
+            if batch.violated.any() or batch.near.any():
                 hit = _first_confirmed(claim, batch, current.d, current.ints, stats, limit=3)
                 if hit is not None:
                     return hit
@@ -3075,7 +3076,11 @@ class _Bounds:
                     raise _NoProof
                 if node.op == "/":
                     if upper:
-                        return self._bound(node.left, scope, True) / lo_r if lo_r.is_positive or self.p._sign(lo_r)[1] else self._fail()
+                        return (
+                            self._bound(node.left, scope, True) / lo_r
+                            if lo_r.is_positive or self.p._sign(lo_r)[1]
+                            else self._fail()
+                        )
                     return lo_l / self._bound(node.right, scope, True)
                 out = self._bound(node.left, scope, True) * self._bound(node.right, scope, True) if upper else lo_l * lo_r
                 if out != self._exact(node, scope):
@@ -3129,7 +3134,9 @@ class _Bounds:
 
     def _termwise(self, f: str, outer: g.Node, factors: g.Node) -> bool:
         """``f(prod(l=a..b, X_l))`` against ``prod(l=a..b, f(X_l))`` (same range and body)."""
-        if not (isinstance(outer, g.Call) and outer.func == f and isinstance(outer.arg, g.Reduce) and isinstance(factors, g.Reduce)):
+        if not (
+            isinstance(outer, g.Call) and outer.func == f and isinstance(outer.arg, g.Reduce) and isinstance(factors, g.Reduce)
+        ):
             return False
         r, q = outer.arg, factors
         return (
@@ -3274,8 +3281,10 @@ class Verdict:
     @property
     def summary(self) -> str:
         if self.verdict == Outcome.PROVED:
-            return "proved by theorems" if self.theorems else (
-                "proved by certified arithmetic" if self.method.startswith("certified") else "proved symbolically"
+            return (
+                "proved by theorems"
+                if self.theorems
+                else ("proved by certified arithmetic" if self.method.startswith("certified") else "proved symbolically")
             )
         if self.verdict == Outcome.HOLDS:
             return f"holds numerically ({self.trials} trials, seed {self.seed})"
@@ -3452,7 +3461,7 @@ def check(
     except OutOfTime:
         text = progress.claim.text if progress.claim else str(statement).strip()
         common = dict(statement=text, trials=trials, seed=seed, dim=dim or 3, worst_margin=None, tolerance=TOLERANCE)
-        notes = (f"the time budget of {timeout:g} s ran out during {progress.stage}",)
+        notes: tuple[str, ...] = (f"the time budget of {timeout:g} s ran out during {progress.stage}",)
         if progress.method is not None:
             notes += ("the numeric cross-check of the proof was cut short",)
             return Verdict(Outcome.PROVED, method=f"symbolic: {progress.method}", notes=notes, **common)  # type: ignore[arg-type]
@@ -3464,9 +3473,7 @@ def check(
 def _is_constant(claim: Claim) -> bool:
     """No symbol and no I: the statement is one number compared with another."""
     roots = [claim.relation, *(n for c in claim.statement.constraints for n in g._constraint_nodes(c))]
-    return not claim.signature.kinds and not any(
-        isinstance(n, (g.Name, g.Identity)) for root in roots for n in g._walk(root)
-    )
+    return not claim.signature.kinds and not any(isinstance(n, (g.Name, g.Identity)) for root in roots for n in g._walk(root))
 
 
 def _check_constant(claim: Claim, seed: int) -> Verdict:
@@ -3486,14 +3493,16 @@ def _check_constant(claim: Claim, seed: int) -> Verdict:
         return Verdict(Outcome.REFUTED, method=how, counterexample=cx, **common)  # type: ignore[arg-type]
     if decision.state == "undecided":
         return Verdict(
-            Outcome.UNDECIDED, method=how, interval=decision.interval, undecided_at=decision.comparison, **common  # type: ignore[arg-type]
+            Outcome.UNDECIDED,
+            method=how,
+            interval=decision.interval,
+            undecided_at=decision.comparison,
+            **common,  # type: ignore[arg-type]
         )
     raise SymresError(f"cannot evaluate {claim.text!r} (a value is undefined, e.g. a division by zero)")
 
 
-def _check(
-    statement: str | Claim, trials: int, seed: int, dim: int | None, timeout: float, progress: _Progress
-) -> Verdict:
+def _check(statement: str | Claim, trials: int, seed: int, dim: int | None, timeout: float, progress: _Progress) -> Verdict:
     claim = statement if isinstance(statement, Claim) else parse(statement)
     progress.claim = claim
     if _is_constant(claim):

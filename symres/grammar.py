@@ -68,7 +68,8 @@ _TOKEN = re.compile(
   | (?P<sup>⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)
   | (?P<frac>[½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞])
   | (?P<num>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
-  | (?P<name>[^\W\d_ᵀ⁰¹²³⁴⁵⁶⁷⁸⁹½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞][^\W_ᵀ⁰¹²³⁴⁵⁶⁷⁸⁹½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞]*(?:_(?:[^\W_ᵀ⁰¹²³⁴⁵⁶⁷⁸⁹]+|\{[^\W_ᵀ⁰¹²³⁴⁵⁶⁷⁸⁹]+\}))?)
+  | (?P<name>[^\W\d_ᵀ⁰¹²³⁴⁵⁶⁷⁸⁹½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞][^\W_ᵀ⁰¹²³⁴⁵⁶⁷⁸⁹½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞]*
+      (?:_(?:[^\W_ᵀ⁰¹²³⁴⁵⁶⁷⁸⁹]+|\{[^\W_ᵀ⁰¹²³⁴⁵⁶⁷⁸⁹]+\}))?)
   | (?P<op>\.\.|<=|>=|==|\^T\b|[≤≥−·×ᵀ+\-*/^()\[\],=<>])
     """,
     re.VERBOSE,
@@ -116,9 +117,7 @@ def tokenize(text: str) -> list[Token]:
             tokens += [Token(k, t, pos + 1) for k, t in (("op", "("), ("num", num), ("op", "/"), ("num", den), ("op", ")"))]
         elif kind == "name" and any(unicodedata.category(ch) == "No" for ch in m.group()):
             bad = next(i for i, ch in enumerate(m.group()) if unicodedata.category(ch) == "No")
-            raise SymresError(
-                f"malformed statement, column {pos + bad + 1}: unexpected character {m.group()[bad]!r} in a name"
-            )
+            raise SymresError(f"malformed statement, column {pos + bad + 1}: unexpected character {m.group()[bad]!r} in a name")
         elif kind != "space":
             raw = m.group()
             if kind == "op":
@@ -502,8 +501,7 @@ def _number(tok: Token) -> Num:
     mantissa, _, exponent = tok.text.lower().partition("e")
     if exponent and abs(int(exponent)) > MAX_LITERAL_EXPONENT:
         raise SymresError(
-            f"statement too costly, column {tok.col}: the literal {tok.text} has an exponent beyond "
-            f"±{MAX_LITERAL_EXPONENT}"
+            f"statement too costly, column {tok.col}: the literal {tok.text} has an exponent beyond ±{MAX_LITERAL_EXPONENT}"
         )
     if len(mantissa) > MAX_LITERAL_DIGITS:
         raise SymresError(f"statement too costly, column {tok.col}: a literal with more than {MAX_LITERAL_DIGITS} digits")
