@@ -21,6 +21,7 @@ from symres.claims.prover import _prove
 from symres.claims.search import _Instance, _minimise, _run, _run_trials, _search_dim, _Stats
 from symres.errors import SymresError
 from symres.outcome import Outcome
+from symres.proof import Check, Proof, Step
 
 # =========================================================================== verdicts
 
@@ -134,6 +135,27 @@ class Verdict:
     def exit_status(self) -> int:
         """0 proved or holds, 1 refuted, 3 undecided."""
         return Outcome(self.verdict).exit_status
+
+    def as_proof(self) -> Proof:
+        """The verdict in the one evidence model (`symres.proof`): a Proof whose steps are
+        the theorems applied, in order (proved by theorems), or one step carrying how the
+        statement was settled; each step's Check says how (symbolic, or numeric with the
+        trials and the seed)."""
+        passed = self.verdict in (Outcome.PROVED, Outcome.HOLDS)
+        if self.theorems:
+            check = Check("symbolic", True, "applied by matching the statement's syntax tree")
+            steps = tuple(Step(rhs=name, reason="theorem", lhs=None, relation="by", check=check) for name in self.theorems)
+        else:
+            numeric = self.verdict != Outcome.PROVED
+            check = Check(
+                "numeric" if numeric else "symbolic",
+                passed,
+                self.method,
+                trials=self.trials if numeric else 0,
+                seed=self.seed if numeric else None,
+            )
+            steps = (Step(rhs=self.statement, reason=self.summary, relation=str(self.verdict), check=check),)
+        return Proof(title=self.statement, assumptions=(), steps=steps, conclusion=f"{self.statement}: {self.verdict}")
 
     @property
     def summary(self) -> str:
