@@ -578,8 +578,10 @@ class _Exact:
                 return Fraction(1)
             return None
         n = len(x)
-        if len(x[0]) != n:  # a vector: its norm is rational only by luck
-            return None
+        if len(x[0]) != n:  # a vector: its norm is rational when the sum of squares is a square
+            if f != "norm":
+                return None
+            return _exact_sqrt(sum((e * e for row in x for e in row), Fraction(0)))
         if f == "det":
             return _exact_det(x)
         if f == "tr":
@@ -595,6 +597,12 @@ class _Exact:
         if f == "exp" and all(x[i][i] == 0 for i in range(n)):
             return self._eye(Fraction(1))
         return None
+
+
+def _exact_sqrt(q: Fraction) -> Fraction | None:
+    """√q when it is rational, else None."""
+    p, r = math.isqrt(q.numerator), math.isqrt(q.denominator)
+    return Fraction(p, r) if p * p == q.numerator and r * r == q.denominator else None
 
 
 def _scale(x: Fraction | _XM | None, s: Fraction) -> Fraction | _XM | None:
@@ -688,14 +696,15 @@ def _decide_exactly(claim: Claim, inst: _Instance) -> _Decision | None:
     symbols as printed (``1 + 1e-30 > 1``, ``c + m <= c where 0 <= c <= 1``); else None."""
     cache: dict[Any, bool | None] = {}
     for a, op, b in claim.rules.links:
-        held = _exact_norm_bound(claim, inst, a, op, b, {}, cache) if not _has_letters(a, b) else None
-        if held is None:
-            lhs, rhs = _exact_scalar(claim, inst, a, {}), _exact_scalar(claim, inst, b, {})
-            if lhs is None or rhs is None or _has_letters(a, b):
-                return None
-            held = _compare(lhs, op, rhs)
-        if not held:
-            return _Decision("infeasible")
+        for binding in _bindings(list(inst.values), (a, b)):
+            held = _exact_norm_bound(claim, inst, a, op, b, binding, cache)
+            if held is None:
+                lhs, rhs = _exact_scalar(claim, inst, a, binding), _exact_scalar(claim, inst, b, binding)
+                if lhs is None or rhs is None:
+                    return None
+                held = _compare(lhs, op, rhs)
+            if not held:
+                return _Decision("infeasible")
     for rg in claim.rules.ranges:
         for key, v in inst.values.items():
             if _match(rg.subject, key) is None:
@@ -732,11 +741,6 @@ def _decide_exactly(claim: Claim, inst: _Instance) -> _Decision | None:
             m = _to_float(y - x if op in ("<", "<=") else x - y) if op != "=" else -_to_float(abs(x - y))
             return _Decision("violated", (m, m), f"{g.render(a)} {op} {g.render(b)}", 0)
     return _Decision("holds")
-
-
-def _has_letters(*nodes: g.Node) -> bool:
-    """Does a node name a family member by a letter (J_l: one comparison per member)?"""
-    return any(isinstance(n, g.Name) and n.sub is not None and not n.sub.isdigit() for x in nodes for n in g._walk(x))
 
 
 def _compare(x: Fraction, op: str, y: Fraction) -> bool:
