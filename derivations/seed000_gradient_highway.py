@@ -86,7 +86,7 @@ def one_plus_formula():
 @statement(
     seed=SEED000,
     where="Step 3",
-    expect="holds",
+    expect="proved",
     text="backprop multiplies the running gradient by I + ∂F/∂x ('1' read as I), not by ∂F/∂x alone; "
     "even if F's slope shrinks toward zero the identity term survives: I + ∂F/∂x → I",
 )

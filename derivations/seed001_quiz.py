@@ -39,7 +39,7 @@ PLAIN_DECAY = "norm(prod(l=1..L, J_l)) <= c^L where norm(J_l) <= c, 0 <= c < 1"
 @statement(
     seed=SEED,
     where="Quiz Q1",
-    expect="holds",
+    expect="proved",
     text="C: the Jacobian of y = F(x) + x is I + ∂F/∂x; the I term prevents gradient vanishing: even if ‖∂F/∂x‖ ≪ 1, the "
     "gradient always has an unobstructed identity path (read for one block: I stands alone, and "
     "σ_min(I + ∂F/∂x) ≥ 1 − ‖∂F/∂x‖ > 0)",

@@ -35,6 +35,7 @@ number in the ``where`` part (``L = 100``), are integers. ``x vector``, ``c scal
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
@@ -52,11 +53,23 @@ RELOPS = ("=", "<=", ">=", "<", ">")
 # ---------------------------------------------------------------------------- tokens
 
 _ALIASES = {"≤": "<=", "≥": ">=", "==": "=", "−": "-", "·": "*", "×": "*", "ᵀ": "^T"}
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+_FRACTIONS = {
+    "½": "1/2", "⅓": "1/3", "⅔": "2/3", "¼": "1/4", "¾": "3/4", "⅕": "1/5", "⅖": "2/5", "⅗": "3/5",
+    "⅘": "4/5", "⅙": "1/6", "⅚": "5/6", "⅛": "1/8", "⅜": "3/8", "⅝": "5/8", "⅞": "7/8",
+}  # fmt: skip
+#: the largest power of ten a literal may carry (1e400 is fine; 1e999999999 would take minutes to read)
+MAX_LITERAL_EXPONENT = 10_000
+#: the most digits a literal may have
+MAX_LITERAL_DIGITS = 1_000
 _TOKEN = re.compile(
     r"""
     (?P<space>\s+)
+  | (?P<sup>⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)
+  | (?P<frac>[½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞])
   | (?P<num>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
-  | (?P<name>[^\W\d_ᵀ][^\W_ᵀ]*(?:_(?:[^\W_ᵀ]+|\{[^\W_ᵀ]+\}))?)
+  | (?P<name>[^\W\d_ᵀ⁰¹²³⁴⁵⁶⁷⁸⁹½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞][^\W_ᵀ⁰¹²³⁴⁵⁶⁷⁸⁹½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞]*
+      (?:_(?:[^\W_ᵀ⁰¹²³⁴⁵⁶⁷⁸⁹]+|\{[^\W_ᵀ⁰¹²³⁴⁵⁶⁷⁸⁹]+\}))?)
   | (?P<op>\.\.|<=|>=|==|\^T\b|[≤≥−·×ᵀ+\-*/^()\[\],=<>])
     """,
     re.VERBOSE,
@@ -88,7 +101,24 @@ def tokenize(text: str) -> list[Token]:
             hint = " (names start with a letter)" if ch == "_" else ""
             raise SymresError(f"malformed statement, column {pos + 1}: unexpected character {ch!r}{hint}")
         kind = m.lastgroup or ""
-        if kind != "space":
+        if kind == "sup":  # A² is A^2, A⁻¹ is A^-1
+            digits = m.group().translate(_SUPERSCRIPTS)
+            tokens.append(Token("op", "^", pos + 1))
+            if digits.startswith("-"):
+                tokens.append(Token("op", "-", pos + 1))
+                digits = digits[1:]
+            tokens.append(Token("num", digits, pos + 1))
+        elif kind == "frac":  # ½ is (1/2); 2½ is ambiguous (2·½ or 5/2) and refused
+            if tokens and tokens[-1].kind == "num" and tokens[-1].col + len(tokens[-1].text) == pos + 1:
+                raise SymresError(
+                    f"malformed statement, column {pos + 1}: a mixed number such as 2½ is ambiguous; write 5/2 or 2 * 1/2"
+                )
+            num, _, den = _FRACTIONS[m.group()].partition("/")
+            tokens += [Token(k, t, pos + 1) for k, t in (("op", "("), ("num", num), ("op", "/"), ("num", den), ("op", ")"))]
+        elif kind == "name" and any(unicodedata.category(ch) == "No" for ch in m.group()):
+            bad = next(i for i, ch in enumerate(m.group()) if unicodedata.category(ch) == "No")
+            raise SymresError(f"malformed statement, column {pos + bad + 1}: unexpected character {m.group()[bad]!r} in a name")
+        elif kind != "space":
             raw = m.group()
             if kind == "op":
                 raw = _ALIASES.get(raw, raw)
@@ -468,6 +498,13 @@ class _Parser:
 
 
 def _number(tok: Token) -> Num:
+    mantissa, _, exponent = tok.text.lower().partition("e")
+    if exponent and abs(int(exponent)) > MAX_LITERAL_EXPONENT:
+        raise SymresError(
+            f"statement too costly, column {tok.col}: the literal {tok.text} has an exponent beyond ±{MAX_LITERAL_EXPONENT}"
+        )
+    if len(mantissa) > MAX_LITERAL_DIGITS:
+        raise SymresError(f"statement too costly, column {tok.col}: a literal with more than {MAX_LITERAL_DIGITS} digits")
     return Num(Fraction(tok.text), tok.text, tok.col)
 
 

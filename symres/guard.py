@@ -3,18 +3,16 @@
 `user_code(what)` turns whatever the code raises (an exception, `SystemExit`, a
 `RecursionError`, a `MemoryError`) into a one-line `SymresError` naming `what`;
 KeyboardInterrupt passes through. `time_limit(seconds, message)` stops the code after
-`seconds` of wall-clock time with a `SymresError(message)` (SIGALRM, so only in the main
-thread of a Unix process; elsewhere the code runs without a limit).
+`seconds` of wall-clock time with a `SymresError(message)` (`symres.budget`: SIGALRM in
+the main thread of a Unix process, nesting with other budgets).
 """
 
 from __future__ import annotations
 
-import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import FrameType
 
+from symres import budget
 from symres.errors import SymresError
 
 __all__ = ["describe", "time_limit", "user_code", "TimeLimitExceeded"]
@@ -48,27 +46,16 @@ def user_code(what: str) -> Iterator[None]:
         raise SymresError(f"{what} {describe(exc)}") from None
 
 
-def _can_alarm() -> bool:
-    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-
-
 @contextmanager
 def time_limit(seconds: float | None, message: str) -> Iterator[None]:
     """Raise SymresError(message) when the block runs longer than `seconds` (None or 0:
-    no limit). Limits do not nest: the block must not start another one."""
-    if not seconds or seconds <= 0 or not _can_alarm():
+    no limit). Built on `symres.budget.time_limit`, so it nests with the claim engine's
+    own budgets (SIGALRM in the main thread; elsewhere only the cost checks apply)."""
+    if not seconds or seconds <= 0:
         yield
         return
-
-    def on_alarm(signum: int, frame: FrameType | None) -> None:
-        raise TimeLimitExceeded(message)
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        yield
+        with budget.time_limit(seconds, TimeLimitExceeded):
+            yield
     except TimeLimitExceeded:
         raise SymresError(message) from None
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)

@@ -29,6 +29,7 @@ from typing import Any
 
 from symres.errors import SymresError
 from symres.guard import time_limit, user_code
+from symres.outcome import Outcome as Verdicts
 from symres.proof import Check, Proof
 
 __all__ = [
@@ -43,7 +44,9 @@ __all__ = [
     "VERDICTS",
 ]
 
-VERDICTS = ("proved", "holds", "refuted")
+#: the verdicts a derivation may expect: those of `symres.outcome.Outcome` that are a yes or
+#: a no (a statement's derivation that ends `undecided` has not established anything)
+VERDICTS = tuple(o.value for o in Verdicts if o is not Verdicts.UNDECIDED)
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,7 @@ def evidence_verdict(evidence: Any) -> tuple[str, str]:
             return "proved", how
         return "holds", how
     verdict = getattr(evidence, "verdict", None)
-    if verdict in VERDICTS or verdict == "failed":
+    if verdict in VERDICTS or verdict in ("failed", Verdicts.UNDECIDED.value):
         summary = getattr(evidence, "summary", verdict)
         return str(verdict), str(summary() if callable(summary) else summary)
     raise SymresError(f"a derivation returned {type(evidence).__name__}; expected a Proof or a claims Verdict")
@@ -167,7 +170,7 @@ def _combine(items: Iterable[Any]) -> tuple[str, list[str]]:
         v, s = evidence_verdict(item)
         verdicts.append(v)
         lines.append(s)
-    for v in ("refuted", "failed", "holds"):
+    for v in ("refuted", "failed", "undecided", "holds"):
         if v in verdicts:
             return v, lines
     return "proved", lines
