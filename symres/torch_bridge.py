@@ -41,7 +41,7 @@ from symres.errors import SymresError
 from symres.expr import Term, unwrap
 from symres.proof import Check, Proof, Step
 
-__all__ = ["TORCH_HINT", "TorchBlock", "autograd_check", "derive_module", "from_torch", "import_torch"]
+__all__ = ["TORCH_HINT", "TorchBlock", "autograd_check", "derive_module", "from_torch", "import_torch", "load_module"]
 
 TORCH_HINT = "PyTorch is not installed: pip install 'symres[torch]'"
 #: tolerance of the autograd check: max|J_symres − J_torch| / max(1, max|J_torch|), float64 on both sides
@@ -609,3 +609,33 @@ def derive_module(
     }
     meta = {**proof.meta, "autograd": autograd, "notes": list(block.notes), "dim": block.dim}
     return replace(proof, facts=(*proof.facts, fact), meta=meta)
+
+
+def load_module(spec: str) -> tuple[Any, str]:
+    """The nn.Module named by `path/file.py:Name` or `package.module:Name`, with its name:
+    an instance as it is, a subclass of nn.Module instantiated as Name() (the module's code
+    runs guarded: an exception, or SystemExit, is one SymresError line naming it)."""
+    import inspect
+
+    torch = import_torch()
+    from symres.blocks import load_object
+
+    obj = load_object(spec, "--module")
+    attr = spec.rpartition(":")[2]
+    if isinstance(obj, torch.nn.Module):
+        return obj, attr
+    if not (isinstance(obj, type) and issubclass(obj, torch.nn.Module)):
+        raise SymresError(f"--module {spec!r}: {attr} is a {type(obj).__name__}, not an nn.Module or a subclass of it")
+    try:
+        inspect.signature(obj).bind()
+    except TypeError:
+        raise SymresError(
+            f"--module {spec!r}: {attr}() needs arguments {inspect.signature(obj)}; give them defaults, "
+            f"or name an instance (e.g. block = {attr}(...)) instead"
+        ) from None
+    except ValueError:  # no signature to read: let the call say
+        pass
+    try:
+        return obj(), attr
+    except (Exception, SystemExit) as exc:  # the user's constructor: one line, not a traceback
+        raise SymresError(f"--module {spec!r}: {attr}() raised {type(exc).__name__}: {_one_line(exc)}") from None

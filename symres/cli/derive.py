@@ -53,8 +53,9 @@ def _lets(items: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _derive_point(proof: Any, lets: dict[str, str]) -> dict[str, Any]:
-    """The Jacobian and output of a derived block at the point given by --let."""
+def _derive_point(proof: Any, lets: dict[str, str], defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The Jacobian and output of a derived block at the point given by --let (a symbol
+    not given takes its value from `defaults`, e.g. a traced module's own weights)."""
     from symres.numeric import evaluate, parse_value
 
     inst = proof.meta["instance"]
@@ -68,6 +69,8 @@ def _derive_point(proof: Any, lets: dict[str, str]) -> dict[str, Any]:
         sym = by_name[name]
         shape = tuple(int(n) for n in sym.shape) if hasattr(sym, "shape") else (1, 1)
         values[name] = parse_value(text_value, shape, name)
+    for name, value in (defaults or {}).items():
+        values.setdefault(name, value)
     missing = [n for n in by_name if n not in values]
     if missing:
         raise SymresError(f"--let gives no value for {', '.join(missing)}; give every symbol of the block: {', '.join(by_name)}")
@@ -75,21 +78,46 @@ def _derive_point(proof: Any, lets: dict[str, str]) -> dict[str, Any]:
     return {"value": out["value"].tolist(), "output": out["output"][:, 0].tolist(), "kinks": [k.as_dict() for k in kinks]}
 
 
-def _cmd_derive(args: argparse.Namespace) -> int:
-    from symres.blocks import derive
+def _derive_proof(args: argparse.Namespace) -> tuple[Any, dict[str, Any] | None]:
+    """The proof of the block the arguments name, and the default values of its symbols
+    (a traced module's own weights), if any."""
+    from symres.blocks import DEFAULT_DIM, derive
 
-    lets = _lets(args.let or [])
-    if (args.name is None) == (args.block is None):
-        raise SymresError("derive: give a block name (see `symres list`) or --block MODULE:NAME, exactly one of the two")
+    given = [a for a in (args.name, args.block, args.module) if a is not None]
+    if len(given) != 1:
+        raise SymresError(
+            "derive: give a block name (see `symres list`), --block MODULE:NAME or --module MODULE:NAME, exactly one"
+        )
+    if args.module is not None:
+        from symres.torch_bridge import derive_module, load_module
+
+        if args.out_dim is not None:
+            raise SymresError("--out-dim does not apply to --module: the module fixes its output size")
+        module, _ = load_module(args.module)
+        proof = derive_module(module, dim=args.dim, trials=args.trials, seed=args.seed, source=args.module)
+        for note in proof.meta["notes"]:
+            sys.stderr.write(f"symres: note: {note}\n")
+        return proof, proof.meta["instance"].block.values
     if args.block is not None:
         from symres.blocks import load_block
 
         block: Any = load_block(args.block)
     else:
         block = args.name
-    proof = derive(block, dim=args.dim, out_dim=args.out_dim, activation=args.activation, trials=args.trials, seed=args.seed)
-    point = _derive_point(proof, lets) if lets else None
+    dim = args.dim if args.dim is not None else DEFAULT_DIM
+    return derive(block, dim=dim, out_dim=args.out_dim, activation=args.activation, trials=args.trials, seed=args.seed), None
+
+
+def _cmd_derive(args: argparse.Namespace) -> int:
+    lets = _lets(args.let or [])
+    proof, defaults = _derive_proof(args)
+    point = _derive_point(proof, lets, defaults) if lets else None
     status = 0 if proof.passed else 1
+    if args.emit:
+        from symres.emit import emit
+
+        sys.stdout.write(emit(proof, args.emit))
+        return status
     if args.pdf:
         from symres.latex import compile_pdf
 
@@ -104,6 +132,9 @@ def _cmd_derive(args: argparse.Namespace) -> int:
             "jacobian": latex(proof.result),
             **proof.as_dict(),
         }
+        for key in ("autograd", "notes"):
+            if key in proof.meta:
+                obj[key] = proof.meta[key]
         if point is not None:
             obj.update(point)
         print_json(obj)
@@ -147,7 +178,12 @@ def register(sub: Any) -> None:
     p = sub.add_parser("derive", help="derive a block's Jacobian step by step and check every step")
     p.add_argument("name", nargs="?", help="a block name (see `symres list`)")
     p.add_argument("--block", metavar="SPEC", help="a block of your own: module.path:NAME or path/to/file.py:NAME (a Block)")
-    p.add_argument("--dim", type=positive, default=3, help="input size d (default 3)")
+    p.add_argument(
+        "--module",
+        metavar="SPEC",
+        help="a PyTorch nn.Module: path/to/file.py:Name or package.module:Name (a subclass is built as Name())",
+    )
+    p.add_argument("--dim", type=positive, default=None, help="input size d (default 3; a module's is read off its first layer)")
     p.add_argument("--out-dim", type=positive, default=None, help="output size m, for blocks that change it (projection)")
     p.add_argument("--activation", default="relu", help="the σ to check with: relu, tanh, sigmoid, gelu, identity")
     p.add_argument("--trials", type=positive, default=200, help="random points per numeric check (default 200)")
@@ -159,6 +195,9 @@ def register(sub: Any) -> None:
     out.add_argument("--latex", action="store_true", help="the proof as an align* fragment")
     out.add_argument("--markdown", action="store_true", help="the proof as Markdown with $$ blocks")
     out.add_argument("--json", action="store_true", help="one JSON object")
+    out.add_argument(
+        "--emit", choices=("numpy", "torch"), help="print the derived Jacobian as the source of a Python function"
+    )
     p.add_argument("--standalone", action="store_true", help="with --latex: a complete amsmath document")
     p.add_argument("--pdf", metavar="FILE", help="compile the proof with pdflatex into FILE")
     p.set_defaults(handler=_cmd_derive)
