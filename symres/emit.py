@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import keyword
 import re
-from typing import Any
 
 import sympy as sp
 from sympy import Basic, MatrixSymbol

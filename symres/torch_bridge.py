@@ -203,7 +203,8 @@ class _Translator:
     def batchnorm(self, v: Vocabulary, node: Any, mod: Any, u: Term) -> Term:
         torch = import_torch()
         if mod.training or mod.running_mean is None:
-            raise self.fail(node, f"{type(mod).__name__} {node.target!r} without running statistics (it normalises over the batch)")
+            kind = type(mod).__name__
+            raise self.fail(node, f"{kind} {node.target!r} without running statistics (it normalises over the batch)")
         k = self.symbols.norm[node.target]
         out = Term(v.bn(unwrap(u), k))  # type: ignore[arg-type]
         with torch.no_grad():
@@ -516,7 +517,8 @@ def _propagate(gm: Any, d: int, label: str) -> tuple[tuple[int, ...], tuple[int,
             continue
         out = [n for n in gm.graph.nodes if n.op == "output"][0]
         return shape, _shape(out.args[0]) if _is_node(out.args[0]) else ()
-    raise SymresError(f"{label} does not accept an input x of size {d}: {type(error).__name__}: {_one_line(error or Exception())}")
+    why = f"{type(error).__name__}: {_one_line(error)}" if error is not None else "no shape fits"
+    raise SymresError(f"{label} does not accept an input x of size {d}: {why}")
 
 
 def _sizes(gm: Any, d: int) -> list[int]:
@@ -567,7 +569,9 @@ def autograd_check(proof: Proof, block: TorchBlock, *, points: int = 4, seed: in
         with torch.no_grad():
             y_torch = f(t).numpy()
         out, _ = evaluate(
-            {"J": proof.result, "y": proof.meta["forward"]}, {**block.values, "x": x[:, None]}, activation=proof.meta["activation"]
+            {"J": proof.result, "y": proof.meta["forward"]},
+            {**block.values, "x": x[:, None]},
+            activation=proof.meta["activation"],
         )
         dJ = float(np.max(np.abs(out["J"] - J_torch)))
         dy = float(np.max(np.abs(out["y"][:, 0] - y_torch)))

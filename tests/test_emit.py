@@ -131,14 +131,30 @@ def test_cli_emit_equals_the_let_value(capsys, block, activation):
     assert np.allclose(value, json.loads(out)["value"], atol=1e-12)
 
 
+MLP = """
+import torch
+from torch import nn
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(3, 5)
+        self.fc2 = nn.Linear(5, 3)
+        self.gate = nn.Parameter(torch.tensor(0.3))
+
+    def forward(self, x):
+        return x + self.gate * self.fc2(torch.sigmoid(self.fc1(x)))
+
+
+torch.manual_seed(0)
+block = Block()
+"""
+
+
 def test_cli_emit_of_a_traced_module_against_autograd(capsys, tmp_path):
     path = tmp_path / "mlp.py"
-    path.write_text(
-        "import torch\nfrom torch import nn\n\nclass Block(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc1 = nn.Linear(3, 5)\n        self.fc2 = nn.Linear(5, 3)\n        self.gate = nn.Parameter(torch.tensor(0.3))\n\n"
-        "    def forward(self, x):\n        return x + self.gate * self.fc2(torch.sigmoid(self.fc1(x)))\n\n"
-        "torch.manual_seed(0)\nblock = Block()\n"
-    )
+    path.write_text(MLP)
     code, source, err = run(capsys, "derive", "--module", f"{path}:block", "--emit", "torch", "--trials", "10")
     assert code == 0, err
     fn = load(source, "jacobian_Block")  # named after the class

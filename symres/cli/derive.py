@@ -195,9 +195,7 @@ def register(sub: Any) -> None:
     out.add_argument("--latex", action="store_true", help="the proof as an align* fragment")
     out.add_argument("--markdown", action="store_true", help="the proof as Markdown with $$ blocks")
     out.add_argument("--json", action="store_true", help="one JSON object")
-    out.add_argument(
-        "--emit", choices=("numpy", "torch"), help="print the derived Jacobian as the source of a Python function"
-    )
+    out.add_argument("--emit", choices=("numpy", "torch"), help="print the derived Jacobian as the source of a Python function")
     p.add_argument("--standalone", action="store_true", help="with --latex: a complete amsmath document")
     p.add_argument("--pdf", metavar="FILE", help="compile the proof with pdflatex into FILE")
     p.set_defaults(handler=_cmd_derive)
