@@ -153,10 +153,11 @@ class _Translator:
         self._others = others
         self.values: dict[str, np.ndarray] = {}
 
-    def size(self, v: Vocabulary, n: int) -> int:
-        if v.d == self.dim or n == 1:
+    def size(self, d: int, n: int) -> int:
+        """The size that the module's size n has in the graph written at input size d."""
+        if d == self.dim or n == 1:
             return n
-        return v.d if n == self.dim else v.d + 1 + self._others.index(n)
+        return d if n == self.dim else d + 1 + self._others.index(n)
 
     def _record(self, v: Vocabulary, name: str, value: Any) -> None:
         if v.d == self.dim:
@@ -177,10 +178,10 @@ class _Translator:
             sym: Basic = v.scalar(name, description=f"{self.name}.{node.target}, a scalar parameter")
             self._record(v, name, tensor.reshape(1, 1))
         elif len(shape) == 1:
-            sym = v.vector(name, self.size(v, shape[0]), description=f"{self.name}.{node.target}, a vector of {shape[0]}")
+            sym = v.vector(name, self.size(v.d, shape[0]), description=f"{self.name}.{node.target}, a vector of {shape[0]}")
             self._record(v, name, tensor.reshape(-1, 1))
         elif len(shape) == 2:
-            rows, cols = (self.size(v, n) for n in shape)
+            rows, cols = (self.size(v.d, n) for n in shape)
             sym = v.matrix(name, rows, cols, description=f"{self.name}.{node.target}, {shape[0]}×{shape[1]}")
             self._record(v, name, tensor)
         else:
@@ -190,7 +191,7 @@ class _Translator:
     # ------------------------------------------------------------------ layers
     def linear(self, v: Vocabulary, path: str, mod: Any, u: Term) -> Term:
         k = self.symbols.linear[path]
-        rows, cols = self.size(v, mod.out_features), self.size(v, mod.in_features)
+        rows, cols = self.size(v.d, mod.out_features), self.size(v.d, mod.in_features)
         W = v.matrix(f"W_{k}", rows, cols, description=f"{self.name}.{path}.weight, {mod.out_features}×{mod.in_features}")
         self._record(v, f"W_{k}", mod.weight)
         out = Term(W) @ u
@@ -467,7 +468,7 @@ def from_torch(module: Any, *, dim: int | None = None, name: str | None = None, 
     try:
         copied = copy.deepcopy(module).eval()
         gm = torch.fx.symbolic_trace(copied)
-    except Exception as exc:  # the user's forward: one line, not a traceback
+    except (Exception, SystemExit) as exc:  # the user's forward: one line, not a traceback
         raise SymresError(f"torch.fx cannot trace {label}: {type(exc).__name__}: {_one_line(exc)}") from None
     inferred = _infer_dim(gm)
     d = dim if dim is not None else inferred
@@ -486,7 +487,7 @@ def from_torch(module: Any, *, dim: int | None = None, name: str | None = None, 
         title=f"the PyTorch module {label}, traced with torch.fx",
         source=source or f"the nn.Module {label}",
         build=tr.build,
-        out_dim=lambda k: tr.size(Vocabulary(k), m),
+        out_dim=lambda k: tr.size(k, m),
         dim=d,
         values=tr.values,
         module=gm,
@@ -512,7 +513,7 @@ def _propagate(gm: Any, d: int, label: str) -> tuple[tuple[int, ...], tuple[int,
         try:
             with torch.no_grad():
                 ShapeProp(gm).propagate(torch.zeros(shape))
-        except Exception as exc:  # the user's forward rejects this shape: try the other
+        except (Exception, SystemExit) as exc:  # the user's forward rejects this shape: try the other
             error = exc
             continue
         out = [n for n in gm.graph.nodes if n.op == "output"][0]

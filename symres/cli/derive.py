@@ -86,7 +86,7 @@ def _derive_proof(args: argparse.Namespace) -> tuple[Any, dict[str, Any] | None]
     given = [a for a in (args.name, args.block, args.module) if a is not None]
     if len(given) != 1:
         raise SymresError(
-            "derive: give a block name (see `symres list`), --block MODULE:NAME or --module MODULE:NAME, exactly one"
+            "derive: give a block name (see `symres list`), --block MODULE:NAME or --module MODULE:NAME, exactly one of the three"
         )
     if args.module is not None:
         from symres.torch_bridge import derive_module, load_module
