@@ -38,7 +38,7 @@ from sympy import Basic, MatrixExpr
 
 from symres.blocks import Block, Vocabulary, derive
 from symres.errors import SymresError
-from symres.expr import Term, unwrap
+from symres.expr import Elementwise, Term, unwrap
 from symres.proof import Check, Proof, Step
 
 __all__ = ["TORCH_HINT", "TorchBlock", "autograd_check", "derive_module", "from_torch", "import_torch", "load_module"]
@@ -440,11 +440,13 @@ def _infer_dim(gm: Any) -> int | None:
     return None
 
 
-def _needs_eval(module: Any) -> bool:
+def _needs_eval(module: Any, gm: Any) -> bool:
+    """The module is in training mode and has a layer that behaves differently in eval mode."""
     torch = import_torch()
     nn = torch.nn
     kinds = (nn.BatchNorm1d, nn.BatchNorm2d, nn.Dropout, nn.Dropout1d, nn.AlphaDropout)
-    return bool(module.training) and any(isinstance(m, kinds) for m in module.modules())
+    functional = any(n.op == "call_function" and n.target is nn.functional.dropout for n in gm.graph.nodes)
+    return bool(module.training) and (functional or any(isinstance(m, kinds) for m in module.modules()))
 
 
 def from_torch(module: Any, *, dim: int | None = None, name: str | None = None, source: str = "") -> TorchBlock:
@@ -462,14 +464,14 @@ def from_torch(module: Any, *, dim: int | None = None, name: str | None = None, 
     if not isinstance(module, torch.nn.Module):
         raise SymresError(f"{name or type(module).__name__} is a {type(module).__name__}, not a torch.nn.Module")
     label = name or type(module).__name__
-    notes = []
-    if _needs_eval(module):
-        notes.append(f"{label} is in training mode; traced in eval mode (BatchNorm with its running statistics, Dropout off)")
     try:
         copied = copy.deepcopy(module).eval()
         gm = torch.fx.symbolic_trace(copied)
     except (Exception, SystemExit) as exc:  # the user's forward: one line, not a traceback
         raise SymresError(f"torch.fx cannot trace {label}: {type(exc).__name__}: {_one_line(exc)}") from None
+    notes = []
+    if _needs_eval(module, gm):
+        notes.append(f"{label} is in training mode; traced in eval mode (BatchNorm with its running statistics, Dropout off)")
     inferred = _infer_dim(gm)
     d = dim if dim is not None else inferred
     if d is None:
@@ -494,8 +496,15 @@ def from_torch(module: Any, *, dim: int | None = None, name: str | None = None, 
         input_shape=input_shape,
         notes=tuple(notes),
     )
-    block.instance(d)  # writes the graph once: an unsupported node fails here; records the weights
-    return block
+    forward = block.instance(d).forward  # writes the graph once: an unsupported node fails here; records the weights
+    conventions = sorted({c for c in map(_convention, forward.atoms(Elementwise)) if c})
+    return replace(block, title=f"{block.title}; {', '.join(conventions)} as in PyTorch") if conventions else block
+
+
+def _convention(node: Elementwise) -> str:
+    from symres.activations import get_function
+
+    return get_function(node.fn).convention
 
 
 def _one_line(exc: BaseException) -> str:

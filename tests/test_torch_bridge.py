@@ -144,6 +144,7 @@ def test_every_supported_layer_against_autograd():
     proof = derive_module(module, trials=20)
     assert proof.passed, proof.failures()
     assert proof.meta["autograd"]["max_abs_error"] < 1e-12
+    assert proof.meta["notes"] and "training mode" in proof.meta["notes"][0]  # BatchNorm1d, Dropout, F.dropout
     names = {str(p.symbol) for p in proof.meta["instance"].params}
     assert {"W_up", "b_up", "W_down", "gamma_bn", "beta_bn", "gamma_ln", "alpha", "scale", "P", "Q", "c"} <= names
 
@@ -266,6 +267,7 @@ def test_cli_module_derives_the_preact_block_with_a_passed_autograd_check(capsys
     obj = json.loads(out)
     assert obj["passed"] and obj["autograd"]["passed"] and obj["autograd"]["max_abs_error"] < 1e-12
     assert obj["jacobian"].startswith("I + W_{2}")
+    assert obj["title"].endswith("traced with torch.fx; ReLU'(0) := 0 as in PyTorch")
     assert obj["notes"] == [] and err == ""
 
 
