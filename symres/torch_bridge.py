@@ -401,10 +401,8 @@ def _buffer(gm: Any, path: str) -> Any:
 
 
 def _nodes_from_input(gm: Any) -> Iterator[Any]:
-    """The nodes reached from the input through shape-keeping operations, then the first
-    node that fixes the input size."""
-    (x,) = [n for n in gm.graph.nodes if n.op == "placeholder"][:1] or [None]
-    frontier = [x] if x is not None else []
+    """The nodes that use the input, directly or not, breadth first (nearest first)."""
+    frontier = [n for n in gm.graph.nodes if n.op == "placeholder"][:1]
     seen = set()
     while frontier:
         node = frontier.pop(0)

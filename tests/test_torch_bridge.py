@@ -327,3 +327,19 @@ def test_symres_does_not_import_torch_at_start_up():
     code = "import sys, symres, symres.cli, symres.torch_bridge, symres.emit; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_a_module_on_1d_inputs_with_a_parameter_on_the_left():
+    class Left(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.P = nn.Parameter(torch.randn(3, 3))
+
+        def forward(self, x):
+            return x + self.P @ torch.tanh(x)  # (3, 3) @ (1, 3) fails: x is passed as (3,)
+
+    torch.manual_seed(4)
+    block = from_torch(Left())
+    assert block.input_shape == (3,) and block.dim == 3
+    proof = derive_module(block, trials=20)
+    assert proof.passed and proof.meta["autograd"]["max_abs_error"] < 1e-12
