@@ -375,8 +375,8 @@ def _is_node(a: Any) -> bool:
 
 
 def _shape(node: Any) -> tuple[int, ...]:
-    meta = node.meta.get("tensor_meta") if _is_node(node) else None
-    return tuple(meta.shape) if meta is not None and hasattr(meta, "shape") else ()
+    """The shape of the tensor a node computed in `_propagate` (() when not a tensor)."""
+    return tuple(node.meta.get("symres_shape", ())) if _is_node(node) else ()
 
 
 def _fname(fn: Any) -> str:
@@ -513,13 +513,20 @@ def _propagate(gm: Any, d: int, label: str) -> tuple[tuple[int, ...], tuple[int,
     """Run the traced module on a zero input of shape (1, d), else (d,), recording every
     node's shape; returns (input shape, output shape)."""
     torch = import_torch()
-    from torch.fx.passes.shape_prop import ShapeProp
+
+    class Shapes(torch.fx.Interpreter):  # type: ignore[misc, name-defined]
+        def run_node(self, n: Any) -> Any:
+            out = super().run_node(n)
+            n.meta["symres_shape"] = tuple(out.shape) if isinstance(out, torch.Tensor) else ()
+            return out
 
     error: BaseException | None = None
     for shape in ((1, d), (d,)):
         try:
             with torch.no_grad():
-                ShapeProp(gm).propagate(torch.zeros(shape))
+                interpreter = Shapes(gm)
+                interpreter.extra_traceback = False  # the user's error as it is, in one line
+                interpreter.run(torch.zeros(shape))
         except (Exception, SystemExit) as exc:  # the user's forward rejects this shape: try the other
             error = exc
             continue

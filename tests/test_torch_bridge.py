@@ -290,10 +290,11 @@ def test_cli_module_at_a_point_uses_the_module_weights(capsys, blocks_py, monkey
         ("Raises", "Raises() raised RuntimeError: no GPU here"),
         ("nothing", "has no attribute 'nothing'"),
         ("torch", "torch is a module, not an nn.Module"),
+        ("ResidualBlock --dim 5", "ResidualBlock does not accept an input x of size 5: RuntimeError: mat1 and mat2"),
     ],
 )
 def test_cli_module_errors_are_one_line(capsys, blocks_py, name, message):
-    code, out, err = run(capsys, "derive", "--module", f"{blocks_py}:{name}")
+    code, out, err = run(capsys, "derive", "--module", f"{blocks_py}:{name.split()[0]}", *name.split()[1:])
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and message in err, err
 
