@@ -6,7 +6,7 @@ Jacobian is derived and every line checked exactly as for a registered block. Th
 and operations understood:
 
 - nn.Linear (and F.linear): W x + b, W and b named after the layer (`W_1`, `b_1` for
-  `fc1`, `W_s` for a `shortcut`, `W_proj_out` for `proj.out`);
+  `fc1`, `W_s` for a `shortcut`, `W_mlp_up` for `mlp.up`);
 - nn.ReLU, nn.Tanh, nn.Sigmoid, nn.GELU (exact) and their functional and method forms;
 - nn.LayerNorm over the vector (the vocabulary's LayerNorm, defined from its formula);
 - nn.BatchNorm1d in eval mode: the diagonal affine map γ ⊙ u + β, running statistics folded in;
@@ -630,9 +630,9 @@ def derive_module(
     return replace(proof, facts=(*proof.facts, fact), meta=meta)
 
 
-def load_module(spec: str) -> tuple[Any, str]:
-    """The nn.Module named by `path/file.py:Name` or `package.module:Name`, with its name:
-    an instance as it is, a subclass of nn.Module instantiated as Name() (the module's code
+def load_module(spec: str) -> Any:
+    """The nn.Module named by `path/file.py:Name` or `package.module:Name`: an instance as
+    it is, a subclass of nn.Module instantiated as Name() (the module's code
     runs guarded: an exception, or SystemExit, is one SymresError line naming it)."""
     import inspect
 
@@ -642,7 +642,7 @@ def load_module(spec: str) -> tuple[Any, str]:
     obj = load_object(spec, "--module")
     attr = spec.rpartition(":")[2]
     if isinstance(obj, torch.nn.Module):
-        return obj, attr
+        return obj
     if not (isinstance(obj, type) and issubclass(obj, torch.nn.Module)):
         raise SymresError(f"--module {spec!r}: {attr} is a {type(obj).__name__}, not an nn.Module or a subclass of it")
     try:
@@ -655,6 +655,6 @@ def load_module(spec: str) -> tuple[Any, str]:
     except ValueError:  # no signature to read: let the call say
         pass
     try:
-        return obj(), attr
+        return obj()
     except (Exception, SystemExit) as exc:  # the user's constructor: one line, not a traceback
         raise SymresError(f"--module {spec!r}: {attr}() raised {type(exc).__name__}: {_one_line(exc)}") from None

@@ -93,7 +93,7 @@ def _derive_proof(args: argparse.Namespace) -> tuple[Any, dict[str, Any] | None]
 
         if args.out_dim is not None:
             raise SymresError("--out-dim does not apply to --module: the module fixes its output size")
-        module, _ = load_module(args.module)
+        module = load_module(args.module)
         proof = derive_module(module, dim=args.dim, trials=args.trials, seed=args.seed, source=args.module)
         for note in proof.meta["notes"]:
             sys.stderr.write(f"symres: note: {note}\n")
