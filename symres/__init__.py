@@ -41,5 +41,7 @@ from symres.proof import Proof as Proof
 from symres.proof import Step as Step
 from symres.theorems import THEOREMS as THEOREMS
 from symres.theorems import check_theorem as check_theorem
+from symres.torch_bridge import derive_module as derive_module
+from symres.torch_bridge import from_torch as from_torch
 
 __version__ = "0.1.0"

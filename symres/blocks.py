@@ -58,6 +58,7 @@ __all__ = [
     "derive",
     "get_block",
     "load_block",
+    "load_object",
     "register",
 ]
 
@@ -364,30 +365,39 @@ def load_block(spec: str) -> Block:
     """The Block named by `module.path:NAME` or `path/to/file.py:NAME` (the module is
     imported; the current directory is searched first). A SymresError with one line when
     the module or the attribute is missing, or the attribute is not a Block."""
+    obj = load_object(spec)
+    if not isinstance(obj, Block):
+        kind = type(obj).__name__
+        article = "an" if kind[:1].lower() in "aeiou" else "a"
+        attr = spec.rpartition(":")[2]
+        raise SymresError(f"--block {spec!r}: {attr} is {article} {kind}, not a Block (make one with Block.define)")
+    return obj
+
+
+def load_object(spec: str, option: str = "--block") -> Any:
+    """The attribute named by `module.path:NAME` or `path/to/file.py:NAME` (the module is
+    imported; the current directory is searched first). A SymresError with one line
+    (starting with `option`) when the module or the attribute is missing, or importing the
+    module raises (SystemExit included)."""
     where, sep, attr = spec.rpartition(":")
     if not sep or not where or not attr.isidentifier():
-        raise SymresError(f"--block {spec!r}: write MODULE:NAME or path/to/file.py:NAME")
+        raise SymresError(f"{option} {spec!r}: write MODULE:NAME or path/to/file.py:NAME")
     try:
         if where.endswith(".py") or "/" in where or os.sep in where:
-            module = _import_file(Path(where), spec)
+            module = _import_file(Path(where), f"{option} {spec!r}")
         else:
             module = _import_module(where)
     except SymresError:
         raise
     except ModuleNotFoundError as exc:
-        raise SymresError(f"--block {spec!r}: cannot import {where!r}: {exc}") from None
+        raise SymresError(f"{option} {spec!r}: cannot import {where!r}: {exc}") from None
     except (Exception, SystemExit) as exc:  # the user's module failed to import: one line, not a traceback or its exit
         from symres.guard import describe
 
-        raise SymresError(f"--block {spec!r}: importing {where} {describe(exc)}") from None
+        raise SymresError(f"{option} {spec!r}: importing {where} {describe(exc)}") from None
     if not hasattr(module, attr):
-        raise SymresError(f"--block {spec!r}: {where} has no attribute {attr!r}")
-    obj = getattr(module, attr)
-    if not isinstance(obj, Block):
-        kind = type(obj).__name__
-        article = "an" if kind[:1].lower() in "aeiou" else "a"
-        raise SymresError(f"--block {spec!r}: {attr} is {article} {kind}, not a Block (make one with Block.define)")
-    return obj
+        raise SymresError(f"{option} {spec!r}: {where} has no attribute {attr!r}")
+    return getattr(module, attr)
 
 
 def _import_module(name: str) -> Any:
@@ -402,13 +412,13 @@ def _import_module(name: str) -> Any:
             sys.path.remove(cwd)
 
 
-def _import_file(path: Path, spec: str) -> Any:
+def _import_file(path: Path, what: str) -> Any:
     if not path.is_file():
-        raise SymresError(f"--block {spec!r}: no such file {str(path)!r}")
+        raise SymresError(f"{what}: no such file {str(path)!r}")
     name = f"_symres_user_{abs(hash(str(path.resolve())))}_{path.stem}"
     loader_spec = importlib.util.spec_from_file_location(name, path)
     if loader_spec is None or loader_spec.loader is None:
-        raise SymresError(f"--block {spec!r}: cannot load {str(path)!r} as a Python module")
+        raise SymresError(f"{what}: cannot load {str(path)!r} as a Python module")
     module = importlib.util.module_from_spec(loader_spec)
     sys.modules[name] = module
     try:

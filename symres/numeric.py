@@ -28,6 +28,7 @@ from symres.expr import Abbrev, Defined, DefinedJacobian, Deriv, Elementwise, Sc
 from symres.proof import Check
 
 __all__ = [
+    "BatchPrinter",
     "Domain",
     "Kink",
     "Compiled",
@@ -114,8 +115,9 @@ def _shape(sym: Basic) -> tuple[int, ...]:
     return (1, 1)
 
 
-class _BatchPrinter(NumPyPrinter):  # type: ignore[misc]
-    """NumPy code in which every operand has a leading trial axis."""
+class BatchPrinter(NumPyPrinter):  # type: ignore[misc]
+    """NumPy code in which every operand has a leading trial axis (the same code runs on
+    unbatched operands; `symres.emit` subclasses it to write standalone functions)."""
 
     def __init__(self, elementwise: dict[Elementwise, int]) -> None:
         super().__init__({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False})
@@ -228,7 +230,7 @@ class Compiled:
         if missing:
             raise SymresError(f"no value for {', '.join(sorted(map(str, missing)))}")
         nodes: dict[Elementwise, int] = {}
-        printer = _BatchPrinter(nodes)
+        printer = BatchPrinter(nodes)
         self._tracker = _Tracker()
         self._ew: list[Callable[[Array], Array]] = []
         namespace = {

@@ -105,7 +105,7 @@ def test_a_module_that_fails_to_import_is_one_line(capsys, tmp_path):
 @pytest.mark.parametrize("argv", [["derive"], ["derive", "preact", "--block", "x.py:mine"]])
 def test_name_or_block_exactly_one(capsys, argv):
     code, _, err = run(capsys, *argv)
-    assert code == 2 and "exactly one of the two" in err
+    assert code == 2 and "exactly one of the three" in err
 
 
 def test_define_in_python_with_operators_and_keyword_names():

@@ -68,7 +68,7 @@ def _guarded_derive(args: argparse.Namespace, block: Any) -> Any:
     guard, so whatever it raises is one line naming it."""
     from sympy import preorder_traversal
 
-    from symres.blocks import derive, get_block
+    from symres.blocks import DEFAULT_DIM, derive, get_block
     from symres.guard import time_limit, user_code
 
     what = f"--block {args.block!r}:" if args.block is not None else f"block {args.name!r}:"
@@ -76,40 +76,68 @@ def _guarded_derive(args: argparse.Namespace, block: Any) -> Any:
     with time_limit(budget, f"{what} not derived within --budget {budget:g} s; raise --budget (seconds) to allow more"):
         with user_code(what) if args.block is not None else contextlib.nullcontext():
             blk = get_block(block) if isinstance(block, str) else block
-            forward = blk.instance(args.dim, args.out_dim).forward
+            dim = args.dim if args.dim is not None else DEFAULT_DIM
+            forward = blk.instance(dim, args.out_dim).forward
             nodes = sum(1 for _ in preorder_traversal(forward))
             if budget and nodes > NODES_PER_SECOND * budget:
                 raise SymresError(
                     f"{what} its forward map has {nodes} nodes; within --budget {budget:g} s a derivation takes at most "
                     f"{NODES_PER_SECOND * budget:g} (about {NODES_PER_SECOND} a second): raise --budget"
                 )
-            return derive(blk, dim=args.dim, out_dim=args.out_dim, activation=args.activation, trials=args.trials, seed=args.seed)
+            return derive(blk, dim=dim, out_dim=args.out_dim, activation=args.activation, trials=args.trials, seed=args.seed)
 
 
-def _cmd_derive(args: argparse.Namespace) -> int:
+def _derive_proof(args: argparse.Namespace) -> tuple[Any, dict[str, Any] | None]:
+    """The proof of the block the arguments name, and the default values of its symbols
+    (a traced module's own weights), if any."""
+    given = [a for a in (args.name, args.block, args.module) if a is not None]
+    if len(given) != 1:
+        raise SymresError(
+            "derive: give a block name (see `symres list`), --block MODULE:NAME or --module MODULE:NAME, exactly one of the three"
+        )
+    if args.module is not None:
+        from symres.torch_bridge import derive_module, load_module
 
-    lets = _lets(args.let or [])
-    if args.pdf:
-        from symres.safeio import check_target
-
-        check_target(args.pdf)  # a device, a FIFO or a directory is refused before any work
-    if (args.name is None) == (args.block is None):
-        raise SymresError("derive: give a block name (see `symres list`) or --block MODULE:NAME, exactly one of the two")
+        if args.out_dim is not None:
+            raise SymresError("--out-dim does not apply to --module: the module fixes its output size")
+        module = load_module(args.module)
+        proof = derive_module(module, dim=args.dim, trials=args.trials, seed=args.seed, source=args.module)
+        for note in proof.meta["notes"]:
+            sys.stderr.write(f"symres: note: {note}\n")
+        return proof, proof.meta["instance"].block.values
     if args.block is not None:
         from symres.blocks import load_block
 
         block: Any = load_block(args.block)
     else:
         block = args.name
-    proof = _guarded_derive(args, block)
-    point = proof.at(**lets).as_dict() if lets else None
+    return _guarded_derive(args, block), None
+
+
+def _cmd_derive(args: argparse.Namespace) -> int:
+    lets = _lets(args.let or [])
+    if args.pdf:
+        from symres.safeio import check_target
+
+        check_target(args.pdf)  # a device, a FIFO or a directory is refused before any work
+    proof, defaults = _derive_proof(args)
+    # a traced module's own weights are the default point; --let overrides them
+    point = proof.at(**{**(defaults or {}), **lets}).as_dict() if lets else None
     status = 0 if proof.passed else 1
+    if args.emit:
+        from symres.emit import emit
+
+        sys.stdout.write(emit(proof, args.emit))
+        return status
     if args.pdf:
         from symres.latex import compile_pdf
 
         compile_pdf(proof.latex(standalone=True), args.pdf)
     if args.json:
         obj = proof.as_dict()
+        for key in ("autograd", "notes"):
+            if key in proof.meta:
+                obj[key] = proof.meta[key]
         if point is not None:
             obj.update(point)
         print_json(obj)
@@ -158,7 +186,12 @@ def register(sub: Any) -> None:
     p = sub.add_parser("derive", help="derive a block's Jacobian step by step and check every step")
     p.add_argument("name", nargs="?", help="a block name (see `symres list`)")
     p.add_argument("--block", metavar="SPEC", help="a block of your own: module.path:NAME or path/to/file.py:NAME (a Block)")
-    p.add_argument("--dim", type=positive, default=3, help="input size d (default 3)")
+    p.add_argument(
+        "--module",
+        metavar="SPEC",
+        help="a PyTorch nn.Module: path/to/file.py:Name or package.module:Name (a subclass is built as Name())",
+    )
+    p.add_argument("--dim", type=positive, default=None, help="input size d (default 3; a module's is read off its first layer)")
     p.add_argument("--out-dim", type=positive, default=None, help="output size m, for blocks that change it (projection)")
     p.add_argument("--activation", default="relu", help="the σ to check with: relu, tanh, sigmoid, gelu, identity")
     p.add_argument("--trials", type=positive, default=200, help="random points per numeric check (default 200)")
@@ -177,6 +210,7 @@ def register(sub: Any) -> None:
     out.add_argument("--latex", action="store_true", help="the proof as an align* fragment")
     out.add_argument("--markdown", action="store_true", help="the proof as Markdown with $$ blocks")
     out.add_argument("--json", action="store_true", help="one JSON object")
+    out.add_argument("--emit", choices=("numpy", "torch"), help="print the derived Jacobian as the source of a Python function")
     p.add_argument("--standalone", action="store_true", help="with --latex: a complete amsmath document")
     p.add_argument("--pdf", metavar="FILE", help="compile the proof with pdflatex into FILE")
     p.set_defaults(handler=_cmd_derive)

@@ -1,0 +1,183 @@
+"""Emitted code: the derived Jacobian as a NumPy or PyTorch function, imported and compared
+with torch autograd (the oracle of tests/helpers.py, and autograd on traced modules) and
+with `symres derive --let` at the same point."""
+
+import json
+
+import numpy as np
+import pytest
+from helpers import torch_jacobian
+
+from symres.activations import get_function
+from symres.blocks import derive
+from symres.cli import main
+from symres.emit import _FUNCTIONS, emit, python_name
+from symres.errors import SymresError
+
+torch = pytest.importorskip("torch")
+
+
+def load(source: str, name: str):
+    namespace: dict = {}
+    exec(compile(source, f"<emitted {name}>", "exec"), namespace)
+    return namespace[name]
+
+
+def point(proof, seed: int) -> dict[str, np.ndarray]:
+    """A random value of every symbol of the block (LayerNorm ε and gains positive)."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for p in proof.meta["instance"].params:
+        shape = tuple(int(n) for n in p.symbol.shape) if p.symbol.is_Matrix else (1, 1)
+        value = rng.standard_normal(shape)
+        if str(p.symbol).startswith(("epsilon", "gamma")):
+            value = np.abs(value) + 0.1
+        out[str(p.symbol)] = value
+    return out
+
+
+CASES = [
+    ("preact", "relu"),
+    ("rezero", "tanh"),
+    ("layerscale", "gelu"),
+    ("prenorm", "relu"),
+    ("highway", "tanh"),
+    ("densenet", "sigmoid"),
+    ("projection", "relu"),
+]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+@pytest.mark.parametrize("block, activation", CASES)
+def test_emitted_jacobian_against_autograd(block, activation, backend):
+    proof = derive(block, dim=3, activation=activation, check=False)
+    fn = load(emit(proof, backend), python_name(f"jacobian_{block}"))
+    for seed in range(3):
+        values = point(proof, seed)
+        args = [values[str(p.symbol)] for p in proof.meta["instance"].params]  # the documented order
+        got = fn(*args)
+        got = got.numpy() if backend == "torch" else got
+        assert got.shape == tuple(int(n) for n in proof.result.shape)
+        expected = torch_jacobian(proof.meta["forward"], values, activation)
+        assert np.allclose(got, expected, atol=1e-10), (block, seed)
+
+
+def test_keyword_arguments_are_named_after_the_symbols():
+    proof = derive("layerscale", check=False)
+    source = emit(proof, "numpy")
+    assert "def jacobian_layerscale(x, lambda_, W_1, W_2):" in source
+    fn = load(source, "jacobian_layerscale")
+    values = point(proof, 0)
+    by_name = fn(W_2=values["W_2"], W_1=values["W_1"], lambda_=values["lambda"], x=values["x"].ravel())
+    assert np.allclose(by_name, fn(values["x"], values["lambda"], values["W_1"], values["W_2"]))
+
+
+def test_the_docstring_names_block_layout_and_kink_convention():
+    fn = load(emit(derive("preact", check=False), "numpy"), "jacobian_preact")
+    doc = fn.__doc__
+    assert "preact" in doc and "Numerator layout: J[i, j] = ∂y_i/∂x_j, a 3×3 array" in doc
+    assert "ReLU'(0) := 0" in doc and "σ = relu" in doc
+
+
+def test_the_kink_convention_holds_in_the_emitted_code():
+    fn = load(emit(derive("preact", dim=2, check=False), "torch"), "jacobian_preact")
+    J = fn(x=[0.0, 1.0], W_1=np.eye(2), W_2=np.eye(2)).numpy()
+    assert np.allclose(J, [[1.0, 0.0], [0.0, 2.0]])  # ReLU'(0) := 0 on the first entry
+
+
+@pytest.mark.parametrize("name", ["relu", "tanh", "sigmoid", "gelu", "identity", "rsqrt"])
+def test_emitted_functions_agree_with_the_catalogue(name):
+    u = np.linspace(0.1, 3.0, 7) if name == "rsqrt" else np.linspace(-3.0, 3.0, 7)
+    helpers = emit_helpers("numpy")
+    for order in (0, 1):
+        src = _FUNCTIONS["numpy"][name][order]
+        assert np.allclose(eval(src, helpers, {"u": u}), get_function(name).numpy(order)(u), atol=1e-12)
+        tsrc = _FUNCTIONS["torch"][name][order]
+        got = eval(tsrc, {"torch": torch, "math": __import__("math")}, {"u": torch.tensor(u)}).numpy()
+        assert np.allclose(got, get_function(name).numpy(order)(u), atol=1e-12)
+
+
+def emit_helpers(backend: str) -> dict:
+    import math
+
+    from symres.emit import _HELPERS
+
+    namespace: dict = {"numpy": np, "math": math}
+    for src in _HELPERS[backend].values():
+        exec(src, namespace)
+    return namespace
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("block, activation", [("preact", "relu"), ("prenorm", "tanh"), ("postact", "relu")])
+def test_cli_emit_equals_the_let_value(capsys, block, activation):
+    lets = {"x": "1,-2,0.5", "W_1": "1,2,0;0,1,-1;2,0,1", "W_2": "0.5", "gamma": "1,2,0.5", "beta": "0", "epsilon": "0.1"}
+    code, source, _ = run(capsys, "derive", block, "--activation", activation, "--emit", "numpy", "--trials", "10")
+    assert code == 0
+    proof = derive(block, check=False)
+    names = [str(p.symbol) for p in proof.meta["instance"].params]
+    argv = [a for n in names for a in ("--let", f"{n}={lets[n]}")]
+    code, out, _ = run(capsys, "derive", block, "--activation", activation, *argv, "--json", "--trials", "10")
+    assert code == 0
+    from symres.numeric import parse_value
+
+    args = [parse_value(lets[str(s)], tuple(s.shape), str(s)) for s in proof.meta["instance"].symbols]
+    value = load(source, python_name(f"jacobian_{block}"))(*args)
+    assert np.allclose(value, json.loads(out)["value"], atol=1e-12)
+
+
+MLP = """
+import torch
+from torch import nn
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(3, 5)
+        self.fc2 = nn.Linear(5, 3)
+        self.gate = nn.Parameter(torch.tensor(0.3))
+
+    def forward(self, x):
+        return x + self.gate * self.fc2(torch.sigmoid(self.fc1(x)))
+
+
+torch.manual_seed(0)
+block = Block()
+"""
+
+
+def test_cli_emit_of_a_traced_module_against_autograd(capsys, tmp_path):
+    path = tmp_path / "mlp.py"
+    path.write_text(MLP)
+    code, source, err = run(capsys, "derive", "--module", f"{path}:block", "--emit", "torch", "--trials", "10")
+    assert code == 0, err
+    fn = load(source, "jacobian_Block")  # named after the class
+    from symres.blocks import load_object
+
+    module = load_object(f"{path}:block").double()
+    x = torch.tensor([0.2, -0.7, 1.1], dtype=torch.float64)
+    expected = torch.autograd.functional.jacobian(lambda t: module(t[None])[0], x).numpy()
+    fc1, fc2 = module.fc1, module.fc2
+    got = fn(x=x, gate=module.gate, W_1=fc1.weight, b_1=fc1.bias, W_2=fc2.weight, b_2=fc2.bias).detach().numpy()
+    assert np.allclose(got, expected, atol=1e-12)
+
+
+def test_emitted_torch_code_is_differentiable():
+    fn = load(emit(derive("rezero", check=False), "torch"), "jacobian_rezero")
+    alpha = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+    J = fn(torch.ones(3), alpha, torch.eye(3), torch.eye(3))
+    (J.sum()).backward()
+    assert alpha.grad is not None and float(alpha.grad) == pytest.approx(float((J.detach().sum() - 3) / 0.5))
+
+
+def test_a_bad_backend_is_one_line(capsys):
+    code, _, err = run(capsys, "derive", "preact", "--emit", "jax")
+    assert code == 2 and err.count("\n") == 1 and "invalid choice" in err
+    with pytest.raises(SymresError, match="choose one of numpy, torch"):
+        emit(derive("preact", check=False), "jax")
