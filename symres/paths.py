@@ -658,6 +658,20 @@ def _as_stack(jacobians: ArrayLike, grad: ArrayLike) -> tuple[Float64Array, Floa
     return J, g
 
 
+def _block_scale(J: Float64Array) -> tuple[Float64Array, float]:
+    """(J / s, log s) with s = max |J_ij| (s = 1 for J = 0): entries of J/s are at most 1
+    in magnitude, so products with unit rows neither over- nor underflow at any scale of J."""
+    s = float(np.max(np.abs(J))) if J.size else 0.0
+    if s == 0.0 or s == 1.0:
+        return J, 0.0
+    return J * (1.0 / s), math.log(s)
+
+
+#: the fast DP step accumulates without renormalising while every incoming row is at most
+#: e^_FAST_GAP times the row it is added to (else that step renormalises every row)
+_FAST_GAP = 20.0
+
+
 def path_components(
     jacobians: ArrayLike, grad: ArrayLike, *, progress: ProgressFn | None = None
 ) -> tuple[Float64Array, Float64Array]:
@@ -669,55 +683,94 @@ def path_components(
 
     Dynamic programming from the loss side: with V_k the length-k component over blocks
     ℓ..L, processing ℓ = L down to 1 does V_k ← V_k + V_{k-1} J_ℓ for all k at once, one
-    (m+1)×d by d×d GEMM (m blocks done so far; rows above m+1 are still zero), and then
-    renormalises every row (scale folded into c), so no value over- or underflows.
-    ``progress(done, L)`` is called after each block.
+    (m+1)×d by d×d GEMM (m blocks done so far; rows above m+1 are still zero). Each row is
+    held as exp(c_k)·U_k and each J_ℓ as s_ℓ·Ĵ_ℓ with max|Ĵ_ℓ| = 1, so the magnitudes of
+    J_ℓ and g_k never meet the float range: a step scales the rows U_{k-1} by
+    exp(c_{k-1} + log s_ℓ − c_k) ≤ e^20 (one pass into a preallocated buffer), multiplies
+    by Ĵ_ℓ and adds; rows are renormalised (scale folded into c) every few steps, as often
+    as the growth bound (1 + e^20·d) per step requires, and in any step whose incoming
+    rows would exceed e^20 times their targets. ``progress(done, L)`` is called after
+    each block.
     """
     J, g = _as_stack(jacobians, grad)
     L, d = J.shape[0], g.size
     U = np.zeros((L + 1, d))
     c = np.full(L + 1, -np.inf)
     n0 = float(np.linalg.norm(g))
-    if n0 > 0:
-        U[0] = g / n0
-        c[0] = math.log(n0)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+    if n0 == 0:
+        return U, c
+    U[0] = g / n0
+    c[0] = math.log(n0)
+    buf = np.empty((L + 1, d))
+    P = np.empty((L + 1, d))
+    # a row's norm grows at most by 1 + e^gap · d per fast step; renormalise before its
+    # square could overflow (norms up to e^340 square safely)
+    every = max(1, int(340.0 // (_FAST_GAP + math.log1p(d) + 1.0)))
+    since = 0
+
+    def renormalise(hi: int) -> None:
+        rows = U[1:hi]
+        n = np.sqrt(np.einsum("ij,ij->i", rows, rows))
+        positive = n > 0
+        rows /= np.where(positive, n, 1.0)[:, None]
+        c[1:hi] += np.log(np.where(positive, n, 1.0))
+
+    with np.errstate(under="ignore"):
         for m in range(L):
-            P = U[: m + 1] @ J[L - 1 - m]  # rows 0..m feed lengths 1..m+1
-            cp, ct = c[: m + 1], c[1 : m + 2]
-            top = np.maximum(cp, ct)
-            top = np.where(np.isfinite(top), top, 0.0)
-            P *= np.exp(cp - top)[:, None]
-            T = U[1 : m + 2]
-            T *= np.exp(ct - top)[:, None]
-            T += P
-            n = np.sqrt(np.einsum("ij,ij->i", T, T))
-            positive = n > 0
-            T /= np.where(positive, n, 1.0)[:, None]
-            c[1 : m + 2] = np.where(positive, top + np.log(n), -np.inf)
+            Jh, ls = _block_scale(J[L - 1 - m])
+            c[m + 1] = c[m] + ls  # the new row starts at zero on the scale of its source
+            gap = c[: m + 1] + ls - c[1 : m + 2]
+            if float(gap.max()) <= _FAST_GAP:
+                np.multiply(U[: m + 1], np.exp(gap)[:, None], out=buf[: m + 1])
+                np.matmul(buf[: m + 1], Jh, out=P[: m + 1])
+                U[1 : m + 2] += P[: m + 1]
+                since += 1
+                if since >= every:
+                    renormalise(m + 2)
+                    since = 0
+            else:  # rescale both sides to the larger scale, row by row, then renormalise
+                top = np.maximum(c[: m + 1] + ls, c[1 : m + 2])
+                np.multiply(U[: m + 1], np.exp(c[: m + 1] + ls - top)[:, None], out=buf[: m + 1])
+                np.matmul(buf[: m + 1], Jh, out=P[: m + 1])
+                U[1 : m + 2] *= np.exp(c[1 : m + 2] - top)[:, None]
+                U[1 : m + 2] += P[: m + 1]
+                c[1 : m + 2] = top
+                renormalise(m + 2)
+                since = 0
             if progress is not None:
                 progress(m + 1, L)
+    renormalise(L + 1)
+    norms = np.sqrt(np.einsum("ij,ij->i", U, U))
+    c[norms == 0] = -np.inf
     return U, c
 
 
 def full_product(jacobians: ArrayLike, grad: ArrayLike) -> tuple[Float64Array, float]:
     """g · (I + J_L) ⋯ (I + J_1) in log scale: (u, c) with the product = exp(c) · u, ‖u‖ = 1.
 
-    Computed block by block from the loss side, renormalised each step (independent of
-    the path decomposition; used to check Σ_k g_k).
+    Computed block by block from the loss side, renormalised each step, each J_ℓ taken
+    as s_ℓ·Ĵ_ℓ (max|Ĵ_ℓ| = 1) so that no magnitude over- or underflows (independent of the
+    path decomposition; used to check Σ_k g_k).
     """
     J, g = _as_stack(jacobians, grad)
     n0 = float(np.linalg.norm(g))
     if n0 == 0:
         return np.zeros_like(g), -math.inf
     v, c = g / n0, math.log(n0)
-    for l in range(J.shape[0] - 1, -1, -1):
-        v = v + v @ J[l]
-        n = float(np.linalg.norm(v))
-        if n == 0:
-            return np.zeros_like(g), -math.inf
-        v /= n
-        c += math.log(n)
+    with np.errstate(under="ignore"):
+        for l in range(J.shape[0] - 1, -1, -1):
+            Jh, ls = _block_scale(J[l])
+            w = v @ Jh
+            if ls > 0:  # v + s·w = s·(v/s + w)
+                v = v * math.exp(-ls) + w
+                c += ls
+            else:
+                v = v + math.exp(ls) * w
+            n = float(np.linalg.norm(v))
+            if n == 0:
+                return np.zeros_like(g), -math.inf
+            v /= n
+            c += math.log(n)
     return v, c
 
 
@@ -830,10 +883,11 @@ def monte_carlo_components(
             rows = np.flatnonzero(mask[:, l])
             if rows.size == 0:
                 continue
-            W = V[rows] @ J[l]
+            Jh, ls = _block_scale(J[l])
+            W = V[rows] @ Jh
             n = np.sqrt(np.einsum("ij,ij->i", W, W))
             V[rows] = W / np.where(n > 0, n, 1.0)[:, None]
-            logs[rows] += np.log(n)
+            logs[rows] += np.log(n) + ls
     out = []
     for i, k in enumerate(ks):
         lg = logs[i * samples : (i + 1) * samples]
