@@ -16,23 +16,30 @@ def _cmd_expand(args: argparse.Namespace) -> int:
 
     L: int = args.L
     if args.counts:
+        paths.counts_cost(L, exact_text=args.json or args.latex).check(args.budget)
         counts, total, ok = paths.checked_counts(L)
         how = paths.COUNTS_CHECK
         if args.json:
-            print_json({"L": L, "counts": counts, "total": total, "check": {"method": "exact", "what": how, "passed": ok}})
+            with paths.exact_int_text():  # exact integers at any L
+                print_json({"L": L, "counts": counts, "total": total, "check": {"method": "exact", "what": how, "passed": ok}})
         elif args.latex:
-            row = " + ".join(str(c) for c in counts)
-            sys.stdout.write(f"\\sum_{{k=0}}^{{{L}}} \\binom{{{L}}}{{k}} = {row} = {total} = 2^{{{L}}}\n% checked: {how}\n")
+            sys.stdout.write(f"{paths.counts_latex(L, counts, total)}\n% checked: {how}\n")
         else:
             from rich.table import Table
 
             console = new_console()
             table = Table("k", f"paths of length k = C({L},k)", title=f"∏(I + J_ℓ), ℓ = 1..{L}: paths by length")
             for k, c in enumerate(counts):
-                table.add_row(str(k), str(c))
+                table.add_row(str(k), paths.format_count(c))
             console.print(table)
-            console.print(f"total 2^{L} = {total}")
-            console.print(f"checked: {how}: {'passed' if ok else 'FAILED'}")
+            console.print(f"total 2^{L} = {paths.format_count(total)}", markup=False)
+            if total.bit_length() > paths.EXACT_DIGITS * 3.32:
+                console.print(
+                    f"(counts over {paths.EXACT_DIGITS} digits in scientific form, leading digits exact; "
+                    "the exact values: --json or --latex)",
+                    markup=False,
+                )
+            console.print(f"checked: {how}: {'passed' if ok else 'FAILED'}", markup=False)
         return 0 if ok else 1
 
     if L > paths.MAX_EXPLICIT_DEPTH:
@@ -113,6 +120,9 @@ def _cmd_expand(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the subcommand(s) of this module to the `symres` parser."""
+    from symres.cli.paths import budget
+    from symres.paths import DEFAULT_BUDGET
+
     p = sub.add_parser("expand", help="expand (I+J_L)⋯(I+J_1) over subsets, grouped by path length")
     p.add_argument("L", type=non_negative, help="the number of blocks L (a non-negative integer)")
     p.add_argument("--counts", action="store_true", help="only the counts C(L,k) and 2^L (any L, exact)")
@@ -120,4 +130,11 @@ def register(sub: Any) -> None:
     out = p.add_mutually_exclusive_group()
     out.add_argument("--latex", action="store_true", help="the expansion as LaTeX")
     out.add_argument("--json", action="store_true", help="one JSON object: terms, counts, total, check")
+    p.add_argument(
+        "--budget",
+        type=budget,
+        default=budget(DEFAULT_BUDGET),
+        metavar="SECONDS,SIZE",
+        help=f"with --counts: refuse work estimated beyond this time and memory (default {DEFAULT_BUDGET})",
+    )
     p.set_defaults(handler=_cmd_expand)
