@@ -1128,6 +1128,15 @@ def _log_rel_error(u_est: Float64Array, c_est: float, u: Float64Array, c: float)
     return delta + math.log(diff) if diff > 0 else -math.inf
 
 
+def _log_difference(u1: Float64Array, c1: float, u2: Float64Array, c2: float) -> float:
+    """log ‖e^{c1} u1 − e^{c2} u2‖ (natural log; unit u1, u2), without overflow."""
+    if not math.isfinite(c1) and not math.isfinite(c2):
+        return -math.inf
+    top = max(c1, c2)
+    diff = float(np.linalg.norm(math.exp(c1 - top) * u1 - math.exp(c2 - top) * u2))
+    return top + math.log(diff) if diff > 0 else -math.inf
+
+
 def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
@@ -1145,7 +1154,10 @@ class PathSpectrum:
     Σ_k ‖g_k‖. The consistency check compares Σ_k g_k with the full product
     g · (I + J_L) ⋯ (I + J_1) computed separately: ``check_error`` is the relative error
     ‖Σ_k g_k − full‖ / ‖full‖, ``check_cancellation`` = Σ_k ‖g_k‖ / ‖full‖ (how much the
-    lengths cancel), and the check passes if check_error ≤ 1e-9 · max(1, cancellation).
+    lengths cancel), and the check passes if check_error ≤ 1e-9 · max(1, cancellation),
+    that is if ``check_scaled_error`` = ‖Σ_k g_k − full‖ / max(‖full‖, Σ_k ‖g_k‖) ≤ 1e-9
+    (which stays meaningful when the full product vanishes exactly: then check_error is
+    inf and the check asks ‖Σ_k g_k‖ ≤ 1e-9 · Σ_k ‖g_k‖).
     ``norm`` and ``seed`` describe the random instance (norm is None for supplied J).
     """
 
@@ -1162,14 +1174,18 @@ class PathSpectrum:
     check_error: float
     check_cancellation: float
     monte_carlo: tuple[MonteCarloEstimate, ...] = field(default=())
+    check_scaled_error: float = math.nan
 
     @property
     def check_tolerance(self) -> float:
+        """1e-9 · max(1, cancellation): the bound on ``check_error`` (inf if the full product is 0)."""
         return 1e-9 * max(1.0, self.check_cancellation)
 
     @property
     def check_passed(self) -> bool:
-        return self.check_error <= self.check_tolerance
+        if math.isnan(self.check_scaled_error):
+            return self.check_error <= self.check_tolerance
+        return self.check_scaled_error <= 1e-9
 
     @property
     def peak(self) -> int:
@@ -1200,6 +1216,8 @@ class PathSpectrum:
                 "rel_error": _finite(self.check_error),
                 "cancellation": _finite(self.check_cancellation),
                 "tolerance": _finite(self.check_tolerance),
+                "scaled_error": _finite(self.check_scaled_error),
+                "scaled_tolerance": 1e-9,
                 "passed": self.check_passed,
             },
             "monte_carlo": [m.as_dict() for m in self.monte_carlo],
@@ -1272,6 +1290,12 @@ def path_spectrum(
     else:  # the full product vanished exactly
         check_error = 0.0 if not math.isfinite(c_sum) else math.inf
         cancellation = 1.0 if not math.isfinite(lse) else math.inf
+    scale = max(c_full, lse)
+    if math.isfinite(scale):
+        log_scaled = _log_difference(u_sum, c_sum, u_full, c_full) - scale
+        scaled_error = math.exp(log_scaled) if log_scaled < 700 else math.inf
+    else:  # every g_k and the product are exactly 0
+        scaled_error = 0.0
 
     a, b, share = effective_band(c, band_threshold)
     counts = np.array([math.log10(x) for x in path_counts(L)])
@@ -1307,6 +1331,7 @@ def path_spectrum(
         check_error=check_error,
         check_cancellation=cancellation,
         monte_carlo=mc,
+        check_scaled_error=scaled_error,
     )
 
 

@@ -126,3 +126,12 @@ def test_cli_norm_1e160_reports_growing_log_norms(capsys: pytest.CaptureFixture[
 def test_non_finite_norm_is_refused(norm: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["paths", "--depth", "3", "--width", "2", "--norm", norm]) == 2
     _one_line_error(capsys)
+
+
+def test_a_vanishing_product_is_checked_not_waved_through() -> None:
+    # (I + J_2)(I + J_1) = 0 with J_1 = −I: the product is exactly 0 while g_0 = g and g_1 ≠ 0
+    J = np.stack([-np.eye(2), np.array([[0.5, 0.1], [0.2, 0.3]])])
+    spec = paths.path_spectrum(jacobians=J, grad=np.array([1.0, 0.0]), mc_lengths=())
+    assert spec.log10_full_norm == -math.inf and math.isinf(spec.check_tolerance)
+    assert spec.check_passed and spec.check_scaled_error < 1e-15
+    assert spec.as_dict()["check"]["scaled_tolerance"] == 1e-9

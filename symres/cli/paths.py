@@ -179,10 +179,16 @@ def _render(console: Any, spec: Any, stack: Any) -> None:
         soft_wrap=True,
     )
     console.print(f"‖g·(I+J_L)⋯(I+J_1)‖ = 10^{spec.log10_full_norm:.2f}", markup=False)
+    verdict = "passed" if spec.check_passed else "FAILED"
+    if math.isfinite(spec.log10_full_norm):
+        how = (
+            f"relative error {spec.check_error:.1e} (tolerance {spec.check_tolerance:.1e}; Σ_k ‖g_k‖ / ‖Σ_k g_k‖ = "
+            f"{spec.check_cancellation:.3g})"
+        )
+    else:
+        how = f"the product is exactly 0 and ‖Σ_k g_k‖ / Σ_k ‖g_k‖ = {spec.check_scaled_error:.1e} (tolerance 1e-9)"
     console.print(
-        f"checked (numeric): Σ_k g_k from the path DP equals g·(I+J_L)⋯(I+J_1) computed directly, relative error "
-        f"{spec.check_error:.1e} (tolerance {spec.check_tolerance:.1e}; Σ_k ‖g_k‖ / ‖Σ_k g_k‖ = "
-        f"{spec.check_cancellation:.3g}): {'passed' if spec.check_passed else 'FAILED'}",
+        f"checked (numeric): Σ_k g_k from the path DP equals g·(I+J_L)⋯(I+J_1) computed directly, {how}: {verdict}",
         markup=False,
         soft_wrap=True,
     )
