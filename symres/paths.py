@@ -922,9 +922,15 @@ def path_components(
         rows /= np.where(positive, n, 1.0)[:, None]
         c[1:hi] += np.log(np.where(positive, n, 1.0))
 
+    # s_ℓ = max|J_ℓ| for all blocks in one pass; Ĵ_ℓ = J_ℓ / s_ℓ made per block (d² work)
+    scales = np.abs(J).max(axis=(1, 2)) if L else np.zeros(0)
+    scales[scales == 0] = 1.0
+    log_scales = np.log(scales)
+    Jh = np.empty((d, d))
     with np.errstate(under="ignore"):
         for m in range(L):
-            Jh, ls = _block_scale(J[L - 1 - m])
+            ls = float(log_scales[L - 1 - m])
+            np.multiply(J[L - 1 - m], 1.0 / scales[L - 1 - m], out=Jh)
             c[m + 1] = c[m] + ls  # the new row starts at zero on the scale of its source
             gap = c[: m + 1] + ls - c[1 : m + 2]
             if float(gap.max()) <= _FAST_GAP:
