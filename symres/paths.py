@@ -61,6 +61,8 @@ __all__ = [
     "format_count",
     "exact_int_text",
     "counts_latex",
+    "typeset_expansion",
+    "expansion_latex",
     "product_expression",
     "expand_product",
     "expand_by_length",
@@ -593,6 +595,38 @@ def check_expansion(expr: MatrixExpr, L: int, *, d: int = 3, trials: int = 3, se
         total += prod.sum(axis=1)
     err = np.linalg.norm(total - direct, axis=(1, 2)) / np.linalg.norm(direct, axis=(1, 2))
     return ExpansionCheck(L, len(idx_terms), d, trials, seed, norm, float(err.max()), 1e-10 * (L + 1))
+
+
+# --------------------------------------------------------------------------- typesetting
+
+
+def typeset_expansion(L: int, terms: Sequence[PathTerm], *, latex: bool) -> tuple[str, dict[int, list[str]]]:
+    """The left side (I + J_L)⋯(I + J_1) and every term, typeset by the project's printers
+    (`symres.latex.latex` if ``latex``, else `symres.render.text`): ({k: [term, …]} by
+    length, in the order given). Each term J_S = J_{s_k}⋯J_{s_1} is its factors in product
+    order (later block left), one printed atom each, joined as MatMul prints; I for S = ∅."""
+    from symres.latex import latex as latex_printer
+    from symres.render import text
+
+    fmt: Callable[[Any], str] = latex_printer if latex else text
+    atom = [fmt(product_expression(0))] + [fmt(j) for j in jacobian_symbols(L)]
+    by_len: dict[int, list[str]] = {}
+    for t in terms:
+        by_len.setdefault(t.length, []).append(" ".join(atom[s] for s in reversed(t.subset)) if t.subset else atom[0])
+    return fmt(product_expression(L)), by_len
+
+
+def expansion_latex(L: int, terms: Sequence[PathTerm], *, grouped: bool = False) -> str:
+    """∏(I + J_ℓ) = Σ_S J_S as LaTeX: one line, or (``grouped``) an aligned block with
+    one row per length k under \\underbrace{…}_{\\binom{L}{k} = C(L,k)}."""
+    lhs, by_len = typeset_expansion(L, terms, latex=True)
+    if not grouped:
+        return f"{lhs} = {' + '.join(t for k in sorted(by_len) for t in by_len[k])}"
+    counts = path_counts(L)
+    rhs = " \\\\\n  &+ ".join(
+        f"\\underbrace{{{' + '.join(by_len[k])}}}_{{\\binom{{{L}}}{{{k}}} = {counts[k]}}}" for k in sorted(by_len)
+    )
+    return f"\\begin{{aligned}}\n{lhs}\n  &= {rhs}\n\\end{{aligned}}"
 
 
 # --------------------------------------------------------------------------- closed form for symbolic L

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from typing import Any
 
 from symres.cli._common import new_console, non_negative, print_json, print_json_streamed
@@ -73,42 +72,23 @@ def _cmd_expand(args: argparse.Namespace) -> int:
         )
         return 0 if check.passed else 1
 
-    # one atom printed by the project's printers, the terms joined as MatMul/MatAdd print
-    from symres.latex import latex
-    from symres.render import text
-
-    fmt: Callable[[Any], str] = latex if args.latex else text
-    sym = paths.jacobian_symbols(L)
-    atom = [fmt(paths.product_expression(0))] + [fmt(j) for j in sym]
-
-    def term(t: Any) -> str:
-        return " ".join(atom[s] for s in reversed(t.subset)) if t.subset else atom[0]
-
-    lhs = fmt(paths.product_expression(L))
-    by_len: dict[int, list[Any]] = {}
-    for t in terms:
-        by_len.setdefault(t.length, []).append(t)
     if args.latex:
-        if args.grouped:
-            parts = [" + ".join(term(t) for t in by_len[k]) for k in sorted(by_len)]
-            rhs = " \\\\\n  &+ ".join(
-                f"\\underbrace{{{p}}}_{{\\binom{{{L}}}{{{k}}} = {counts[k]}}}" for k, p in zip(sorted(by_len), parts)
-            )
-            sys.stdout.write(f"\\begin{{aligned}}\n{lhs}\n  &= {rhs}\n\\end{{aligned}}\n")
-        else:
-            sys.stdout.write(f"{lhs} = {' + '.join(term(t) for t in terms)}\n")
-        sys.stdout.write(f"% checked: {how}\n")
+        sys.stdout.write(f"{paths.expansion_latex(L, terms, grouped=args.grouped)}\n% checked: {how}\n")
         return 0 if check.passed else 1
 
+    lhs, by_len = paths.typeset_expansion(L, terms, latex=False)
+    words: dict[int, list[str]] = {}
+    for t in terms:
+        words.setdefault(t.length, []).append(t.word)
     console = new_console()
     console.print(f"{lhs}  (ℓ = 1..{L}, later block left)", markup=False, soft_wrap=True)
     if args.grouped:
         for k in sorted(by_len):
             console.print(f"k = {k}: {counts[k]} = C({L},{k}) terms", style="bold", markup=False)
-            console.print("  " + " + ".join(term(t) for t in by_len[k]), markup=False, soft_wrap=True)
-            console.print("  paths: " + ", ".join(t.word for t in by_len[k]), markup=False, soft_wrap=True)
+            console.print("  " + " + ".join(by_len[k]), markup=False, soft_wrap=True)
+            console.print("  paths: " + ", ".join(words[k]), markup=False, soft_wrap=True)
     else:
-        console.print("  = " + " + ".join(term(t) for t in terms), markup=False, soft_wrap=True)
+        console.print("  = " + " + ".join(t for k in sorted(by_len) for t in by_len[k]), markup=False, soft_wrap=True)
         console.print(
             f"terms by length k = 0..{L}: " + ", ".join(map(str, counts)) + f"  (C({L},k), total 2^{L} = {len(terms)})",
             markup=False,
