@@ -66,11 +66,9 @@ def _plot(runs: list[Any], path: str) -> None:
 def _cmd_train(args: argparse.Namespace) -> int:
     from symres import training
     from symres.cli.paths import progress_of
-    from symres.paths import Cost
 
     data = training.load_digits_data()
-    steps = args.seeds * max(1, round(args.epochs * -(-(len(data[0]) - len(data[0]) // 5) // args.batch)))
-    cost = Cost(f"training {args.seeds} runs ({steps} steps)", steps * 0.05 * (args.width / 32) ** 2 + 2, 3e8)
+    steps, cost = training.training_cost(args.seeds, args.epochs, args.batch, args.width, len(data[0]))
     cost.check(args.budget)
     runs = []
     with progress_of(cost, steps, "train-paths", not args.json) as progress:
