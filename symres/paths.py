@@ -232,7 +232,7 @@ def checked_counts(L: int) -> tuple[list[int], int, bool]:
 DEFAULT_BUDGET = "600s,2GB"
 
 #: rates the estimates assume: a loaded 2-core machine (pessimistic on purpose)
-_GEMM_FLOPS = 5e9  # flop/s of the DP's GEMMs
+_GEMM_FLOPS = 2e9  # flop/s of the DP's GEMMs (measured: 0.7–11 on this machine, by load)
 _PASS_ELEMENTS = 5e8  # float64 elements/s of an elementwise pass
 _BIGINT_WORDS = 3e8  # 30-bit limb operations/s of CPython's big-int arithmetic
 
@@ -357,7 +357,7 @@ def spectrum_cost(depth: int, width: int, *, mc_samples: int = 1000, mc_lengths:
     seconds = flops / _GEMM_FLOPS + 6 * L * L * d / _PASS_ELEMENTS
     size = 8 * L * d * d + 8 * 3 * (L + 1) * d
     if drawn:
-        seconds += L * d * d / 5e7 + 10 * L * d**3 / _GEMM_FLOPS  # Gaussians, one spectral norm each
+        seconds += L * d * d / 5e7 + 30 * L * d**3 / _GEMM_FLOPS  # Gaussians, one spectral norm (SVD) each
     if n_mc:
         # masks from n_mc × L keys; each sample's row meets ≈ L/2 blocks at worst (a d×d GEMV each)
         seconds += 3 * n_mc * L / _PASS_ELEMENTS + n_mc * (L / 2) * 2 * d * d / _GEMM_FLOPS
@@ -957,7 +957,7 @@ def path_components(
         c[1:hi] += np.log(np.where(positive, n, 1.0))
 
     # s_ℓ = max|J_ℓ| for all blocks in one pass; Ĵ_ℓ = J_ℓ / s_ℓ made per block (d² work)
-    scales = np.abs(J).max(axis=(1, 2)) if L else np.zeros(0)
+    scales = np.maximum(J.max(axis=(1, 2)), -J.min(axis=(1, 2))) if L else np.zeros(0)  # no |J| copy
     scales[scales == 0] = 1.0
     log_scales = np.log(scales)
     Jh = np.empty((d, d))
