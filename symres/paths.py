@@ -51,6 +51,18 @@ __all__ = [
     "path_terms",
     "path_counts",
     "total_paths",
+    "checked_counts",
+    "COUNTS_CHECK",
+    "DEFAULT_BUDGET",
+    "Budget",
+    "Cost",
+    "counts_cost",
+    "spectrum_cost",
+    "format_count",
+    "exact_int_text",
+    "counts_latex",
+    "typeset_expansion",
+    "expansion_latex",
     "product_expression",
     "expand_product",
     "expand_by_length",
@@ -66,6 +78,10 @@ __all__ = [
     "monte_carlo_components",
     "path_spectrum",
     "plot_spectrum",
+    "plot_spectra",
+    "spectrum_rows",
+    "COMPONENT_DEFINITION",
+    "STACK_JACOBIAN",
 ]
 
 #: Explicit (term-by-term) expansion is refused beyond this depth: 2^20 ≈ 10^6 terms.
@@ -208,6 +224,199 @@ def checked_counts(L: int) -> tuple[list[int], int, bool]:
     """(C(L,0..L), 2^L, whether the counts sum to 2^L): exact integers, see COUNTS_CHECK."""
     counts, total = path_counts(L), total_paths(L)
     return counts, total, sum(counts) == total
+
+
+# --------------------------------------------------------------------------- cost model and budget
+
+#: the budget every command that can run long checks its estimate against (before any work)
+DEFAULT_BUDGET = "600s,2GB"
+
+#: rates the estimates assume: a loaded 2-core machine (pessimistic on purpose)
+_GEMM_FLOPS = 2e9  # flop/s of the DP's GEMMs (measured: 0.7–11 on this machine, by load)
+_PASS_ELEMENTS = 5e8  # float64 elements/s of an elementwise pass
+_BIGINT_WORDS = 3e8  # 30-bit limb operations/s of CPython's big-int arithmetic
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Limits on a command's estimated time (seconds) and memory (bytes).
+
+    Written ``SECONDS`` (``60`` or ``60s``), ``SIZE`` (``2GB``, ``512MB``) or both,
+    comma-separated (``600s,2GB``); the part not given keeps its default.
+    """
+
+    seconds: float = 600.0  # as in DEFAULT_BUDGET
+    bytes: float = 2 * 2**30
+
+    @classmethod
+    def parse(cls, text: str) -> Budget:
+        """The budget written in ``text``; SymresError on anything else."""
+        seconds, size = cls.seconds, cls.bytes
+        units = {"kb": 2**10, "mb": 2**20, "gb": 2**30, "tb": 2**40}
+        for part in str(text).replace(" ", "").lower().split(","):
+            number = part.rstrip("kmgtbs")
+            unit = part[len(number) :]
+            try:
+                value = float(number)
+            except ValueError:
+                value = math.nan
+            if not (math.isfinite(value) and value > 0) or unit not in {"", "s", *units}:
+                raise SymresError(f"bad budget {text!r}: write SECONDS, SIZE or both, e.g. 60s, 4GB or 600s,2GB")
+            if unit in units:
+                size = value * units[unit]
+            else:
+                seconds = value
+        return cls(seconds, size)
+
+    def __str__(self) -> str:
+        return f"{_seconds(self.seconds)}, {_bytes(self.bytes)}"
+
+
+def _seconds(s: float) -> str:
+    if s < 120:
+        return f"{s:.2g} s" if s < 10 else f"{s:.0f} s"
+    if s < 7200:
+        return f"{s / 60:.0f} min"
+    if s < 2 * 86400:
+        return f"{s / 3600:.0f} h"
+    return f"{s / 86400:.2g} days"
+
+
+def _bytes(b: float) -> str:
+    for unit, size in (("TB", 2**40), ("GB", 2**30), ("MB", 2**20)):
+        if b >= size:
+            return f"{b / size:.3g} {unit}"
+    return f"{max(b, 0) / 2**10:.3g} KB"
+
+
+@dataclass(frozen=True)
+class Cost:
+    """An estimate of a command's time (seconds) and peak memory (bytes), made before any
+    work from the sizes alone (see the rates `_GEMM_FLOPS` etc.: a loaded 2-core machine)."""
+
+    what: str
+    seconds: float
+    bytes: float
+
+    def __str__(self) -> str:
+        return f"{self.what}: estimated {_seconds(self.seconds)} and {_bytes(self.bytes)}"
+
+    def check(self, budget: Budget, option: str = "--budget") -> None:
+        """SymresError (one line, naming ``option``) if the estimate exceeds ``budget``."""
+        over = []
+        if self.seconds > budget.seconds:
+            over.append(f"about {_seconds(self.seconds)} (budget {_seconds(budget.seconds)})")
+        if self.bytes > budget.bytes:
+            over.append(f"about {_bytes(self.bytes)} of memory (budget {_bytes(budget.bytes)})")
+        if over:
+            raise SymresError(
+                f"{self.what} would take {' and '.join(over)}; refused before starting "
+                f"(raise the limit with {option} SECONDS,SIZE, e.g. {option} {_budget_hint(self)})"
+            )
+
+
+def _budget_hint(cost: Cost) -> str:
+    s = max(600.0, math.ceil(cost.seconds * 1.5))
+    gb = max(2, math.ceil(cost.bytes * 1.5 / 2**30))
+    return f"{s:.0f}s,{gb}GB"
+
+
+def _sum_log2_binomials(L: float) -> float:
+    """Σ_k log2 C(L, k) (floats; exact lgamma sum up to 10^5, the asymptote L²/(2 ln 2) beyond)."""
+    if L <= 100_000:
+        n = int(L)
+        k = np.arange(n + 1, dtype=np.float64)
+        lg = np.vectorize(math.lgamma, otypes=[np.float64])
+        return float((math.lgamma(n + 1) - lg(k + 1) - lg(n - k + 1)).sum() / math.log(2))
+    return L * L / (2 * math.log(2))
+
+
+def counts_cost(L: int, *, exact_text: bool) -> Cost:
+    """The cost of `path_counts(L)` (and, with ``exact_text``, of writing every count in
+    decimal, which CPython does in time quadratic in the digits)."""
+    L = _depth(L)
+    bits = _sum_log2_binomials(float(L))
+    limbs = bits / 30
+    seconds = 2 * limbs / _BIGINT_WORDS + L * 1e-6  # one multiply and one divide per count
+    size = bits / 8 + 100 * (L + 1)
+    if exact_text:
+        # Σ_k D_k² with D_k ≈ digits of C(L, k): bounded by (max digits) · (Σ digits)
+        digits = bits * math.log10(2)
+        top = max(1.0, L * math.log10(2))
+        seconds += top * digits / 2.5e10 + digits / 5e7
+        size += 3 * digits
+    return Cost(f"the counts C({L},k), k = 0..{L}", seconds, size)
+
+
+def spectrum_cost(depth: int, width: int, *, mc_samples: int = 1000, mc_lengths: int = 3, drawn: bool = True) -> Cost:
+    """The cost of `path_spectrum` at L = depth, d = width: the draw of the J_ℓ (if
+    ``drawn``), the DP (L(L+1)d² flops), the full product, and the Monte-Carlo paths."""
+    L, d = float(_depth(depth, "depth")), float(_depth(width, "width"))
+    n_mc = float(mc_samples) * mc_lengths
+    flops = L * (L + 1) * d * d + 2 * L * d * d
+    seconds = flops / _GEMM_FLOPS + 6 * L * L * d / _PASS_ELEMENTS
+    size = 8 * L * d * d + 8 * 3 * (L + 1) * d
+    if drawn:
+        seconds += L * d * d / 5e7 + 30 * L * d**3 / _GEMM_FLOPS  # Gaussians, one spectral norm (SVD) each
+    if n_mc:
+        # masks from n_mc × L keys; each sample's row meets ≈ L/2 blocks at worst (a d×d GEMV each)
+        seconds += 3 * n_mc * L / _PASS_ELEMENTS + n_mc * (L / 2) * 2 * d * d / _GEMM_FLOPS
+        size += n_mc * L * (8 + 8 + 1) + 2 * 8 * n_mc * d
+    return Cost(f"the path spectrum of depth {int(L)}, width {int(d)}", seconds, size)
+
+
+#: what `format_count` shows of a count with more digits than this
+EXACT_DIGITS = 30
+
+
+def format_count(n: int, digits: int = EXACT_DIGITS) -> str:
+    """n in decimal if it has at most ``digits`` digits, else in scientific form with 6
+    significant digits, computed exactly (truncated, not rounded) and with the digit
+    count: ``1.23456e+4513 (4514 digits)``."""
+    if n < 0:
+        return "-" + format_count(-n, digits)
+    size = n.bit_length() * math.log10(2)
+    if size < digits - 1:
+        return str(n)
+    D = int(size) + 1  # the decimal digit count, give or take one: corrected exactly below
+    q = n // 10 ** (D - 6)
+    if q >= 10**6:
+        D, q = D + 1, q // 10
+    elif q < 10**5:
+        D, q = D - 1, n // 10 ** (D - 7)
+    if D <= digits:
+        with _int_text():
+            return str(n)
+    lead = str(q)
+    return f"{lead[0]}.{lead[1:]}e+{D - 1} ({D} digits)"
+
+
+class _int_text:
+    """Context manager: CPython's int↔str digit limit lifted (restored on exit)."""
+
+    def __enter__(self) -> None:
+        import sys
+
+        self._old = sys.get_int_max_str_digits()
+        sys.set_int_max_str_digits(0)
+
+    def __exit__(self, *exc: object) -> None:
+        import sys
+
+        sys.set_int_max_str_digits(self._old)
+
+
+def exact_int_text() -> _int_text:
+    """A context in which exact decimal text of integers of any size can be written
+    (lifts CPython's 4300-digit int↔str limit inside the block only)."""
+    return _int_text()
+
+
+def counts_latex(L: int, counts: Sequence[int], total: int) -> str:
+    """Σ_{k=0}^{L} C(L,k) = c_0 + … + c_L = 2^L as LaTeX, every count exact."""
+    with _int_text():
+        row = " + ".join(map(str, counts))
+        return f"\\sum_{{k=0}}^{{{L}}} \\binom{{{L}}}{{k}} = {row} = {total} = 2^{{{L}}}"
 
 
 # --------------------------------------------------------------------------- symbolic expansion
@@ -386,6 +595,52 @@ def check_expansion(expr: MatrixExpr, L: int, *, d: int = 3, trials: int = 3, se
         total += prod.sum(axis=1)
     err = np.linalg.norm(total - direct, axis=(1, 2)) / np.linalg.norm(direct, axis=(1, 2))
     return ExpansionCheck(L, len(idx_terms), d, trials, seed, norm, float(err.max()), 1e-10 * (L + 1))
+
+
+# --------------------------------------------------------------------------- typesetting
+
+
+def typeset_expansion(L: int, terms: Sequence[PathTerm], *, latex: bool) -> tuple[str, dict[int, list[str]]]:
+    """The left side (I + J_L)⋯(I + J_1) and every term, typeset by the project's printers
+    (`symres.latex.latex` if ``latex``, else `symres.render.text`): ({k: [term, …]} by
+    length, in the order given). Each term J_S = J_{s_k}⋯J_{s_1} is its factors in product
+    order (later block left), one printed atom each, joined as MatMul prints; I for S = ∅."""
+    from symres.latex import latex as latex_printer
+    from symres.render import text
+
+    fmt: Callable[[Any], str] = latex_printer if latex else text
+    atom = [fmt(product_expression(0))] + [fmt(j) for j in jacobian_symbols(L)]
+    by_len: dict[int, list[str]] = {}
+    for t in terms:
+        by_len.setdefault(t.length, []).append(" ".join(atom[s] for s in reversed(t.subset)) if t.subset else atom[0])
+    return fmt(product_expression(L)), by_len
+
+
+def product_words(L: int, terms: Sequence[PathTerm]) -> dict[int, list[str]]:
+    """Each path written as its term reads, in product order (later block left), with I
+    where the path skips a block's branch: IJ₁ and J₂I for L = 2. By length k, in the
+    order given (the order of `typeset_expansion`)."""
+    from symres.render import text
+
+    atom = [""] + [text(j) for j in jacobian_symbols(L)]
+    words: dict[int, list[str]] = {}
+    for t in terms:
+        subset = set(t.subset)
+        words.setdefault(t.length, []).append("".join(atom[j] if j in subset else "I" for j in range(L, 0, -1)) or "I")
+    return words
+
+
+def expansion_latex(L: int, terms: Sequence[PathTerm], *, grouped: bool = False) -> str:
+    """∏(I + J_ℓ) = Σ_S J_S as LaTeX: one line, or (``grouped``) an aligned block with
+    one row per length k under \\underbrace{…}_{\\binom{L}{k} = C(L,k)}."""
+    lhs, by_len = typeset_expansion(L, terms, latex=True)
+    if not grouped:
+        return f"{lhs} = {' + '.join(t for k in sorted(by_len) for t in by_len[k])}"
+    counts = path_counts(L)
+    rhs = " \\\\\n  &+ ".join(
+        f"\\underbrace{{{' + '.join(by_len[k])}}}_{{\\binom{{{L}}}{{{k}}} = {counts[k]}}}" for k in sorted(by_len)
+    )
+    return f"\\begin{{aligned}}\n{lhs}\n  &= {rhs}\n\\end{{aligned}}"
 
 
 # --------------------------------------------------------------------------- closed form for symbolic L
@@ -658,6 +913,20 @@ def _as_stack(jacobians: ArrayLike, grad: ArrayLike) -> tuple[Float64Array, Floa
     return J, g
 
 
+def _block_scale(J: Float64Array) -> tuple[Float64Array, float]:
+    """(J / s, log s) with s = max |J_ij| (s = 1 for J = 0): entries of J/s are at most 1
+    in magnitude, so products with unit rows neither over- nor underflow at any scale of J."""
+    s = float(np.max(np.abs(J))) if J.size else 0.0
+    if s == 0.0 or s == 1.0:
+        return J, 0.0
+    return J * (1.0 / s), math.log(s)
+
+
+#: the fast DP step accumulates without renormalising while every incoming row is at most
+#: e^_FAST_GAP times the row it is added to (else that step renormalises every row)
+_FAST_GAP = 20.0
+
+
 def path_components(
     jacobians: ArrayLike, grad: ArrayLike, *, progress: ProgressFn | None = None
 ) -> tuple[Float64Array, Float64Array]:
@@ -669,55 +938,100 @@ def path_components(
 
     Dynamic programming from the loss side: with V_k the length-k component over blocks
     ℓ..L, processing ℓ = L down to 1 does V_k ← V_k + V_{k-1} J_ℓ for all k at once, one
-    (m+1)×d by d×d GEMM (m blocks done so far; rows above m+1 are still zero), and then
-    renormalises every row (scale folded into c), so no value over- or underflows.
-    ``progress(done, L)`` is called after each block.
+    (m+1)×d by d×d GEMM (m blocks done so far; rows above m+1 are still zero). Each row is
+    held as exp(c_k)·U_k and each J_ℓ as s_ℓ·Ĵ_ℓ with max|Ĵ_ℓ| = 1, so the magnitudes of
+    J_ℓ and g_k never meet the float range: a step scales the rows U_{k-1} by
+    exp(c_{k-1} + log s_ℓ − c_k) ≤ e^20 (one pass into a preallocated buffer), multiplies
+    by Ĵ_ℓ and adds; rows are renormalised (scale folded into c) every few steps, as often
+    as the growth bound (1 + e^20·d) per step requires, and in any step whose incoming
+    rows would exceed e^20 times their targets. ``progress(done, L)`` is called after
+    each block.
     """
     J, g = _as_stack(jacobians, grad)
     L, d = J.shape[0], g.size
     U = np.zeros((L + 1, d))
     c = np.full(L + 1, -np.inf)
     n0 = float(np.linalg.norm(g))
-    if n0 > 0:
-        U[0] = g / n0
-        c[0] = math.log(n0)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+    if n0 == 0:
+        return U, c
+    U[0] = g / n0
+    c[0] = math.log(n0)
+    buf = np.empty((L + 1, d))
+    P = np.empty((L + 1, d))
+    # a row's norm grows at most by 1 + e^gap · d per fast step; renormalise before its
+    # square could overflow (norms up to e^340 square safely)
+    every = max(1, int(340.0 // (_FAST_GAP + math.log1p(d) + 1.0)))
+    since = 0
+
+    def renormalise(hi: int) -> None:
+        rows = U[1:hi]
+        n = np.sqrt(np.einsum("ij,ij->i", rows, rows))
+        positive = n > 0
+        rows /= np.where(positive, n, 1.0)[:, None]
+        c[1:hi] += np.log(np.where(positive, n, 1.0))
+
+    # s_ℓ = max|J_ℓ| for all blocks in one pass; Ĵ_ℓ = J_ℓ / s_ℓ made per block (d² work)
+    scales = np.maximum(J.max(axis=(1, 2)), -J.min(axis=(1, 2))) if L else np.zeros(0)  # no |J| copy
+    scales[scales == 0] = 1.0
+    log_scales = np.log(scales)
+    Jh = np.empty((d, d))
+    with np.errstate(under="ignore"):
         for m in range(L):
-            P = U[: m + 1] @ J[L - 1 - m]  # rows 0..m feed lengths 1..m+1
-            cp, ct = c[: m + 1], c[1 : m + 2]
-            top = np.maximum(cp, ct)
-            top = np.where(np.isfinite(top), top, 0.0)
-            P *= np.exp(cp - top)[:, None]
-            T = U[1 : m + 2]
-            T *= np.exp(ct - top)[:, None]
-            T += P
-            n = np.sqrt(np.einsum("ij,ij->i", T, T))
-            positive = n > 0
-            T /= np.where(positive, n, 1.0)[:, None]
-            c[1 : m + 2] = np.where(positive, top + np.log(n), -np.inf)
+            ls = float(log_scales[L - 1 - m])
+            np.multiply(J[L - 1 - m], 1.0 / scales[L - 1 - m], out=Jh)
+            c[m + 1] = c[m] + ls  # the new row starts at zero on the scale of its source
+            gap = c[: m + 1] + ls - c[1 : m + 2]
+            if float(gap.max()) <= _FAST_GAP:
+                np.multiply(U[: m + 1], np.exp(gap)[:, None], out=buf[: m + 1])
+                np.matmul(buf[: m + 1], Jh, out=P[: m + 1])
+                U[1 : m + 2] += P[: m + 1]
+                since += 1
+                if since >= every:
+                    renormalise(m + 2)
+                    since = 0
+            else:  # rescale both sides to the larger scale, row by row, then renormalise
+                top = np.maximum(c[: m + 1] + ls, c[1 : m + 2])
+                np.multiply(U[: m + 1], np.exp(c[: m + 1] + ls - top)[:, None], out=buf[: m + 1])
+                np.matmul(buf[: m + 1], Jh, out=P[: m + 1])
+                U[1 : m + 2] *= np.exp(c[1 : m + 2] - top)[:, None]
+                U[1 : m + 2] += P[: m + 1]
+                c[1 : m + 2] = top
+                renormalise(m + 2)
+                since = 0
             if progress is not None:
                 progress(m + 1, L)
+    renormalise(L + 1)
+    norms = np.sqrt(np.einsum("ij,ij->i", U, U))
+    c[norms == 0] = -np.inf
     return U, c
 
 
 def full_product(jacobians: ArrayLike, grad: ArrayLike) -> tuple[Float64Array, float]:
     """g · (I + J_L) ⋯ (I + J_1) in log scale: (u, c) with the product = exp(c) · u, ‖u‖ = 1.
 
-    Computed block by block from the loss side, renormalised each step (independent of
-    the path decomposition; used to check Σ_k g_k).
+    Computed block by block from the loss side, renormalised each step, each J_ℓ taken
+    as s_ℓ·Ĵ_ℓ (max|Ĵ_ℓ| = 1) so that no magnitude over- or underflows (independent of the
+    path decomposition; used to check Σ_k g_k).
     """
     J, g = _as_stack(jacobians, grad)
     n0 = float(np.linalg.norm(g))
     if n0 == 0:
         return np.zeros_like(g), -math.inf
     v, c = g / n0, math.log(n0)
-    for l in range(J.shape[0] - 1, -1, -1):
-        v = v + v @ J[l]
-        n = float(np.linalg.norm(v))
-        if n == 0:
-            return np.zeros_like(g), -math.inf
-        v /= n
-        c += math.log(n)
+    with np.errstate(under="ignore"):
+        for l in range(J.shape[0] - 1, -1, -1):
+            Jh, ls = _block_scale(J[l])
+            w = v @ Jh
+            if ls > 0:  # v + s·w = s·(v/s + w)
+                v = v * math.exp(-ls) + w
+                c += ls
+            else:
+                v = v + math.exp(ls) * w
+            n = float(np.linalg.norm(v))
+            if n == 0:
+                return np.zeros_like(g), -math.inf
+            v /= n
+            c += math.log(n)
     return v, c
 
 
@@ -830,10 +1144,11 @@ def monte_carlo_components(
             rows = np.flatnonzero(mask[:, l])
             if rows.size == 0:
                 continue
-            W = V[rows] @ J[l]
+            Jh, ls = _block_scale(J[l])
+            W = V[rows] @ Jh
             n = np.sqrt(np.einsum("ij,ij->i", W, W))
             V[rows] = W / np.where(n > 0, n, 1.0)[:, None]
-            logs[rows] += np.log(n)
+            logs[rows] += np.log(n) + ls
     out = []
     for i, k in enumerate(ks):
         lg = logs[i * samples : (i + 1) * samples]
@@ -867,6 +1182,15 @@ def _log_rel_error(u_est: Float64Array, c_est: float, u: Float64Array, c: float)
     return delta + math.log(diff) if diff > 0 else -math.inf
 
 
+def _log_difference(u1: Float64Array, c1: float, u2: Float64Array, c2: float) -> float:
+    """log ‖e^{c1} u1 − e^{c2} u2‖ (natural log; unit u1, u2), without overflow."""
+    if not math.isfinite(c1) and not math.isfinite(c2):
+        return -math.inf
+    top = max(c1, c2)
+    diff = float(np.linalg.norm(math.exp(c1 - top) * u1 - math.exp(c2 - top) * u2))
+    return top + math.log(diff) if diff > 0 else -math.inf
+
+
 def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
@@ -884,7 +1208,10 @@ class PathSpectrum:
     Σ_k ‖g_k‖. The consistency check compares Σ_k g_k with the full product
     g · (I + J_L) ⋯ (I + J_1) computed separately: ``check_error`` is the relative error
     ‖Σ_k g_k − full‖ / ‖full‖, ``check_cancellation`` = Σ_k ‖g_k‖ / ‖full‖ (how much the
-    lengths cancel), and the check passes if check_error ≤ 1e-9 · max(1, cancellation).
+    lengths cancel), and the check passes if check_error ≤ 1e-9 · max(1, cancellation),
+    that is if ``check_scaled_error`` = ‖Σ_k g_k − full‖ / max(‖full‖, Σ_k ‖g_k‖) ≤ 1e-9
+    (which stays meaningful when the full product vanishes exactly: then check_error is
+    inf and the check asks ‖Σ_k g_k‖ ≤ 1e-9 · Σ_k ‖g_k‖).
     ``norm`` and ``seed`` describe the random instance (norm is None for supplied J).
     """
 
@@ -901,14 +1228,18 @@ class PathSpectrum:
     check_error: float
     check_cancellation: float
     monte_carlo: tuple[MonteCarloEstimate, ...] = field(default=())
+    check_scaled_error: float = math.nan
 
     @property
     def check_tolerance(self) -> float:
+        """1e-9 · max(1, cancellation): the bound on ``check_error`` (inf if the full product is 0)."""
         return 1e-9 * max(1.0, self.check_cancellation)
 
     @property
     def check_passed(self) -> bool:
-        return self.check_error <= self.check_tolerance
+        if math.isnan(self.check_scaled_error):
+            return self.check_error <= self.check_tolerance
+        return self.check_scaled_error <= 1e-9
 
     @property
     def peak(self) -> int:
@@ -939,6 +1270,8 @@ class PathSpectrum:
                 "rel_error": _finite(self.check_error),
                 "cancellation": _finite(self.check_cancellation),
                 "tolerance": _finite(self.check_tolerance),
+                "scaled_error": _finite(self.check_scaled_error),
+                "scaled_tolerance": 1e-9,
                 "passed": self.check_passed,
             },
             "monte_carlo": [m.as_dict() for m in self.monte_carlo],
@@ -1011,6 +1344,12 @@ def path_spectrum(
     else:  # the full product vanished exactly
         check_error = 0.0 if not math.isfinite(c_sum) else math.inf
         cancellation = 1.0 if not math.isfinite(lse) else math.inf
+    scale = max(c_full, lse)
+    if math.isfinite(scale):
+        log_scaled = _log_difference(u_sum, c_sum, u_full, c_full) - scale
+        scaled_error = math.exp(log_scaled) if log_scaled < 700 else math.inf
+    else:  # every g_k and the product are exactly 0
+        scaled_error = 0.0
 
     a, b, share = effective_band(c, band_threshold)
     counts = np.array([math.log10(x) for x in path_counts(L)])
@@ -1046,6 +1385,7 @@ def path_spectrum(
         check_error=check_error,
         check_cancellation=cancellation,
         monte_carlo=mc,
+        check_scaled_error=scaled_error,
     )
 
 
@@ -1058,8 +1398,32 @@ def require_matplotlib() -> None:
         raise SymresError("--plot needs matplotlib, an optional extra: pip install 'symres[plot]'")
 
 
+#: what g_k is, in one line (printed with every spectrum)
+COMPONENT_DEFINITION = "g_k = g · Σ_{|S|=k} J_{s_k}⋯J_{s_1}: the part of ∂ℒ/∂h_0 carried by paths through k residual branches"
+
+#: what J_ℓ is for a real stack (symres.spectra)
+STACK_JACOBIAN = "J_ℓ = ∂y/∂x − I of block ℓ at h_{ℓ-1} (derived, evaluated along a forward pass)"
+
+
+def spectrum_rows(spectrum: PathSpectrum) -> list[tuple[int, str]]:
+    """The lengths worth showing of a spectrum, ascending, each with its labels: 0, 1, 2,
+    the band's ends, the peak and L (``"identity path"``, ``"band start"``, …)."""
+    L, (a, b) = spectrum.depth, spectrum.band
+    labels = [(0, "identity path"), (a, "band start"), (spectrum.peak, "largest ‖g_k‖"), (b, "band end"), (L, "all branches")]
+    return [
+        (k, ", ".join(n for kk, n in labels if kk == k)) for k in sorted({k for k in (0, 1, 2, a, spectrum.peak, b, L) if k <= L})
+    ]
+
+
 def plot_spectrum(spectrum: PathSpectrum, path: str) -> None:
-    """Write a figure of log10 C(L, k) and log10 ‖g_k‖ against k (with the band shaded).
+    """Write a figure of log10 C(L, k) and log10 ‖g_k‖ against k (with the band shaded);
+    see `plot_spectra`."""
+    plot_spectra([("gradient", spectrum)], path)
+
+
+def plot_spectra(spectra: Sequence[tuple[str, PathSpectrum]], path: str) -> None:
+    """Write one figure of log10 ‖g_k‖ against k for several spectra (one labelled curve
+    each, its effective band marked), with log10 C(L, k) of the deepest.
 
     matplotlib is imported here (Agg backend); the file is written with
     `symres.safeio.replacing` (a regular file or a new path only, atomically, mode from
@@ -1075,20 +1439,29 @@ def plot_spectrum(spectrum: PathSpectrum, path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    if not spectra:
+        raise SymresError("nothing to plot")
     target = Path(path)
     check_target(target)  # refuse a device, a FIFO or a directory before drawing
     fmt = target.suffix.lstrip(".").lower() or "png"
-    k = np.arange(spectrum.depth + 1)
+    deepest = max((s for _, s in spectra), key=lambda s: s.depth)
     fig, ax = plt.subplots(figsize=(8, 4.5))
     try:
-        ax.plot(k, spectrum.log10_counts, label=r"paths of length $k$: $\log_{10}\binom{L}{k}$")
-        ax.plot(k, spectrum.log10_norms, label=r"gradient: $\log_{10}\|g_k\|$")
-        a, b = spectrum.band
-        ax.axvspan(a - 0.5, b + 0.5, alpha=0.15, color="C1", label=f"effective band [{a}, {b}] ({spectrum.band_share:.0%})")
+        counts = r"paths of length $k$: $\log_{10}\binom{L}{k}$"
+        ax.plot(np.arange(deepest.depth + 1), deepest.log10_counts, color="0.5", label=counts)
+        for i, (label, spectrum) in enumerate(spectra):
+            color = f"C{i % 10}"
+            a, b = spectrum.band
+            ax.plot(np.arange(spectrum.depth + 1), spectrum.log10_norms, color=color, label=rf"{label}: $\log_{{10}}\|g_k\|$")
+            ax.axvspan(a - 0.5, b + 0.5, alpha=0.12, color=color, label=f"{label}: band [{a}, {b}] ({spectrum.band_share:.0%})")
         ax.set_xlabel("path length $k$ (number of residual branches on the path)")
         ax.set_ylabel(r"$\log_{10}$")
-        norm = "supplied J" if spectrum.norm is None else rf"$\|J_\ell\|_2 = {spectrum.norm:g}$"
-        ax.set_title(f"L = {spectrum.depth}, d = {spectrum.width}, {norm}, seed {spectrum.seed}")
+        if len(spectra) == 1:
+            s = spectra[0][1]
+            norm = "supplied J" if s.norm is None else rf"$\|J_\ell\|_2 = {s.norm:g}$"
+            ax.set_title(f"L = {s.depth}, d = {s.width}, {norm}, seed {s.seed}")
+        else:
+            ax.set_title(f"L = {deepest.depth}, d = {deepest.width}: " + ", ".join(label for label, _ in spectra))
         ax.grid(True, alpha=0.3)
         ax.legend(loc="best", fontsize="small")
         fig.tight_layout()

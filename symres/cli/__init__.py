@@ -13,7 +13,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from symres.cli import check, derive, expand, paths, verify
+from symres.cli import check, derive, expand, paths, sweep, train, verify
 from symres.cli._common import Parser
 from symres.errors import SymresError
 
@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"symres {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
-    for module in (expand, paths, derive, verify, check):
+    for module in (expand, paths, sweep, train, derive, verify, check):
         module.register(sub)
     return parser
 

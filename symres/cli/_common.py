@@ -7,6 +7,7 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from symres.errors import SymresError
@@ -91,3 +92,14 @@ def print_json_streamed(obj: dict[str, Any], key: str, items: Any) -> None:
         write(("\n    " if empty else ",\n    ") + dumps(item, indent=2).replace("\n", "\n    "))
         empty = False
     write(("]" if empty else "\n  ]") + tail + "\n")
+
+
+def parse_lets(items: Sequence[str], *, example: str = "x=-1,1 or --let W_1=I") -> dict[str, str]:
+    """The --let NAME=VALUE options as {NAME: VALUE} (values parsed later, by the library)."""
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise SymresError(f"bad --let {item!r}: write NAME=VALUE, e.g. --let {example}")
+        out[name.strip()] = value
+    return out

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from collections.abc import Sequence
 from typing import Any
 
-from symres.cli._common import new_console, non_negative, positive, print_json
+from symres.cli._common import new_console, non_negative, parse_lets, positive, print_json
 from symres.errors import SymresError
 
 
@@ -47,16 +46,6 @@ def _cmd_list(args: argparse.Namespace) -> int:
             console.print(Text(line))
         console.print(Text("  source: " + unicode_math(BLOCKS[name].source), style="dim"))
     return 0
-
-
-def _lets(items: Sequence[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise SymresError(f"bad --let {item!r}: write NAME=VALUE, e.g. --let x=-1,1 or --let W_1=I")
-        out[name.strip()] = value
-    return out
 
 
 #: the cost model of `derive`: nodes of the forward map a derivation handles per second of --budget
@@ -115,7 +104,7 @@ def _derive_proof(args: argparse.Namespace) -> tuple[Any, dict[str, Any] | None]
 
 
 def _cmd_derive(args: argparse.Namespace) -> int:
-    lets = _lets(args.let or [])
+    lets = parse_lets(args.let or [])
     if args.pdf:
         from symres.safeio import check_target
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from typing import Any
 
 from symres.cli._common import new_console, non_negative, print_json, print_json_streamed
@@ -19,23 +18,30 @@ def _cmd_expand(args: argparse.Namespace) -> int:
 
     L: int = args.L
     if args.counts:
+        paths.counts_cost(L, exact_text=args.json or args.latex).check(args.budget)
         counts, total, ok = paths.checked_counts(L)
         how = paths.COUNTS_CHECK
         if args.json:
-            print_json({"L": L, "counts": counts, "total": total, "check": {"method": "exact", "what": how, "passed": ok}})
+            with paths.exact_int_text():  # exact integers at any L
+                print_json({"L": L, "counts": counts, "total": total, "check": {"method": "exact", "what": how, "passed": ok}})
         elif args.latex:
-            row = " + ".join(str(c) for c in counts)
-            sys.stdout.write(f"\\sum_{{k=0}}^{{{L}}} \\binom{{{L}}}{{k}} = {row} = {total} = 2^{{{L}}}\n% checked: {how}\n")
+            sys.stdout.write(f"{paths.counts_latex(L, counts, total)}\n% checked: {how}\n")
         else:
             from rich.table import Table
 
             console = new_console()
             table = Table("k", f"paths of length k = C({L},k)", title=f"∏(I + J_ℓ), ℓ = 1..{L}: paths by length")
             for k, c in enumerate(counts):
-                table.add_row(str(k), str(c))
+                table.add_row(str(k), paths.format_count(c))
             console.print(table)
-            console.print(f"total 2^{L} = {total}")
-            console.print(f"checked: {how}: {'passed' if ok else 'FAILED'}")
+            console.print(f"total 2^{L} = {paths.format_count(total)}", markup=False)
+            if total.bit_length() > paths.EXACT_DIGITS * 3.32:
+                console.print(
+                    f"(counts over {paths.EXACT_DIGITS} digits in scientific form, leading digits exact; "
+                    "the exact values: --json or --latex)",
+                    markup=False,
+                )
+            console.print(f"checked: {how}: {'passed' if ok else 'FAILED'}", markup=False)
         return 0 if ok else 1
 
     if L > paths.MAX_EXPLICIT_DEPTH:
@@ -69,59 +75,34 @@ def _cmd_expand(args: argparse.Namespace) -> int:
         )
         return 0 if check.passed else 1
 
-    # one atom printed by the project's printers, the terms joined as MatMul/MatAdd print
-    from symres.latex import latex
-    from symres.render import text
-
-    fmt: Callable[[Any], str] = latex if args.latex else text
-    sym = paths.jacobian_symbols(L)
-    atom = [fmt(paths.product_expression(0))] + [fmt(j) for j in sym]
-
-    def term(t: Any) -> str:
-        return " ".join(atom[s] for s in reversed(t.subset)) if t.subset else atom[0]
-
-    lhs = fmt(paths.product_expression(L))
-    by_len: dict[int, list[Any]] = {}
-    for t in terms:
-        by_len.setdefault(t.length, []).append(t)
     if args.latex:
-        if args.grouped:
-            parts = [" + ".join(term(t) for t in by_len[k]) for k in sorted(by_len)]
-            rhs = " \\\\\n  &+ ".join(
-                f"\\underbrace{{{p}}}_{{\\binom{{{L}}}{{{k}}} = {counts[k]}}}" for k, p in zip(sorted(by_len), parts)
-            )
-            sys.stdout.write(f"\\begin{{aligned}}\n{lhs}\n  &= {rhs}\n\\end{{aligned}}\n")
-        else:
-            sys.stdout.write(f"{lhs} = {' + '.join(term(t) for t in terms)}\n")
-        sys.stdout.write(f"% checked: {how}\n")
+        sys.stdout.write(f"{paths.expansion_latex(L, terms, grouped=args.grouped)}\n% checked: {how}\n")
         return 0 if check.passed else 1
 
-    def word(t: Any) -> str:  # the path in product order, as the term reads: J₂ I J₁ for S = {1, 3}
-        return "".join(atom[j] if j in t.subset else "I" for j in range(L, 0, -1)) or "I"
-
+    lhs, by_len = paths.typeset_expansion(L, terms, latex=False)
+    words = paths.product_words(L, terms)
     console = new_console()
     console.print(f"{lhs}  (ℓ = 1..{L}, later block left)", markup=False, soft_wrap=True)
-    if args.output:  # the terms to a file, one per line, streamed
-        try:
-            with open(args.output, "w", encoding="utf-8") as f:
-                for t in terms:
-                    f.write(f"{term(t)}\t{word(t)}\n")
-        except OSError as exc:
-            raise SymresError(f"cannot write {args.output}: {exc.strerror}") from None
+    if args.output:  # the terms to a file, one per line (a regular file or a new path only)
+        from symres.safeio import replacing
+
+        with replacing(args.output) as tmp, open(tmp, "w", encoding="utf-8") as f:
+            for k in sorted(by_len):
+                f.writelines(f"{term}\t{word}\n" for term, word in zip(by_len[k], words[k]))
         console.print(f"wrote the {len(terms)} terms to {args.output} (term, path word; one a line)", markup=False)
     elif len(terms) > MAX_SHOWN_TERMS:
         console.print(f"{len(terms)} terms: too many to show (write them with --output FILE); by length k:", markup=False)
         for k in sorted(by_len):
             noun = "term" if counts[k] == 1 else "terms"
-            console.print(f"  k = {k}: {counts[k]} = C({L},{k}) {noun}, e.g. {term(by_len[k][0])}", markup=False)
+            console.print(f"  k = {k}: {counts[k]} = C({L},{k}) {noun}, e.g. {by_len[k][0]}", markup=False)
     elif args.grouped:
         for k in sorted(by_len):
             noun = "term" if counts[k] == 1 else "terms"
             console.print(f"k = {k}: {counts[k]} = C({L},{k}) {noun}", style="bold", markup=False)
-            console.print("  " + " + ".join(term(t) for t in by_len[k]), markup=False, soft_wrap=True)
-            console.print("  paths: " + ", ".join(word(t) for t in by_len[k]), markup=False, soft_wrap=True)
+            console.print("  " + " + ".join(by_len[k]), markup=False, soft_wrap=True)
+            console.print("  paths: " + ", ".join(words[k]), markup=False, soft_wrap=True)
     else:
-        console.print("  = " + " + ".join(term(t) for t in terms), markup=False, soft_wrap=True)
+        console.print("  = " + " + ".join(t for k in sorted(by_len) for t in by_len[k]), markup=False, soft_wrap=True)
         console.print(
             f"terms by length k = 0..{L}: " + ", ".join(map(str, counts)) + f"  (C({L},k), total 2^{L} = {len(terms)})",
             markup=False,
@@ -133,6 +114,9 @@ def _cmd_expand(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the subcommand(s) of this module to the `symres` parser."""
+    from symres.cli.paths import budget
+    from symres.paths import DEFAULT_BUDGET
+
     p = sub.add_parser("expand", help="expand (I+J_L)⋯(I+J_1) over subsets, grouped by path length")
     p.add_argument("L", type=non_negative, help="the number of blocks L (a non-negative integer)")
     p.add_argument("--counts", action="store_true", help="only the counts C(L,k) and 2^L (any L, exact)")
@@ -141,4 +125,11 @@ def register(sub: Any) -> None:
     out.add_argument("--latex", action="store_true", help="the expansion as LaTeX")
     out.add_argument("--json", action="store_true", help="one JSON object: terms, counts, total, check")
     p.add_argument("--output", metavar="FILE", help="write the terms to FILE, one a line (the terminal shows the counts)")
+    p.add_argument(
+        "--budget",
+        type=budget,
+        default=budget(DEFAULT_BUDGET),
+        metavar="SECONDS,SIZE",
+        help=f"with --counts: refuse work estimated beyond this time and memory (default {DEFAULT_BUDGET})",
+    )
     p.set_defaults(handler=_cmd_expand)
