@@ -203,9 +203,9 @@ def build_stack(
     """
     from symres.blocks import Block, derive, get_block
     from symres.numeric import compile_expr
-    from symres.paths import _depth
+    from symres.paths import non_negative_int
 
-    depth, width, seed = _depth(depth, "depth"), _depth(width, "width"), _depth(seed, "seed")
+    depth, width, seed = non_negative_int(depth, "depth"), non_negative_int(width, "width"), non_negative_int(seed, "seed")
     if width < 1:
         raise SymresError("width must be a positive integer, got 0")
     blk = block if isinstance(block, Block) else get_block(block)

@@ -18,6 +18,7 @@ from sympy.matrices.expressions import Identity, MatAdd, MatMul
 from symres import paths
 from symres.cli import main
 from symres.errors import SymresError
+from symres.paths import closed_form
 
 
 def _direct_product(J: np.ndarray) -> np.ndarray:
@@ -161,7 +162,7 @@ def test_closed_form_steps_are_plain_data_and_pass() -> None:
     symbolic = [s for s in steps if s.check == "symbolic"]
     assert any("2^{L}" in s.latex and s.sympy_result == "0" for s in symbolic)  # Σ C(L,k) = 2^L
     assert any(r"\binom{L+1}{k}" in s.latex and s.sympy_result == "0" for s in symbolic)  # Pascal
-    assert sp.summation(sp.binomial(paths._L, paths._K), (paths._K, 0, paths._L)) == 2**paths._L
+    assert sp.summation(sp.binomial(closed_form._L, closed_form._K), (closed_form._K, 0, closed_form._L)) == 2**closed_form._L
 
 
 # --------------------------------------------------------------------------- spectrum
