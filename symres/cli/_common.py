@@ -103,3 +103,13 @@ def parse_lets(items: Sequence[str], *, example: str = "x=-1,1 or --let W_1=I") 
             raise SymresError(f"bad --let {item!r}: write NAME=VALUE, e.g. --let {example}")
         out[name.strip()] = value
     return out
+
+
+def budget(text: str) -> Any:
+    """argparse type of --budget (see symres.paths.Budget)."""
+    from symres.paths import Budget
+
+    try:
+        return Budget.parse(text)
+    except SymresError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

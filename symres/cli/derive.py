@@ -7,7 +7,7 @@ import contextlib
 import sys
 from typing import Any
 
-from symres.cli._common import new_console, non_negative, parse_lets, positive, print_json
+from symres.cli._common import budget, new_console, non_negative, parse_lets, positive, print_json
 from symres.errors import SymresError
 
 
@@ -61,7 +61,7 @@ def _guarded_derive(args: argparse.Namespace, block: Any) -> Any:
     from symres.guard import time_limit, user_code
 
     what = f"--block {args.block!r}:" if args.block is not None else f"block {args.name!r}:"
-    budget = args.budget
+    budget = args.budget.seconds
     with time_limit(budget, f"{what} not derived within --budget {budget:g} s; raise --budget (seconds) to allow more"):
         with user_code(what) if args.block is not None else contextlib.nullcontext():
             blk = get_block(block) if isinstance(block, str) else block
@@ -187,10 +187,10 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=non_negative, default=0, help="seed of the random points, >= 0 (default 0)")
     p.add_argument(
         "--budget",
-        type=non_negative,
-        default=20,
+        type=budget,
+        default=budget("20s"),
         metavar="SECONDS",
-        help="give up (one line) when the derivation would take longer than SECONDS (default 20; 0: no limit)",
+        help="give up (one line) when the derivation would take longer than SECONDS (default 20s; the --budget of paths)",
     )
     p.add_argument(
         "--let", action="append", metavar="NAME=VALUE", help="evaluate at a point: I, 0, a number, -1,1 or 1,0;0,1 (repeatable)"

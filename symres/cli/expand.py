@@ -114,7 +114,7 @@ def _cmd_expand(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the subcommand(s) of this module to the `symres` parser."""
-    from symres.cli.paths import budget
+    from symres.cli._common import budget
     from symres.paths import DEFAULT_BUDGET
 
     p = sub.add_parser("expand", help="expand (I+J_L)⋯(I+J_1) over subsets, grouped by path length")

@@ -9,21 +9,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from symres.cli._common import new_console, non_negative, parse_lets, positive, print_json
+from symres.cli._common import budget, new_console, non_negative, parse_lets, positive, print_json
 from symres.errors import SymresError
 
 #: runs estimated longer than this show the estimate and a progress bar on stderr
 NOTICE_SECONDS = 2.0
-
-
-def budget(text: str) -> Any:
-    """argparse type of --budget (see symres.paths.Budget)."""
-    from symres.paths import Budget
-
-    try:
-        return Budget.parse(text)
-    except SymresError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def finite_norm(text: str) -> float:

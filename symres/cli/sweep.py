@@ -106,7 +106,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the subcommand(s) of this module to the `symres` parser."""
-    from symres.cli.paths import budget
+    from symres.cli._common import budget
     from symres.paths import DEFAULT_BUDGET
 
     p = sub.add_parser("sweep", help="path spectra of real stacks over a grid, one CSV row per run (local pool or Dask)")

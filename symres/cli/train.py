@@ -142,7 +142,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the subcommand(s) of this module to the `symres` parser."""
-    from symres.cli.paths import budget
+    from symres.cli._common import budget
     from symres.paths import DEFAULT_BUDGET
 
     p = sub.add_parser("train-paths", help="‖g‖ over the residual connection vs ‖g·J‖ through the block while training (digits)")
