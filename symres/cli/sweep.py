@@ -107,7 +107,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     """Add the subcommand(s) of this module to the `symres` parser."""
     from symres.cli._common import budget
-    from symres.paths import DEFAULT_BUDGET
+    from symres.paths import BATCH_BUDGET
 
     p = sub.add_parser("sweep", help="path spectra of real stacks over a grid, one CSV row per run (local pool or Dask)")
     p.add_argument("--block", action="append", metavar="NAMES", help="blocks, comma-separated (registered or MODULE:NAME)")
@@ -125,8 +125,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--budget",
         type=budget,
-        default=budget(DEFAULT_BUDGET),
+        default=budget(BATCH_BUDGET),
         metavar="SECONDS,SIZE",
-        help=f"refuse sweeps estimated beyond this time and memory (default {DEFAULT_BUDGET})",
+        help=f"refuse sweeps estimated beyond this time and memory (default {BATCH_BUDGET})",
     )
     p.set_defaults(handler=_cmd_sweep)

@@ -143,7 +143,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     """Add the subcommand(s) of this module to the `symres` parser."""
     from symres.cli._common import budget
-    from symres.paths import DEFAULT_BUDGET
+    from symres.paths import BATCH_BUDGET
 
     p = sub.add_parser("train-paths", help="‖g‖ over the residual connection vs ‖g·J‖ through the block while training (digits)")
     p.add_argument("--seeds", type=positive, default=3, help="runs with seeds 0..N-1 (default 3)")
@@ -157,9 +157,9 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--budget",
         type=budget,
-        default=budget(DEFAULT_BUDGET),
+        default=budget(BATCH_BUDGET),
         metavar="SECONDS,SIZE",
-        help=f"refuse runs estimated beyond this (default {DEFAULT_BUDGET})",
+        help=f"refuse runs estimated beyond this (default {BATCH_BUDGET})",
     )
     p.set_defaults(handler=_cmd_train)
     _ = non_negative

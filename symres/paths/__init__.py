@@ -26,6 +26,7 @@ from symres.paths._common import non_negative_int as non_negative_int
 from symres.paths.closed_form import DerivationStep as DerivationStep
 from symres.paths.closed_form import count_steps as count_steps
 from symres.paths.closed_form import induction_steps as induction_steps
+from symres.paths.cost import BATCH_BUDGET as BATCH_BUDGET
 from symres.paths.cost import DEFAULT_BUDGET as DEFAULT_BUDGET
 from symres.paths.cost import EXACT_DIGITS as EXACT_DIGITS
 from symres.paths.cost import Budget as Budget
@@ -91,6 +92,7 @@ __all__ = [
     "checked_counts",
     "COUNTS_CHECK",
     "DEFAULT_BUDGET",
+    "BATCH_BUDGET",
     "Budget",
     "Cost",
     "counts_cost",

@@ -15,8 +15,12 @@ from symres.paths._common import non_negative_int
 
 # --------------------------------------------------------------------------- cost model and budget
 
-#: the budget every command that can run long checks its estimate against (before any work)
-DEFAULT_BUDGET = "600s,2GB"
+#: the budget an interactive command (expand, paths) checks its estimate against before any
+#: work: a minute and 1 GB, so that no command line runs long or large without being asked to
+DEFAULT_BUDGET = "60s,1GB"
+
+#: the budget of the batch commands (sweep, train-paths), whose runs are long by design
+BATCH_BUDGET = "600s,2GB"
 
 #: rates the estimates assume: a loaded 2-core machine (pessimistic on purpose)
 _GEMM_FLOPS = 2e9  # flop/s of the DP's GEMMs (measured: 0.7–11 on this machine, by load)
@@ -32,8 +36,8 @@ class Budget:
     comma-separated (``600s,2GB``); the part not given keeps its default.
     """
 
-    seconds: float = 600.0  # as in DEFAULT_BUDGET
-    bytes: float = 2 * 2**30
+    seconds: float = 60.0  # as in DEFAULT_BUDGET
+    bytes: float = 2**30
 
     @classmethod
     def parse(cls, text: str) -> Budget:
@@ -103,7 +107,7 @@ class Cost:
 
 
 def _budget_hint(cost: Cost) -> str:
-    s = max(600.0, math.ceil(cost.seconds * 1.5))
+    s = max(60.0, math.ceil(cost.seconds * 1.5))
     gb = max(2, math.ceil(cost.bytes * 1.5 / 2**30))
     return f"{s:.0f}s,{gb}GB"
 
