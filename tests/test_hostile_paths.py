@@ -19,6 +19,7 @@ import pytest
 from symres import paths
 from symres.cli import main
 from symres.cli.paths import NOTICE_SECONDS
+from symres.errors import SymresError
 
 
 def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
@@ -85,12 +86,18 @@ def test_budget_parsing() -> None:
     assert paths.Budget.parse(paths.DEFAULT_BUDGET) == paths.Budget()
 
 
-def test_a_long_run_is_announced_and_within_the_default_budget() -> None:
-    # `paths --depth 5000 --width 128` ran minutes without a word: now its estimate is above the
-    # notice threshold (estimate and progress bar on stderr) and inside the default budget
+def test_a_long_run_is_refused_by_default_and_announced_when_allowed(capsys: pytest.CaptureFixture[str]) -> None:
+    # `paths --depth 5000 --width 128` ran minutes without a word: now its estimate exceeds the
+    # default budget (one line naming --budget, at once); allowed, it is above the notice
+    # threshold (estimate and progress bar on stderr)
     cost = paths.spectrum_cost(5000, 128)
     assert cost.seconds >= NOTICE_SECONDS
-    cost.check(paths.Budget())
+    with pytest.raises(SymresError, match="--budget"):
+        cost.check(paths.Budget())
+    cost.check(paths.Budget.parse(paths.BATCH_BUDGET))
+    assert main(["paths", "--depth", "5000", "--width", "128"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "refused before starting" in err and "--budget" in err
 
 
 def test_progress_on_stderr_leaves_stdout_json(capsys: pytest.CaptureFixture[str]) -> None:
