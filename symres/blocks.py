@@ -128,8 +128,11 @@ class Vocabulary:
         return Elementwise(GENERIC, unwrap(u))
 
     def act(self, name: str, u: MatrixExpr) -> Elementwise:
-        """A named activation from the catalogue applied entrywise (for gates and the like)."""
-        return Elementwise(name, unwrap(u))
+        """A named activation from the catalogue applied entrywise (for gates and the like);
+        a SymresError for a name that is not in the catalogue."""
+        from symres.activations import get_activation
+
+        return Elementwise(get_activation(name).name, unwrap(u))
 
     def bn(self, u: MatrixExpr, k: int) -> MatrixExpr:
         """Batch normalisation in inference form, a diagonal affine map γ_k ⊙ u + β_k
@@ -222,6 +225,11 @@ class Block:
             raise SymresError(f"block {self.name!r} must produce a column vector, got the scalar {y}")
         if y.shape[1] != 1:
             raise SymresError(f"block {self.name!r} must produce a column vector, got shape {y.shape}")
+        if out_dim is not None and y.shape[0] != out_dim:
+            raise SymresError(
+                f"--out-dim {out_dim}: block {self.name!r} maps R^{dim} to R^{y.shape[0]}; "
+                "--out-dim applies only to blocks whose output size is free (e.g. projection)"
+            )
         used = y.free_symbols
         params = tuple(p for p in v.params.values() if p.symbol in used or p.symbol == v.x)
         return BlockInstance(self, v.x, y, params)
@@ -585,9 +593,13 @@ def _derive(blk: Block, dim: int, out_dim: int | None, activation: str, trials: 
             before, after, domains=inst.domains, activation=act.name, trials=trials, seed=seed
         )
 
-    # the same derivation at d = 2, where SymPy can compare the steps entry by entry
-    small = blk.instance(2, None if out_dim is None else 2 + (out_dim - dim))
-    small_steps = differentiate(small.forward, small.x).steps
+    # the same derivation at d = 2, where SymPy can compare the steps entry by entry; a block
+    # with sizes of its own (a 2×3 matrix, say) exists only at those: it is checked numerically there
+    try:
+        small = blk.instance(2, None if out_dim is None else 2 + (out_dim - dim))
+        small_steps = differentiate(small.forward, small.x).steps
+    except SymresError:
+        small_steps = ()
 
     shown: dict[int, bool] = {}  # which rule steps SymPy has shown, for the final check
 

@@ -46,6 +46,7 @@ __all__ = [
     "Deriv",
     "Diag",
     "Elementwise",
+    "Kron",
     "Scalar",
     "ShapeError",
     "Term",
@@ -138,10 +139,41 @@ class Deriv(MatrixExpr):  # type: ignore[misc]
 
     @property
     def shape(self) -> tuple[sp.Expr, sp.Expr]:
-        return (self.expr.shape[0], self.wrt.shape[0])
+        wrt = self.wrt
+        if not getattr(wrt, "is_Matrix", False):  # a scalar: ∂u/∂α is a column
+            return (self.expr.shape[0], sp.Integer(1))
+        return (self.expr.shape[0], wrt.shape[0] * wrt.shape[1])  # a matrix: ∂u/∂vec(W)
 
     def doit(self, **hints: object) -> Deriv:
         return self
+
+
+class Kron(MatrixExpr):  # type: ignore[misc]
+    """A ⊗ B, the Kronecker product: (A ⊗ B)_{(i,k),(j,l)} = A_ij B_kl, so that
+    vec(B X Aᵀ) = (A ⊗ B) vec(X) with vec stacking the columns."""
+
+    def __new__(cls, a: MatrixExpr, b: MatrixExpr) -> Kron:
+        return MatrixExpr.__new__(cls, sp.sympify(a), sp.sympify(b))
+
+    @property
+    def shape(self) -> tuple[sp.Expr, sp.Expr]:
+        a, b = self.args
+        return (a.shape[0] * b.shape[0], a.shape[1] * b.shape[1])
+
+    def _entry(self, i: int, j: int, **kwargs: object) -> sp.Expr:
+        a, b = self.args
+        p, q = b.shape
+        return a[i // p, j // q] * b[i % p, j % q]
+
+    def doit(self, **hints: object) -> Kron:
+        return self.func(*(a.doit(**hints) for a in self.args))
+
+    def _latex(self, printer: Any) -> str:
+        a, b = (printer.parenthesize(t, 60) if isinstance(t, (MatAdd, MatMul)) else printer._print(t) for t in self.args)
+        return rf"\left({a} \otimes {b}\right)"
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"({printer._print(self.args[0])} ⊗ {printer._print(self.args[1])})"
 
 
 class Scalar(sp.Expr):  # type: ignore[misc]
