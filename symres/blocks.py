@@ -202,6 +202,24 @@ class BlockInstance:
     def symbols(self) -> list[Basic]:
         return [p.symbol for p in self.params]
 
+    def symbol(self, name: str, what: str = "--let") -> Basic:
+        """The symbol called name, also without underscores (W1 for W_1); a SymresError
+        naming the block's symbols otherwise."""
+        by_name = {str(p.symbol): p.symbol for p in self.params}
+        aliases = {n.replace("_", ""): n for n in by_name}
+        found = name if name in by_name else aliases.get(name.replace("_", ""))
+        if found is None:
+            raise SymresError(f"{what} {name}: the block has no symbol {name!r}; its symbols: {', '.join(by_name)}")
+        return by_name[found]
+
+    def with_upstream(self) -> tuple[BlockInstance, MatrixSymbol]:
+        """This instance with the upstream gradient g (m×1, a column) among its symbols."""
+        g = MatrixSymbol("g", self.forward.shape[0], 1)
+        if any(str(p.symbol) == "g" for p in self.params):
+            raise SymresError("the block already has a symbol g; the upstream gradient is called g")
+        param = Param(g, f"the upstream gradient ∂ℒ/∂y as a column, {self.forward.shape[0]}×1", STANDARD)
+        return replace(self, params=(*self.params, param)), g
+
 
 @dataclass(frozen=True)
 class Block:
@@ -563,8 +581,17 @@ def derive(
     trials: int = 200,
     seed: int = 0,
     check: bool = True,
+    wrt: str | None = None,
+    grad: str | None = None,
+    hessian: bool = False,
 ) -> Proof:
     """The Jacobian ∂y/∂x of a block (numerator layout, m×d) as a step-by-step Proof.
+
+    With `wrt="W_1"` (or "W1", "alpha", "b_g"): ∂y/∂wrt instead, ∂y/∂vec(W) (m×pq, vec
+    stacking the columns) for a matrix, m×1 for a scalar. With `grad=NAME`: the gradient of
+    s = gᵀy (g the upstream gradient, a column symbol of the proof) in the shape of NAME.
+    With `hessian=True`: ∇²_x (gᵀy), d×d and symmetric (it needs σ''). See
+    `symres.gradients`.
 
     Steps: substitute the definition of y, then one differentiation rule per line
     (sum rule, identity, linear map, chain rule through σ, product rule, …). With
@@ -575,6 +602,14 @@ def derive(
     immutable.
     """
     blk = get_block(block) if isinstance(block, str) else block
+    if sum(map(bool, (wrt not in (None, "x"), grad is not None, hessian))) > 1:
+        raise SymresError("derive: give at most one of --wrt, --grad and --hessian")
+    if wrt not in (None, "x") or grad is not None or hessian:
+        from symres.gradients import derive_derivative
+
+        mode = "hessian" if hessian else ("grad" if grad is not None else "wrt")
+        name = grad if grad is not None else (wrt or "x")
+        return derive_derivative(blk, mode, name, dim=dim, out_dim=out_dim, activation=activation, trials=trials, seed=seed, check=check)
     return _derive(blk, dim, out_dim, activation, trials, seed, check)
 
 

@@ -51,6 +51,8 @@ __all__ = [
     "transpose_of",
     "scalar_derivative",
     "COLLECT",
+    "gradient_from_row",
+    "monomials",
 ]
 
 
@@ -566,6 +568,43 @@ def jacobian(expr: MatrixExpr, wrt: MatrixSymbol) -> MatrixExpr:
     I + W
     """
     return differentiate(expr, wrt).result
+
+
+def monomials(expr: Basic) -> list[Basic]:
+    """expr as a list of products with every sum multiplied out (order kept)."""
+    if isinstance(expr, MatAdd):
+        return [m for t in expr.args for m in monomials(t)]
+    if isinstance(expr, MatMul):
+        out: list[list[Basic]] = [[]]
+        for f in expr.args:
+            parts = monomials(f) if isinstance(f, MatAdd) else [f]
+            out = [prefix + [p] for prefix in out for p in parts]
+        return [matmul(*m) for m in out]
+    return [expr]
+
+
+def gradient_from_row(row: MatrixExpr, wrt: Basic) -> MatrixExpr:
+    """∇_wrt s in the shape of wrt, from the row ∂s/∂wrt of a scalar s (numerator layout):
+    the transpose for a vector, the 1×1 itself for a scalar, and for a matrix W (p×q)
+    each term h (Rᵀ ⊗ L) of ∂s/∂vec(W) read back as Lᵀ hᵀ Rᵀ, since h (Rᵀ ⊗ L) vec(dW)
+    = h L dW R = tr(R h L dW)."""
+    if not getattr(wrt, "is_Matrix", False):
+        return row
+    if wrt.shape[1] == 1:
+        return transpose_of(row)
+    terms = []
+    for mono in monomials(row):
+        if isinstance(mono, ZeroMatrix):
+            continue
+        c, m = _split_coeff(mono)
+        factors = list(m.args) if isinstance(m, MatMul) else [m]
+        if not isinstance(factors[-1], Kron):
+            raise SymresError(f"cannot read the gradient with respect to {wrt} off the term {mono}")
+        a, lft = factors[-1].args
+        head = factors[:-1]
+        h = transpose_of(matmul(*head)) if head else None
+        terms.append(matmul(c, transpose_of(lft), *([h] if h is not None else []), a))
+    return collect_terms(add(*terms)) if terms else ZeroMatrix(*wrt.shape)
 
 
 def _identity_coeff(t: Basic) -> Basic | None:

@@ -48,6 +48,7 @@ __all__ = [
     "Elementwise",
     "Kron",
     "Scalar",
+    "Vec",
     "ShapeError",
     "Term",
     "VStack",
@@ -148,6 +149,31 @@ class Deriv(MatrixExpr):  # type: ignore[misc]
         return self
 
 
+class Vec(MatrixExpr):  # type: ignore[misc]
+    """vec(M): the columns of the p×q matrix M stacked into one pq×1 column."""
+
+    def __new__(cls, m: MatrixExpr) -> Vec:
+        return MatrixExpr.__new__(cls, sp.sympify(m))
+
+    @property
+    def shape(self) -> tuple[sp.Expr, sp.Expr]:
+        m = self.args[0]
+        return (m.shape[0] * m.shape[1], sp.Integer(1))
+
+    def _entry(self, i: int, j: int, **kwargs: object) -> sp.Expr:
+        m = self.args[0]
+        return m[i % m.shape[0], i // m.shape[0]]
+
+    def doit(self, **hints: object) -> Vec:
+        return self.func(self.args[0].doit(**hints))
+
+    def _symres_latex(self, printer: Any) -> str:
+        return rf"\operatorname{{vec}}\left({printer._print(self.args[0])}\right)"
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"vec({printer._print(self.args[0])})"
+
+
 class Kron(MatrixExpr):  # type: ignore[misc]
     """A ⊗ B, the Kronecker product: (A ⊗ B)_{(i,k),(j,l)} = A_ij B_kl, so that
     vec(B X Aᵀ) = (A ⊗ B) vec(X) with vec stacking the columns."""
@@ -168,7 +194,7 @@ class Kron(MatrixExpr):  # type: ignore[misc]
     def doit(self, **hints: object) -> Kron:
         return self.func(*(a.doit(**hints) for a in self.args))
 
-    def _latex(self, printer: Any) -> str:
+    def _symres_latex(self, printer: Any) -> str:
         a, b = (printer.parenthesize(t, 60) if isinstance(t, (MatAdd, MatMul)) else printer._print(t) for t in self.args)
         return rf"\left({a} \otimes {b}\right)"
 

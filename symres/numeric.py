@@ -24,7 +24,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from symres.activations import GENERIC, Activation, get_activation, get_function
 from symres.errors import SymresError
-from symres.expr import Abbrev, Defined, DefinedJacobian, Deriv, Elementwise, Kron, Scalar, VStack
+from symres.expr import Abbrev, Defined, DefinedJacobian, Deriv, Elementwise, Kron, Scalar, Vec, VStack
 from symres.proof import Check
 
 __all__ = [
@@ -169,6 +169,9 @@ class _BatchPrinter(NumPyPrinter):  # type: ignore[misc]
     def _print_VStack(self, expr: VStack) -> str:
         return "_vstack(" + ", ".join(self._print(p) for p in expr.args) + ")"
 
+    def _print_Vec(self, expr: Vec) -> str:
+        return f"_vec({self._print(expr.args[0])})"
+
     def _print_Kron(self, expr: Kron) -> str:
         return f"_kron({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
@@ -218,6 +221,13 @@ def _fd(f: Callable[[Array], Array], x: Array) -> Array:
     return np.stack(cols, axis=-1)
 
 
+def _vec(m: Array) -> Array:
+    """Batched vec, columns stacked: (N, p, q) -> (N, pq, 1)."""
+    m = np.asarray(m, dtype=float)
+    t = np.swapaxes(m, -1, -2)
+    return t.reshape(*t.shape[:-2], t.shape[-1] * t.shape[-2], 1)
+
+
 def _kron(a: Array, b: Array) -> Array:
     """Batched Kronecker product: (N, p, q) ⊗ (N, r, s) -> (N, pr, qs)."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
@@ -253,6 +263,7 @@ class Compiled:
             "_diag": _diag,
             "_fd": _fd,
             "_kron": _kron,
+            "_vec": _vec,
             "_ew": self._ew,
         }
         # names that are not Python identifiers (`lambda`, `W_{1}`) get safe stand-ins

@@ -188,7 +188,8 @@ def proof_renderable(proof: Any) -> Any:
     for fact in proof.facts:
         parts.append(Text.assemble("  ", _mark(fact.check), " ", unicode_math(fact.reason)))
     if proof.result is not None:
-        parts.append(Text.assemble(("∂y/∂x = ", "bold"), (text(proof.result), "bold")))
+        label = proof.meta.get("result_label", "∂y/∂x")
+        parts.append(Text.assemble((f"{label} = ", "bold"), (text(proof.result), "bold")))
     if proof.final is not None:
         style = "green" if proof.final.passed else "bold red"
         parts.append(Text("checked " + proof.final.summary(), style=style))

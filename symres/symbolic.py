@@ -16,7 +16,7 @@ from sympy import Basic
 from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions import HadamardProduct, Identity, MatAdd, MatMul, OneMatrix, Transpose, ZeroMatrix
 
-from symres.expr import Abbrev, Defined, DefinedJacobian, Deriv, Diag, Elementwise, Kron, Scalar, VStack
+from symres.expr import Abbrev, Defined, DefinedJacobian, Deriv, Diag, Elementwise, Kron, Scalar, Vec, VStack
 from symres.proof import Check
 
 __all__ = ["explicit", "exact_value", "symbolic_equal", "Unsupported"]
@@ -85,6 +85,9 @@ def explicit(expr: Basic, env: dict[Basic, Any] | None = None, activation: str |
             if isinstance(wrt, sp.MatrixBase):
                 wrt = wrt.T.reshape(wrt.rows * wrt.cols, 1) if wrt.cols != 1 else wrt  # vec: columns stacked
             return ev(e.expr).jacobian(wrt if isinstance(wrt, sp.MatrixBase) else sp.Matrix([wrt]))
+        if isinstance(e, Vec):
+            m = ev(e.args[0])
+            return m.T.reshape(m.rows * m.cols, 1)
         if isinstance(e, Kron):
             from sympy.physics.quantum import TensorProduct
 

@@ -59,13 +59,10 @@ def _derive_point(proof: Any, lets: dict[str, str]) -> dict[str, Any]:
 
     inst = proof.meta["instance"]
     by_name = {str(p.symbol): p.symbol for p in inst.params}
-    aliases = {name.replace("_", ""): name for name in by_name}  # W1 for W_1
     values = {}
     for given, text_value in lets.items():
-        name = given if given in by_name else aliases.get(given.replace("_", ""))
-        if name is None:
-            raise SymresError(f"--let {given}: the block has no symbol {given!r}; its symbols: {', '.join(by_name)}")
-        sym = by_name[name]
+        sym = inst.symbol(given)  # W1 for W_1
+        name = str(sym)
         shape = tuple(int(n) for n in sym.shape) if hasattr(sym, "shape") else (1, 1)
         values[name] = parse_value(text_value, shape, name)
     missing = [n for n in by_name if n not in values]
@@ -87,7 +84,17 @@ def _cmd_derive(args: argparse.Namespace) -> int:
         block: Any = load_block(args.block)
     else:
         block = args.name
-    proof = derive(block, dim=args.dim, out_dim=args.out_dim, activation=args.activation, trials=args.trials, seed=args.seed)
+    proof = derive(
+        block,
+        dim=args.dim,
+        out_dim=args.out_dim,
+        activation=args.activation,
+        trials=args.trials,
+        seed=args.seed,
+        wrt=args.wrt,
+        grad=args.grad,
+        hessian=args.hessian,
+    )
     point = _derive_point(proof, lets) if lets else None
     status = 0 if proof.passed else 1
     if args.pdf:
@@ -104,6 +111,10 @@ def _cmd_derive(args: argparse.Namespace) -> int:
             "jacobian": latex(proof.result),
             **proof.as_dict(),
         }
+        if "mode" in proof.meta:
+            obj["mode"] = proof.meta["mode"]
+            obj["result"] = obj.pop("jacobian")
+            obj["wrt"] = str(proof.meta["wrt"])
         if point is not None:
             obj.update(point)
         print_json(obj)
@@ -117,11 +128,11 @@ def _cmd_derive(args: argparse.Namespace) -> int:
     if args.pdf:
         new_console().print(f"wrote {args.pdf} ({'all steps checked' if proof.passed else 'SOME STEPS FAILED'})", soft_wrap=True)
     if point is not None:
-        _print_point(point)
+        _print_point(point, proof.meta.get("result_label", "∂y/∂x"))
     return status
 
 
-def _print_point(point: dict[str, Any]) -> None:
+def _print_point(point: dict[str, Any], label: str = "∂y/∂x") -> None:
     import numpy as np
 
     from symres.render import unicode_math
@@ -130,7 +141,7 @@ def _print_point(point: dict[str, Any]) -> None:
     console.print("at the given point:")
     console.print("  y = " + np.array2string(np.array(point["output"]), precision=6))
     matrix = np.array2string(np.array(point["value"]), precision=6)
-    console.print("  ∂y/∂x =\n" + "\n".join("    " + line for line in matrix.splitlines()))
+    console.print(f"  {label} =\n" + "\n".join("    " + line for line in matrix.splitlines()))
     for k in point["kinks"]:
         console.print(
             f"[yellow]warning:[/] {k['activation']}' evaluated exactly at its kink {k['argument']:g} "
@@ -155,6 +166,12 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--let", action="append", metavar="NAME=VALUE", help="evaluate at a point: I, 0, a number, -1,1 or 1,0;0,1 (repeatable)"
     )
+    what = p.add_mutually_exclusive_group()
+    what.add_argument(
+        "--wrt", metavar="NAME", help="differentiate with respect to NAME (as --let spells it): ∂y/∂vec(W) for a matrix"
+    )
+    what.add_argument("--grad", metavar="NAME", help="the gradient of s = gᵀy with respect to NAME, in NAME's shape (--let g=…)")
+    what.add_argument("--hessian", action="store_true", help="the Hessian ∇²_x (gᵀy), symmetric (--let g=…)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--latex", action="store_true", help="the proof as an align* fragment")
     out.add_argument("--markdown", action="store_true", help="the proof as Markdown with $$ blocks")
