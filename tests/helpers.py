@@ -95,12 +95,39 @@ def torch_forward(expr: sp.Basic, values: dict[str, np.ndarray], activation: str
             dtype=torch.float64,
         )
 
+    shape = np.shape(values[x_name])
+
     def f(x):
         env = dict(fixed)
-        env[x_name] = x.reshape(-1, 1)
+        if len(shape) == 2 and shape[1] > 1:  # a matrix variable from vec(W): columns stacked
+            env[x_name] = x.reshape(shape[1], shape[0]).T
+        elif int(np.prod(shape)) == 1 and x_name != "x":  # a scalar, as `fixed` reads size-1 values
+            env[x_name] = x.reshape(())
+        else:
+            env[x_name] = x.reshape(-1, 1)
         return ev(expr, env).reshape(-1)
 
     return f
+
+
+def torch_derivative(expr: sp.Basic, values: dict[str, np.ndarray], activation: str, wrt: str) -> np.ndarray:
+    """∂expr/∂wrt by torch autograd, numerator layout; ∂expr/∂vec(W) for a matrix wrt."""
+    import torch
+
+    f = torch_forward(expr, values, activation, x_name=wrt)
+    v = np.asarray(values[wrt], dtype=float)
+    flat = v.T.reshape(-1) if v.ndim == 2 and v.shape[1] > 1 else v.reshape(-1)
+    return torch.autograd.functional.jacobian(f, torch.tensor(flat, dtype=torch.float64)).numpy()
+
+
+def torch_hessian(expr: sp.Basic, values: dict[str, np.ndarray], activation: str, g: np.ndarray) -> np.ndarray:
+    """∇²_x (gᵀ expr) by torch autograd."""
+    import torch
+
+    f = torch_forward(expr, values, activation)
+    gt = torch.tensor(np.asarray(g, dtype=float).reshape(-1), dtype=torch.float64)
+    x0 = torch.tensor(np.asarray(values["x"], dtype=float).reshape(-1), dtype=torch.float64)
+    return torch.autograd.functional.hessian(lambda x: gt @ f(x), x0).numpy()
 
 
 def torch_jacobian(expr: sp.Basic, values: dict[str, np.ndarray], activation: str) -> np.ndarray:
