@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import sympy as sp
-from sympy import Basic, Lambda, MatrixExpr, MatrixSymbol, OneMatrix, Rational, Transpose
+from sympy import Basic, Lambda, MatrixExpr, MatrixSymbol, OneMatrix, Transpose
 
 from symres.activations import GENERIC
 from symres.calculus import defined_derivation, differentiate, shortcut_term
@@ -39,6 +39,7 @@ from symres.expr import (
     Elementwise,
     Scalar,
     ShapeError,
+    Size,
     Term,
     VStack,
     add,
@@ -55,8 +56,11 @@ __all__ = [
     "TermVocabulary",
     "Vocabulary",
     "BLOCKS",
+    "abbreviations",
     "derive",
     "get_block",
+    "latex_of",
+    "lemma_steps",
     "load_block",
     "register",
 ]
@@ -158,11 +162,16 @@ class Vocabulary:
         eps = self.matrix(self._owned(f"epsilon{sub}", owner), 1, 1, description=f"{owner} ε > 0, a 1×1 constant", domain=EPSILON)
         w = MatrixSymbol("u", n, 1)
         one = OneMatrix(n, 1)
-        mu = Abbrev(f"mu{sub}", matmul(Rational(1, n), Transpose(one), w))
+        size = Size(self.size_name(n), n)
+        mu = Abbrev(f"mu{sub}", matmul(1 / size, Transpose(one), w))
         c = Abbrev(f"c{sub}", add(w, matmul(-1, one, mu)))
-        var = Abbrev(f"v{sub}", matmul(Rational(1, n), Transpose(c), c))
+        var = Abbrev(f"v{sub}", matmul(1 / size, Transpose(c), c))
         body = add(matmul(Scalar(Elementwise("rsqrt", add(var, eps))), Diag(gamma), c), beta)
         return Defined(f"LN{sub}", u, Lambda(w, body))
+
+    def size_name(self, n: int) -> str:
+        """The symbol a size is printed as: d for the input size, m for the output size, n otherwise."""
+        return "d" if n == self.d else ("m" if n == self.m else "n")
 
     def ones(self, n: int | None = None) -> OneMatrix:
         """The ones vector 𝟙 (n×1, default d×1)."""
@@ -609,7 +618,9 @@ def derive(
 
         mode = "hessian" if hessian else ("grad" if grad is not None else "wrt")
         name = grad if grad is not None else (wrt or "x")
-        return derive_derivative(blk, mode, name, dim=dim, out_dim=out_dim, activation=activation, trials=trials, seed=seed, check=check)
+        return derive_derivative(
+            blk, mode, name, dim=dim, out_dim=out_dim, activation=activation, trials=trials, seed=seed, check=check
+        )
     return _derive(blk, dim, out_dim, activation, trials, seed, check)
 
 
@@ -660,7 +671,7 @@ def _derive(blk: Block, dim: int, out_dim: int | None, activation: str, trials: 
         return run
 
     functions = _defined_functions(inst.forward)
-    steps = [s for fn in functions for s in _lemma_steps(fn, numeric)]
+    steps = [s for fn in functions for s in lemma_steps(fn, numeric)]
     same = start.xreplace({y: inst.forward}) == Deriv(inst.forward, inst.x)
     steps += [
         Step(
@@ -724,7 +735,7 @@ def _defined_functions(expr: Basic) -> list[Defined]:
     return found
 
 
-def _abbreviations(expr: Basic) -> list[Abbrev]:
+def abbreviations(expr: Basic) -> list[Abbrev]:
     """The named quantities in expr, each after those its definition uses."""
     found: list[Abbrev] = []
 
@@ -742,7 +753,7 @@ def _abbreviations(expr: Basic) -> list[Abbrev]:
 
 
 def _where(fn: Defined) -> str:
-    names = [f"${latex_of(a)} = {latex_of(a.definition)}$" for a in _abbreviations(fn.body)]
+    names = [f"${latex_of(a)} = {latex_of(a.definition)}$" for a in abbreviations(fn.body)]
     return (" with " + ", ".join(names)) if names else ""
 
 
@@ -750,7 +761,7 @@ def _function_assumption(fn: Defined) -> str:
     return f"${latex_of(fn)} = {latex_of(fn.body)}$ for ${latex_of(fn.variable)}$ of size {fn.variable.shape[0]}×1{_where(fn)}"
 
 
-def _lemma_steps(fn: Defined, numeric: Callable[[MatrixExpr, MatrixExpr], Verifier]) -> list[Step]:
+def lemma_steps(fn: Defined, numeric: Callable[[MatrixExpr, MatrixExpr], Verifier]) -> list[Step]:
     """J_f(u) = ∂f(u)/∂u derived from f's definition: the lemma a block proof uses."""
     u = fn.variable
     derivation = defined_derivation(fn.definition)
@@ -782,8 +793,3 @@ def latex_of(expr: Basic) -> str:
     from symres.latex import latex
 
     return latex(expr)
-
-
-# the variants of the literature (highway, layerscale, the shortcut and activation variants of
-# He et al. 2016, LayerNorm placements, densenet, euler): registered on import
-from symres import variants as _variants  # noqa: E402, F401

@@ -23,7 +23,6 @@ from sympy.matrices.expressions import HadamardProduct, Identity, MatAdd, MatMul
 from symres.errors import SymresError
 from symres.expr import (
     Abbrev,
-    _Applied,
     Defined,
     DefinedJacobian,
     Deriv,
@@ -32,6 +31,7 @@ from symres.expr import (
     Kron,
     Scalar,
     VStack,
+    _Applied,
     add,
     depends_on,
     matmul,
@@ -183,7 +183,6 @@ def _scalar_rewrite(D: Deriv) -> MatrixExpr:
     if split is None:
         raise SymresError(f"the scalar product rule does not apply to {D.expr}")
     return _scalar_product(*split, D.wrt)
-
 
 
 def transpose_of(e: Basic) -> Basic:

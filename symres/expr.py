@@ -50,6 +50,8 @@ __all__ = [
     "Scalar",
     "Vec",
     "ShapeError",
+    "Size",
+    "sizes_to_values",
     "Term",
     "VStack",
     "add",
@@ -221,6 +223,39 @@ class Scalar(sp.Expr):  # type: ignore[misc]
 
     def doit(self, **hints: object) -> Scalar:
         return self.func(self.expr.doit(**hints))
+
+
+class Size(sp.Symbol):  # type: ignore[misc]
+    """A size (d, m, n) printed by its name and evaluated at its value: a proof reads
+    1/d, the numeric and symbolic checks use the size they are run at."""
+
+    is_integer = True
+    is_positive = True
+
+    def __new__(cls, name: str, value: int) -> Size:
+        obj = sp.Symbol.__xnew__(cls, name, integer=True, positive=True)  # uncached: the value is ours
+        obj._value = int(value)
+        return obj  # type: ignore[no-any-return]
+
+    def __getnewargs_ex__(self) -> tuple[tuple[str, int], dict[str, Any]]:
+        return ((self.name, self._value), {})
+
+    @property
+    def value(self) -> int:
+        return int(self._value)
+
+    @property
+    def free_symbols(self) -> set[Basic]:
+        return set()  # a known constant, not a symbol to give a value for
+
+    def _hashable_content(self) -> tuple[Any, ...]:
+        return (*super()._hashable_content(), self._value)
+
+
+def sizes_to_values(expr: Basic) -> Basic:
+    """expr with every `Size` replaced by its value (for evaluation)."""
+    found = [a for a in expr.atoms(Size)] if isinstance(expr, Basic) else []
+    return expr.xreplace({a: sp.Integer(a.value) for a in found}) if found else expr
 
 
 class Abbrev(MatrixExpr):  # type: ignore[misc]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from sympy import Basic, MatrixExpr, MatrixSymbol, Transpose
 
@@ -49,7 +50,7 @@ class _Plan:
     start: Basic
     label: str  # LaTeX of what is derived, e.g. \partial y/\partial \operatorname{vec}(W_1)
     symbol: Basic
-    instance: object
+    instance: Any
     symmetric: MatrixExpr | None = None  # the Hessian, whose symmetry is a fact
     final: tuple[Basic, Basic] | None = None  # what the whole result is checked as; None: (start, result)
 
@@ -65,7 +66,7 @@ def _rule_lines(derivation: object) -> list[_Line]:
     ]
 
 
-def _plan(inst: object, mode: str, name: str) -> _Plan:
+def _plan(inst: Any, mode: str, name: str) -> _Plan:
     from symres.latex import latex
 
     y = inst.forward  # type: ignore[attr-defined]
@@ -73,7 +74,11 @@ def _plan(inst: object, mode: str, name: str) -> _Plan:
         v = inst.symbol(name, "--wrt")  # type: ignore[attr-defined]
         derivation = differentiate(y, v)
         matrix = getattr(v, "is_Matrix", False) and v.shape[1] != 1
-        label = rf"\frac{{\partial y}}{{\partial \operatorname{{vec}}({latex(v)})}}" if matrix else rf"\frac{{\partial y}}{{\partial {latex(v)}}}"
+        label = (
+            rf"\frac{{\partial y}}{{\partial \operatorname{{vec}}({latex(v)})}}"
+            if matrix
+            else rf"\frac{{\partial y}}{{\partial {latex(v)}}}"
+        )
         start = Deriv(y, v)
         lines = [_Line(start, "substitute the definition of $y$", "definition of $y$", start, start, label)]
         lines += _rule_lines(derivation)
@@ -87,7 +92,16 @@ def _plan(inst: object, mode: str, name: str) -> _Plan:
         G = gradient_from_row(row, v)
         label = rf"\nabla_{{{latex(v)}}} s"
         start = Deriv(s, v)
-        lines = [_Line(start, r"$s = g^{T} y$ with $y$ substituted", "definition of $s$", start, start, rf"\frac{{\partial s}}{{\partial {latex(v)}}}")]
+        lines = [
+            _Line(
+                start,
+                r"$s = g^{T} y$ with $y$ substituted",
+                "definition of $s$",
+                start,
+                start,
+                rf"\frac{{\partial s}}{{\partial {latex(v)}}}",
+            )
+        ]
         lines += _rule_lines(derivation)
         if getattr(v, "is_Matrix", False):
             back = Transpose(Vec(G)) if v.shape[1] != 1 else Transpose(G)
@@ -115,7 +129,10 @@ def _plan(inst: object, mode: str, name: str) -> _Plan:
     )
     hess = differentiate(G, x)
     start = Deriv(G, x)
-    lines = [grad_line, _Line(start, r"$\nabla^2_x s = \partial (\nabla_x s)/\partial x$", "definition", start, start, r"\nabla^2_x s")]
+    lines = [
+        grad_line,
+        _Line(start, r"$\nabla^2_x s = \partial (\nabla_x s)/\partial x$", "definition", start, start, r"\nabla^2_x s"),
+    ]
     lines += _rule_lines(hess)
     return _Plan(tuple(lines), hess.result, start, r"\nabla^2_x s", x, inst, symmetric=hess.result)
 
@@ -130,7 +147,7 @@ def _text_label(mode: str, v: Basic) -> str:
 
 
 def derive_derivative(
-    blk: object,
+    blk: Any,
     mode: str,
     name: str,
     *,
@@ -171,8 +188,12 @@ def derive_derivative(
         return pick(small.lines[i]) if small is not None else None
 
     steps = [
-        Step(rhs=inst.forward, lhs=MatrixSymbol("y", inst.forward.shape[0], 1), reason="definition of the block",
-             check=Check("definition", True, "the block's forward map")),
+        Step(
+            rhs=inst.forward,
+            lhs=MatrixSymbol("y", inst.forward.shape[0], 1),
+            reason="definition of the block",
+            check=Check("definition", True, "the block's forward map"),
+        ),
     ]
     for i, line in enumerate(plan.lines):
         steps.append(
@@ -189,8 +210,13 @@ def derive_derivative(
         H = plan.symmetric
         small_h = (small.symmetric, transpose_of(small.symmetric)) if small is not None and small.symmetric is not None else None
         facts = (
-            Step(rhs=transpose_of(H), lhs=H, reason="the Hessian is symmetric", short="symmetry",
-                 verifier=verifier(H, transpose_of(H), small_h)),
+            Step(
+                rhs=transpose_of(H),
+                lhs=H,
+                reason="the Hessian is symmetric",
+                short="symmetry",
+                verifier=verifier(H, transpose_of(H), small_h),
+            ),
         )
     from symres.latex import latex
 

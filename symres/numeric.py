@@ -24,7 +24,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from symres.activations import GENERIC, Activation, get_activation, get_function
 from symres.errors import SymresError
-from symres.expr import Abbrev, Defined, DefinedJacobian, Deriv, Elementwise, Kron, Scalar, Vec, VStack
+from symres.expr import Abbrev, Defined, DefinedJacobian, Deriv, Elementwise, Kron, Scalar, Vec, VStack, sizes_to_values
 from symres.proof import Check
 
 __all__ = [
@@ -210,7 +210,7 @@ def _fd(f: Callable[[Array], Array], x: Array) -> Array:
     x = np.asarray(x, dtype=float)
     shape = x.shape[-2:] if x.ndim >= 2 else ()
     cols = []
-    rows, ncols = (shape if shape else (1, 1))
+    rows, ncols = shape if shape else (1, 1)
     for j in range(rows * ncols):
         e = np.zeros(shape)
         if shape:
@@ -247,6 +247,7 @@ class Compiled:
         self.expr = expr
         self.symbols = tuple(symbols)
         self.activation = get_activation(activation)
+        expr = sizes_to_values(expr)  # 1/d is evaluated at the size of the instance
         missing = (expr.free_symbols - set(self.symbols)) - {s for s in expr.free_symbols if s.is_Integer}
         if missing:
             raise SymresError(f"no value for {', '.join(sorted(map(str, missing)))}")
@@ -346,7 +347,7 @@ def _is_weight(sym: Basic) -> bool:
 
 
 def _symbols_of(*exprs: Basic) -> list[Basic]:
-    syms = set().union(*(e.free_symbols for e in exprs))
+    syms = set().union(*(sizes_to_values(e).free_symbols for e in exprs))
     return sorted((s for s in syms if not s.is_Integer), key=str)
 
 

@@ -16,7 +16,7 @@ from sympy import Basic
 from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions import HadamardProduct, Identity, MatAdd, MatMul, OneMatrix, Transpose, ZeroMatrix
 
-from symres.expr import Abbrev, Defined, DefinedJacobian, Deriv, Diag, Elementwise, Kron, Scalar, Vec, VStack
+from symres.expr import Abbrev, Defined, DefinedJacobian, Deriv, Diag, Elementwise, Kron, Scalar, Size, Vec, VStack
 from symres.proof import Check
 
 __all__ = ["explicit", "exact_value", "symbolic_equal", "Unsupported"]
@@ -51,6 +51,8 @@ def explicit(expr: Basic, env: dict[Basic, Any] | None = None, activation: str |
             if e not in env:
                 env[e] = _entries(e)
             return env[e]
+        if isinstance(e, Size):
+            return sp.Integer(e.value)
         if isinstance(e, sp.Symbol):
             return env.get(e, e)
         if isinstance(e, sp.Number):
@@ -150,7 +152,7 @@ def exact_value(expr: Basic, values: dict[str, Any], activation: str = "relu") -
     """expr evaluated in exact arithmetic at the given point (name → number, nested list
     or SymPy Matrix; floats are taken as the rationals they print as), σ bound to
     `activation` with its kink convention (ReLU'(0) = Heaviside(0, 0) = 0)."""
-    syms = {str(s): s for s in expr.free_symbols}
+    syms = {str(s): s for s in expr.free_symbols if not isinstance(s, Size)}
     env: dict[Basic, Any] = {}
     for name, value in values.items():
         if name not in syms:

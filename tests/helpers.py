@@ -13,7 +13,7 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import HadamardProduct, Identity, MatAdd, MatMul, OneMatrix, Transpose, ZeroMatrix
 
-from symres.expr import Abbrev, Defined, Diag, Elementwise, Scalar, VStack
+from symres.expr import Abbrev, Defined, Diag, Elementwise, Scalar, Size, VStack, sizes_to_values
 
 
 def fd_jacobian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h: float = 1e-6) -> np.ndarray:
@@ -41,6 +41,8 @@ def torch_forward(expr: sp.Basic, values: dict[str, np.ndarray], activation: str
     import torch
 
     def ev(e: sp.Basic, env: dict):
+        if isinstance(e, Size):  # a size printed as d, evaluated at its value
+            return torch.tensor(float(e.value), dtype=torch.float64)
         if isinstance(e, (sp.MatrixSymbol, sp.Symbol)):
             return env[str(e)]
         if isinstance(e, MatAdd):
@@ -85,6 +87,8 @@ def torch_forward(expr: sp.Basic, values: dict[str, np.ndarray], activation: str
             return torch.zeros(int(e.shape[0]), int(e.shape[1]), dtype=torch.float64)
         if e.is_Number:
             return torch.tensor(float(e), dtype=torch.float64)
+        if not e.is_Matrix and not e.free_symbols:  # a constant such as 1/d, d a Size
+            return torch.tensor(float(sizes_to_values(e)), dtype=torch.float64)
         raise TypeError(f"oracle cannot evaluate {type(e).__name__}")
 
     fixed = {}

@@ -84,6 +84,13 @@ def _cmd_derive(args: argparse.Namespace) -> int:
         block: Any = load_block(args.block)
     else:
         block = args.name
+    if args.depth is not None:
+        if lets or args.wrt or args.grad or args.hessian:
+            raise SymresError("--depth derives ∂h_L/∂h_0 of the stack; --let, --wrt, --grad and --hessian take a single block")
+        from symres.stacks import derive_stack
+
+        proof = derive_stack([block] * args.depth, dim=args.dim, activation=args.activation, trials=args.trials, seed=args.seed)
+        return _emit(args, proof, None)
     proof = derive(
         block,
         dim=args.dim,
@@ -96,6 +103,11 @@ def _cmd_derive(args: argparse.Namespace) -> int:
         hessian=args.hessian,
     )
     point = _derive_point(proof, lets) if lets else None
+    return _emit(args, proof, point)
+
+
+def _emit(args: argparse.Namespace, proof: Any, point: dict[str, Any] | None) -> int:
+    """Print the proof as asked (terminal, LaTeX, Markdown, JSON, PDF); the exit status."""
     status = 0 if proof.passed else 1
     if args.pdf:
         from symres.latex import compile_pdf
@@ -104,13 +116,15 @@ def _cmd_derive(args: argparse.Namespace) -> int:
     if args.json:
         from symres.latex import latex
 
-        obj = {
+        obj: dict[str, Any] = {
             "block": proof.meta["block"],
             "activation": proof.meta["activation"],
             "forward": latex(proof.meta["forward"]),
             "jacobian": latex(proof.result),
             **proof.as_dict(),
         }
+        if "depth" in proof.meta:
+            obj["depth"] = proof.meta["depth"]
         if "mode" in proof.meta:
             obj["mode"] = proof.meta["mode"]
             obj["result"] = obj.pop("jacobian")
@@ -161,6 +175,9 @@ def register(sub: Any) -> None:
     p.add_argument("--dim", type=positive, default=3, help="input size d (default 3)")
     p.add_argument("--out-dim", type=positive, default=None, help="output size m, for blocks that change it (projection)")
     p.add_argument("--activation", default="relu", help="the σ to check with: relu, tanh, sigmoid, gelu, identity")
+    p.add_argument(
+        "--depth", type=positive, default=None, metavar="L", help="a stack of L such blocks: h_ℓ, J_ℓ named, ∂h_L/∂h_0 = J_L⋯J_1"
+    )
     p.add_argument("--trials", type=positive, default=200, help="random points per numeric check (default 200)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
     p.add_argument(
