@@ -29,6 +29,7 @@ in the order it was stated. `Term` wraps an expression so that `+ - * @` do the 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -374,7 +375,13 @@ def _flatten(cls: type, items: Iterable[Basic]) -> list[Basic]:
 
 
 def _same_dims(s: tuple[object, ...], t: tuple[object, ...]) -> bool:
-    return all(sp.sympify(p) - sp.sympify(q) == 0 for p, q in zip(s, t))
+    for p, q in zip(s, t):
+        if p == q:
+            continue
+        a, b = sp.sympify(p), sp.sympify(q)
+        if (a.is_Integer and b.is_Integer) or a - b != 0:
+            return False
+    return True
 
 
 def _check_shapes(a: Basic, b: Basic, what: str) -> None:
@@ -448,6 +455,7 @@ def depends_on(expr: Basic, x: Basic) -> bool:
     return expr == x or expr.has(x)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a derivation tidies the same subtrees at every step
 def tidy(expr: Basic) -> Basic:
     """Rebuild expr bottom-up through `add`/`matmul`: flatten nested sums and products,
     drop identity factors and zero terms, keep the order of everything else."""

@@ -19,7 +19,7 @@ from typing import Any
 from sympy import Basic, MatrixExpr, MatrixSymbol, Transpose
 
 from symres.activations import get_activation
-from symres.calculus import differentiate, gradient_from_row, transpose_of
+from symres.calculus import Derivation, differentiate, gradient_from_row, transpose_of
 from symres.errors import SymresError
 from symres.expr import Deriv, Vec, matmul
 from symres.numeric import check_equal
@@ -59,19 +59,19 @@ class _Plan:
         return self.final if self.final is not None else (self.start, self.result)
 
 
-def _rule_lines(derivation: object) -> list[_Line]:
+def _rule_lines(derivation: Derivation) -> list[_Line]:
     return [
         _Line(rs.after, rs.rule.reason, rs.rule.short, rs.before, rs.after)
-        for rs in derivation.steps  # type: ignore[attr-defined]
+        for rs in derivation.steps
     ]
 
 
 def _plan(inst: Any, mode: str, name: str) -> _Plan:
     from symres.latex import latex
 
-    y = inst.forward  # type: ignore[attr-defined]
+    y = inst.forward
     if mode == "wrt":
-        v = inst.symbol(name, "--wrt")  # type: ignore[attr-defined]
+        v = inst.symbol(name, "--wrt")
         derivation = differentiate(y, v)
         matrix = getattr(v, "is_Matrix", False) and v.shape[1] != 1
         label = (
@@ -83,7 +83,7 @@ def _plan(inst: Any, mode: str, name: str) -> _Plan:
         lines = [_Line(start, "substitute the definition of $y$", "definition of $y$", start, start, label)]
         lines += _rule_lines(derivation)
         return _Plan(tuple(lines), derivation.result, start, label, v, inst)
-    inst, g = inst.with_upstream()  # type: ignore[attr-defined]
+    inst, g = inst.with_upstream()
     s = matmul(Transpose(g), y)
     if mode == "grad":
         v = inst.symbol(name, "--grad")
@@ -163,16 +163,16 @@ def derive_derivative(
     `proof.meta["instance"]` the block instance (with g among its symbols for grad and
     hessian)."""
     act = get_activation(activation)
-    inst = blk.instance(dim, out_dim)  # type: ignore[attr-defined]
+    inst = blk.instance(dim, out_dim)
     plan = _plan(inst, mode, name)
     try:
-        small_inst = blk.instance(2, None if out_dim is None else 2 + (out_dim - dim))  # type: ignore[attr-defined]
+        small_inst = blk.instance(2, None if out_dim is None else 2 + (out_dim - dim))
         small: _Plan | None = _plan(small_inst, mode, name)
     except SymresError:
         small = None
     if small is not None and len(small.lines) != len(plan.lines):
         small = None
-    domains = plan.instance.domains  # type: ignore[attr-defined]
+    domains = plan.instance.domains
 
     def verifier(lhs: Basic, rhs: Basic, small_pair: tuple[Basic, Basic] | None) -> Verifier:
         def run(t: int, sd: int) -> Check:
@@ -222,8 +222,8 @@ def derive_derivative(
 
     final_small = small.final_pair if small is not None else None
     what = {"wrt": "Derivative", "grad": "Gradient", "hessian": "Hessian"}[mode]
-    title = f"{what} of the {blk.name} block: {plan.label.join('$$')}"  # type: ignore[attr-defined]
-    assumptions = [rf"${latex(p.symbol)}$: {p.description}" for p in plan.instance.params]  # type: ignore[attr-defined]
+    title = f"{what} of the {blk.name} block: {plan.label.join('$$')}"
+    assumptions = [rf"${latex(p.symbol)}$: {p.description}" for p in plan.instance.params]
     if mode != "wrt":
         assumptions.append(r"$s = g^{T} y$, a scalar; $g$ the upstream gradient $\partial \mathcal{L}/\partial y$ as a column")
     assumptions.append(rf"$\sigma$: an elementwise activation, here {act.name} ({act.title})")
@@ -240,11 +240,11 @@ def derive_derivative(
         facts=facts,
         meta={
             "derived": True,
-            "block": blk.name,  # type: ignore[attr-defined]
+            "block": blk.name,
             "forward": inst.forward,
             "x": inst.x,
             "activation": act.name,
-            "source": blk.source,  # type: ignore[attr-defined]
+            "source": blk.source,
             "instance": plan.instance,
             "mode": mode,
             "wrt": plan.symbol,
