@@ -206,7 +206,9 @@ def transpose_of(e: Basic) -> Basic:
 def _needs_push(e: Basic, x: Basic) -> bool:
     """e is a transpose that the product rule cannot use as it stands: the transpose of
     anything but a column vector (or of a 1×1), depending on x."""
-    return isinstance(e, Transpose) and depends_on(e, x) and (e.arg.shape[1] != 1 or _is_1x1(e.arg))
+    if not isinstance(e, Transpose) or not depends_on(e, x) or (isinstance(e.arg, MatrixSymbol) and not _is_1x1(e.arg)):
+        return False  # Wᵀ of the variable W itself is read off by the product rule
+    return e.arg.shape[1] != 1 or _is_1x1(e.arg)
 
 
 def _push_transposes(u: Basic, x: Basic) -> Basic:
@@ -259,7 +261,8 @@ def scalar_derivative(c: Basic, x: Basic) -> list[tuple[Basic, Basic]]:
 def _product_rule_general(D: Deriv) -> MatrixExpr:
     """d(c F_1⋯F_k) = dc F_1⋯F_k + c Σ_i F_1⋯(dF_i)⋯F_k, the Jacobian read off each term:
     L (dF) R is L ∂F/∂x·r for a column F (r = R, 1×1), L Rᵀ ∂a/∂x for a row F = aᵀ,
-    L diag(R) ∂a/∂x for F = diag(a), and (Rᵀ ⊗ L) for F = W when x is the matrix W."""
+    L diag(R) ∂a/∂x for F = diag(a), and (Rᵀ ⊗ L) for F = W, L (I ⊗ Rᵀ) for F = Wᵀ when x
+    is the matrix W."""
     x, u = D.wrt, D.expr
     coeffs = [f for f in u.args if not getattr(f, "is_Matrix", False)]
     mats = [f for f in u.args if getattr(f, "is_Matrix", False)]
@@ -275,6 +278,8 @@ def _product_rule_general(D: Deriv) -> MatrixExpr:
             r = matmul(*right) if right else Identity(f.shape[1])
             lft = matmul(*left) if left else Identity(f.shape[0])
             terms.append(matmul(c, Kron(transpose_of(r), lft)))
+        elif isinstance(f, Transpose) and f.arg == x and right:  # L dWᵀ r = L (I_q ⊗ rᵀ) dvec(W)
+            terms.append(matmul(c, *left, Kron(Identity(x.shape[1]), transpose_of(matmul(*right)))))
         elif isinstance(f, Diag) and right:
             terms.append(matmul(c, *left, Diag(matmul(*right)), Deriv(f.vec, x)))
         elif isinstance(f, Diag):
@@ -601,6 +606,9 @@ def gradient_from_row(row: MatrixExpr, wrt: Basic) -> MatrixExpr:
             raise SymresError(f"cannot read the gradient with respect to {wrt} off the term {mono}")
         a, lft = factors[-1].args
         head = factors[:-1]
+        if isinstance(a, Identity) and lft.shape[0] == 1:  # h (I ⊗ rᵀ) vec(dW) = h dWᵀ r = rᵀ dW hᵀ: r h
+            terms.append(matmul(c, transpose_of(lft), *head))
+            continue
         h = transpose_of(matmul(*head)) if head else None
         terms.append(matmul(c, transpose_of(lft), *([h] if h is not None else []), a))
     return collect_terms(add(*terms)) if terms else ZeroMatrix(*wrt.shape)

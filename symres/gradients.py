@@ -60,10 +60,7 @@ class _Plan:
 
 
 def _rule_lines(derivation: Derivation) -> list[_Line]:
-    return [
-        _Line(rs.after, rs.rule.reason, rs.rule.short, rs.before, rs.after)
-        for rs in derivation.steps
-    ]
+    return [_Line(rs.after, rs.rule.reason, rs.rule.short, rs.before, rs.after) for rs in derivation.steps]
 
 
 def _plan(inst: Any, mode: str, name: str) -> _Plan:
