@@ -131,12 +131,12 @@ def test_random_expressions_agree_with_torch(batch):
                 failures.append(f"seed {seed}: ∂y/∂x of y = {text(y)} (d = {dim}, {act})")
                 continue
             weights = [s for s in inst.symbols if isinstance(s, sp.MatrixSymbol) and s.shape[1] > 1]
-            if seed % 3 == 0 and weights:
+            if seed % 3 == 0 and weights and _nodes(y) <= 40:
                 W = weights[seed % len(weights)]
                 got = compile_expr(jacobian(y, W), inst.symbols, act)(batch_point)[0]
                 if not _close(got, torch_derivative(y, point, act, str(W))):
                     failures.append(f"seed {seed}: ∂y/∂vec({W}) of y = {text(y)} (d = {dim}, {act})")
-            if seed % 5 == 0 and not y.has(Defined) and _nodes(y) <= 25:
+            if seed % 5 == 0 and not y.has(Defined) and _nodes(y) <= 15:
                 g = sp.MatrixSymbol("g", y.shape[0], 1)
                 H = jacobian(transpose_of(matmul(sp.Transpose(g), J)), x)
                 gval = np.random.default_rng(seed).normal(size=(int(y.shape[0]), 1))
