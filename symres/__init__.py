@@ -14,6 +14,7 @@ I + W₂ diag(σ'(W₁ σ(x))) W₁ diag(σ'(x))
 """
 
 from symres import render as render
+from symres import variants as variants  # the literature's blocks, registered on import (after blocks)
 from symres.activations import ACTIVATIONS as ACTIVATIONS
 from symres.activations import Activation as Activation
 from symres.blocks import BLOCKS as BLOCKS
@@ -39,6 +40,7 @@ from symres.paths import path_spectrum as path_spectrum
 from symres.proof import Check as Check
 from symres.proof import Proof as Proof
 from symres.proof import Step as Step
+from symres.stacks import derive_stack as derive_stack
 from symres.theorems import THEOREMS as THEOREMS
 from symres.theorems import check_theorem as check_theorem
 from symres.torch_bridge import derive_module as derive_module

@@ -48,14 +48,34 @@ class Activation:
     #: how f(t) and f'(t) are written when a plain name would read badly, e.g. t^{-1/2}:
     #: (LaTeX order 0, LaTeX order 1, text order 0, text order 1), each with {arg}; () = by name
     notation: tuple[str, ...] = ()
+    #: the second derivative σ'' (NumPy), for Hessians; None: not in the catalogue
+    numpy_deriv2: Callable[[Array], Array] | None = None
+    #: the second derivative in SymPy; None: differentiate sympy_deriv
+    sympy_deriv2: Callable[[sp.Expr], sp.Expr] | None = None
 
     def numpy(self, order: int) -> Callable[[Array], Array]:
-        """The NumPy function of the given derivative order (0 or 1)."""
+        """The NumPy function of the given derivative order (0, 1 or 2)."""
         if order == 0:
             return self.numpy_form
         if order == 1:
             return self.numpy_deriv
-        raise SymresError(f"derivative of order {order} of {self.name} is not in the catalogue (0 or 1)")
+        if order == 2 and self.numpy_deriv2 is not None:
+            return self.numpy_deriv2
+        raise SymresError(f"the derivative of order {order} of {self.name} is not in the catalogue")
+
+    def sympy_derivative(self, order: int) -> Callable[[sp.Expr], sp.Expr]:
+        """The SymPy form of the given derivative order (0, 1 or 2)."""
+        if order == 0:
+            return self.sympy_form
+        if order == 1:
+            return self.sympy_deriv
+        if order == 2 and self.sympy_deriv2 is not None:
+            return self.sympy_deriv2
+        if order == 2:
+            t = sp.Dummy("t")
+            second = sp.diff(self.sympy_deriv(t), t)
+            return lambda u: second.subs(t, u)
+        raise SymresError(f"the derivative of order {order} of {self.name} is not in the catalogue")
 
     def kinks_hit(self, arg: Array) -> Array:
         """Boolean mask of the entries of arg that lie exactly on a kink."""
@@ -94,6 +114,8 @@ ACTIVATIONS: dict[str, Activation] = {
             lambda u: (u > 0).astype(float),
             kinks=(0.0,),
             convention="ReLU'(0) := 0",
+            numpy_deriv2=lambda u: np.zeros_like(u, dtype=float),
+            sympy_deriv2=lambda u: sp.Integer(0),
         ),
         Activation(
             "tanh",
@@ -103,6 +125,7 @@ ACTIVATIONS: dict[str, Activation] = {
             lambda u: 1 - sp.tanh(u) ** 2,
             np.tanh,
             lambda u: 1.0 - np.tanh(u) ** 2,
+            numpy_deriv2=lambda u: -2.0 * np.tanh(u) * (1.0 - np.tanh(u) ** 2),
         ),
         Activation(
             "sigmoid",
@@ -112,6 +135,7 @@ ACTIVATIONS: dict[str, Activation] = {
             lambda u: sp.exp(-u) / (1 + sp.exp(-u)) ** 2,
             _sigmoid,
             lambda u: _sigmoid(u) * (1.0 - _sigmoid(u)),
+            numpy_deriv2=lambda u: _sigmoid(u) * (1.0 - _sigmoid(u)) * (1.0 - 2.0 * _sigmoid(u)),
         ),
         Activation(
             "gelu",
@@ -121,6 +145,7 @@ ACTIVATIONS: dict[str, Activation] = {
             lambda u: _phi(u) + u * sp.exp(-(u**2) / 2) / sp.sqrt(2 * sp.pi),
             _gelu,
             _gelu_deriv,
+            numpy_deriv2=lambda u: np.exp(-0.5 * u * u) / math.sqrt(2.0 * math.pi) * (2.0 - u * u),
         ),
         Activation(
             "identity",
@@ -130,6 +155,7 @@ ACTIVATIONS: dict[str, Activation] = {
             lambda u: sp.Integer(1),
             lambda u: np.asarray(u, dtype=float),
             lambda u: np.ones_like(u, dtype=float),
+            numpy_deriv2=lambda u: np.zeros_like(u, dtype=float),
         ),
     ]
 }
@@ -149,6 +175,7 @@ FUNCTIONS: dict[str, Activation] = {
             lambda t: -1 / (2 * t * sp.sqrt(t)),
             lambda t: 1.0 / np.sqrt(t),
             lambda t: -0.5 / (t * np.sqrt(t)),
+            numpy_deriv2=lambda t: 0.75 / (t * t * np.sqrt(t)),
             notation=(
                 r"\left({arg}\right)^{{-1/2}}",
                 r"\left(-\tfrac{{1}}{{2}} \left({arg}\right)^{{-3/2}}\right)",

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import sympy as sp
-from sympy import Basic, Lambda, MatrixExpr, MatrixSymbol, OneMatrix, Rational, Transpose
+from sympy import Basic, Lambda, MatrixExpr, MatrixSymbol, OneMatrix, Transpose
 
 from symres.activations import GENERIC
 from symres.calculus import defined_derivation, differentiate, shortcut_term
@@ -39,6 +39,7 @@ from symres.expr import (
     Elementwise,
     Scalar,
     ShapeError,
+    Size,
     Term,
     VStack,
     add,
@@ -55,8 +56,11 @@ __all__ = [
     "TermVocabulary",
     "Vocabulary",
     "BLOCKS",
+    "abbreviations",
     "derive",
     "get_block",
+    "latex_of",
+    "lemma_steps",
     "load_block",
     "load_object",
     "register",
@@ -129,8 +133,11 @@ class Vocabulary:
         return Elementwise(GENERIC, unwrap(u))
 
     def act(self, name: str, u: MatrixExpr) -> Elementwise:
-        """A named activation from the catalogue applied entrywise (for gates and the like)."""
-        return Elementwise(name, unwrap(u))
+        """A named activation from the catalogue applied entrywise (for gates and the like);
+        a SymresError for a name that is not in the catalogue."""
+        from symres.activations import get_activation
+
+        return Elementwise(get_activation(name).name, unwrap(u))
 
     def bn(self, u: MatrixExpr, k: int) -> MatrixExpr:
         """Batch normalisation in inference form, a diagonal affine map γ_k ⊙ u + β_k
@@ -156,11 +163,16 @@ class Vocabulary:
         eps = self.matrix(self._owned(f"epsilon{sub}", owner), 1, 1, description=f"{owner} ε > 0, a 1×1 constant", domain=EPSILON)
         w = MatrixSymbol("u", n, 1)
         one = OneMatrix(n, 1)
-        mu = Abbrev(f"mu{sub}", matmul(Rational(1, n), Transpose(one), w))
+        size = Size(self.size_name(n), n)
+        mu = Abbrev(f"mu{sub}", matmul(1 / size, Transpose(one), w))
         c = Abbrev(f"c{sub}", add(w, matmul(-1, one, mu)))
-        var = Abbrev(f"v{sub}", matmul(Rational(1, n), Transpose(c), c))
+        var = Abbrev(f"v{sub}", matmul(1 / size, Transpose(c), c))
         body = add(matmul(Scalar(Elementwise("rsqrt", add(var, eps))), Diag(gamma), c), beta)
         return Defined(f"LN{sub}", u, Lambda(w, body))
+
+    def size_name(self, n: int) -> str:
+        """The symbol a size is printed as: d for the input size, m for the output size, n otherwise."""
+        return "d" if n == self.d else ("m" if n == self.m else "n")
 
     def ones(self, n: int | None = None) -> OneMatrix:
         """The ones vector 𝟙 (n×1, default d×1)."""
@@ -200,6 +212,25 @@ class BlockInstance:
     def symbols(self) -> list[Basic]:
         return [p.symbol for p in self.params]
 
+    def symbol(self, name: str, what: str = "--let") -> Basic:
+        """The symbol called name, also without underscores (W1 for W_1); a SymresError
+        naming the block's symbols otherwise."""
+        by_name = {str(p.symbol): p.symbol for p in self.params}
+        aliases = {n.replace("_", ""): n for n in by_name}
+        found = name if name in by_name else aliases.get(name.replace("_", ""))
+        if found is None:
+            where = f"{what} {name}: " if what else ""
+            raise SymresError(f"{where}the block has no symbol {name!r}; its symbols: {', '.join(by_name)}")
+        return by_name[found]
+
+    def with_upstream(self) -> tuple[BlockInstance, MatrixSymbol]:
+        """This instance with the upstream gradient g (m×1, a column) among its symbols."""
+        g = MatrixSymbol("g", self.forward.shape[0], 1)
+        if any(str(p.symbol) == "g" for p in self.params):
+            raise SymresError("the block already has a symbol g; the upstream gradient is called g")
+        param = Param(g, f"the upstream gradient ∂ℒ/∂y as a column, {self.forward.shape[0]}×1", STANDARD)
+        return replace(self, params=(*self.params, param)), g
+
 
 @dataclass(frozen=True)
 class Block:
@@ -223,6 +254,11 @@ class Block:
             raise SymresError(f"block {self.name!r} must produce a column vector, got the scalar {y}")
         if y.shape[1] != 1:
             raise SymresError(f"block {self.name!r} must produce a column vector, got shape {y.shape}")
+        if out_dim is not None and y.shape[0] != out_dim:
+            raise SymresError(
+                f"--out-dim {out_dim}: block {self.name!r} maps R^{dim} to R^{y.shape[0]}; "
+                "--out-dim applies only to blocks whose output size is free (e.g. projection)"
+            )
         used = y.free_symbols
         params = tuple(p for p in v.params.values() if p.symbol in used or p.symbol == v.x)
         return BlockInstance(self, v.x, y, params)
@@ -577,8 +613,17 @@ def derive(
     trials: int = 200,
     seed: int = 0,
     check: bool = True,
+    wrt: str | None = None,
+    grad: str | None = None,
+    hessian: bool = False,
 ) -> Proof:
     """The Jacobian ∂y/∂x of a block (numerator layout, m×d) as a step-by-step Proof.
+
+    With `wrt="W_1"` (or "W1", "alpha", "b_g"): ∂y/∂wrt instead, ∂y/∂vec(W) (m×pq, vec
+    stacking the columns) for a matrix, m×1 for a scalar. With `grad=NAME`: the gradient of
+    s = gᵀy (g the upstream gradient, a column symbol of the proof) in the shape of NAME.
+    With `hessian=True`: ∇²_x (gᵀy), d×d and symmetric (it needs σ''). See
+    `symres.gradients`.
 
     Steps: substitute the definition of y, then one differentiation rule per line
     (sum rule, identity, linear map, chain rule through σ, product rule, …). With
@@ -589,6 +634,16 @@ def derive(
     immutable.
     """
     blk = get_block(block) if isinstance(block, str) else block
+    if sum(map(bool, (wrt not in (None, "x"), grad is not None, hessian))) > 1:
+        raise SymresError("derive: give at most one of --wrt, --grad and --hessian")
+    if wrt not in (None, "x") or grad is not None or hessian:
+        from symres.gradients import derive_derivative
+
+        mode = "hessian" if hessian else ("grad" if grad is not None else "wrt")
+        name = grad if grad is not None else (wrt or "x")
+        return derive_derivative(
+            blk, mode, name, dim=dim, out_dim=out_dim, activation=activation, trials=trials, seed=seed, check=check
+        )
     return _derive(blk, dim, out_dim, activation, trials, seed, check)
 
 
@@ -608,9 +663,13 @@ def _derive(blk: Block, dim: int, out_dim: int | None, activation: str, trials: 
             before, after, domains=inst.domains, activation=act.name, trials=trials, seed=seed
         )
 
-    # the same derivation at d = 2, where SymPy can compare the steps entry by entry
-    small = blk.instance(2, None if out_dim is None else 2 + (out_dim - dim))
-    small_steps = differentiate(small.forward, small.x).steps
+    # the same derivation at d = 2, where SymPy can compare the steps entry by entry; a block
+    # with sizes of its own (a 2×3 matrix, say) exists only at those: it is checked numerically there
+    try:
+        small = blk.instance(2, None if out_dim is None else 2 + (out_dim - dim))
+        small_steps = differentiate(small.forward, small.x).steps
+    except SymresError:
+        small_steps = ()
 
     shown: dict[int, bool] = {}  # which rule steps SymPy has shown, for the final check
 
@@ -636,7 +695,7 @@ def _derive(blk: Block, dim: int, out_dim: int | None, activation: str, trials: 
         return run
 
     functions = _defined_functions(inst.forward)
-    steps = [s for fn in functions for s in _lemma_steps(fn, numeric)]
+    steps = [s for fn in functions for s in lemma_steps(fn, numeric)]
     same = start.xreplace({y: inst.forward}) == Deriv(inst.forward, inst.x)
     steps += [
         Step(
@@ -729,7 +788,7 @@ def _defined_functions(expr: Basic) -> list[Defined]:
     return found
 
 
-def _abbreviations(expr: Basic) -> list[Abbrev]:
+def abbreviations(expr: Basic) -> list[Abbrev]:
     """The named quantities in expr, each after those its definition uses."""
     found: list[Abbrev] = []
 
@@ -747,7 +806,7 @@ def _abbreviations(expr: Basic) -> list[Abbrev]:
 
 
 def _where(fn: Defined) -> str:
-    names = [f"${latex_of(a)} = {latex_of(a.definition)}$" for a in _abbreviations(fn.body)]
+    names = [f"${latex_of(a)} = {latex_of(a.definition)}$" for a in abbreviations(fn.body)]
     return (" with " + ", ".join(names)) if names else ""
 
 
@@ -755,7 +814,7 @@ def _function_assumption(fn: Defined) -> str:
     return f"${latex_of(fn)} = {latex_of(fn.body)}$ for ${latex_of(fn.variable)}$ of size {fn.variable.shape[0]}×1{_where(fn)}"
 
 
-def _lemma_steps(fn: Defined, numeric: Callable[[MatrixExpr, MatrixExpr], Verifier]) -> list[Step]:
+def lemma_steps(fn: Defined, numeric: Callable[[MatrixExpr, MatrixExpr], Verifier]) -> list[Step]:
     """J_f(u) = ∂f(u)/∂u derived from f's definition: the lemma a block proof uses."""
     u = fn.variable
     derivation = defined_derivation(fn.definition)
@@ -787,8 +846,3 @@ def latex_of(expr: Basic) -> str:
     from symres.latex import latex
 
     return latex(expr)
-
-
-# the variants of the literature (highway, layerscale, the shortcut and activation variants of
-# He et al. 2016, LayerNorm placements, densenet, euler): registered on import
-from symres import variants as _variants  # noqa: E402, F401

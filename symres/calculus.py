@@ -28,8 +28,10 @@ from symres.expr import (
     Deriv,
     Diag,
     Elementwise,
+    Kron,
     Scalar,
     VStack,
+    _Applied,
     add,
     depends_on,
     matmul,
@@ -45,6 +47,12 @@ __all__ = [
     "differentiate",
     "jacobian",
     "shortcut_term",
+    "collect_terms",
+    "transpose_of",
+    "scalar_derivative",
+    "COLLECT",
+    "gradient_from_row",
+    "monomials",
 ]
 
 
@@ -177,6 +185,124 @@ def _scalar_rewrite(D: Deriv) -> MatrixExpr:
     return _scalar_product(*split, D.wrt)
 
 
+def transpose_of(e: Basic) -> Basic:
+    """eᵀ with the transpose pushed inside: (AB)ᵀ = BᵀAᵀ, (A + B)ᵀ = Aᵀ + Bᵀ, (Aᵀ)ᵀ = A,
+    diag(a)ᵀ = diag(a), sᵀ = s for a 1×1 s; a symbol or a column stays Aᵀ."""
+    if not getattr(e, "is_Matrix", False):
+        return e
+    if isinstance(e, Transpose):
+        return e.arg
+    if isinstance(e, (Diag, Identity)) or _is_1x1(e) or isinstance(e, Scalar):
+        return e
+    if isinstance(e, ZeroMatrix):
+        return ZeroMatrix(e.shape[1], e.shape[0])
+    if isinstance(e, MatMul):
+        return matmul(*(transpose_of(f) for f in reversed(e.args)))
+    if isinstance(e, MatAdd):
+        return add(*(transpose_of(t) for t in e.args))
+    return Transpose(e)
+
+
+def _needs_push(e: Basic, x: Basic) -> bool:
+    """e is a transpose that the product rule cannot use as it stands: the transpose of
+    anything but a column vector (or of a 1×1), depending on x."""
+    if not isinstance(e, Transpose) or not depends_on(e, x) or (isinstance(e.arg, MatrixSymbol) and not _is_1x1(e.arg)):
+        return False  # Wᵀ of the variable W itself is read off by the product rule
+    return e.arg.shape[1] != 1 or _is_1x1(e.arg)
+
+
+def _push_transposes(u: Basic, x: Basic) -> Basic:
+    if _needs_push(u, x):
+        return transpose_of(u.arg)
+    if isinstance(u, MatMul):
+        return matmul(*(transpose_of(f.arg) if _needs_push(f, x) else f for f in u.args))
+    return u
+
+
+def _transpose_matches(D: Deriv) -> bool:
+    u = D.expr
+    return _needs_push(u, D.wrt) or (isinstance(u, MatMul) and any(_needs_push(f, D.wrt) for f in u.args))
+
+
+def _distribute_matches(D: Deriv) -> bool:
+    u = D.expr
+    if not isinstance(u, MatMul):
+        return False
+    return any(isinstance(f, MatAdd) and depends_on(f, D.wrt) and f.shape[1] != 1 for f in u.args)
+
+
+def _distribute(D: Deriv) -> MatrixExpr:
+    """A (B + C) D = A B D + A C D for the first x-dependent sum that is not a column."""
+    args = list(D.expr.args)
+    for i, f in enumerate(args):
+        if isinstance(f, MatAdd) and depends_on(f, D.wrt) and f.shape[1] != 1:
+            return Deriv(add(*(matmul(*args[:i], t, *args[i + 1 :]) for t in f.args)), D.wrt)
+    raise SymresError("distribute: no sum to distribute")  # pragma: no cover - the rule matched
+
+
+def scalar_derivative(c: Basic, x: Basic) -> list[tuple[Basic, Basic]]:
+    """∂c/∂x for a scalar expression c as pairs (coefficient, ∂s/∂x): c depends on x
+    through its 1×1 factors `Scalar(s)` (and directly when x is a scalar symbol, with
+    ∂s/∂x = 1 for s = x)."""
+    out: list[tuple[Basic, Basic]] = []
+    for S in sorted((a for a in c.atoms(Scalar) if depends_on(a, x)), key=str):
+        t = sp.Dummy("s")
+        coeff = sp.diff(c.xreplace({S: t}), t).xreplace({t: S})
+        if coeff != 0:
+            out.append((coeff, S.expr))
+    if isinstance(x, sp.Symbol):
+        hidden = {S: sp.Dummy() for S in c.atoms(Scalar)}
+        direct = sp.diff(c.xreplace(hidden), x).xreplace({v: k for k, v in hidden.items()})
+        if direct != 0:
+            out.append((direct, None))
+    return out
+
+
+def _product_rule_general(D: Deriv) -> MatrixExpr:
+    """d(c F_1⋯F_k) = dc F_1⋯F_k + c Σ_i F_1⋯(dF_i)⋯F_k, the Jacobian read off each term:
+    L (dF) R is L ∂F/∂x·r for a column F (r = R, 1×1), L Rᵀ ∂a/∂x for a row F = aᵀ,
+    L diag(R) ∂a/∂x for F = diag(a), and (Rᵀ ⊗ L) for F = W, L (I ⊗ Rᵀ) for F = Wᵀ when x
+    is the matrix W."""
+    x, u = D.wrt, D.expr
+    coeffs = [f for f in u.args if not getattr(f, "is_Matrix", False)]
+    mats = [f for f in u.args if getattr(f, "is_Matrix", False)]
+    c = sp.Mul(*coeffs)
+    terms: list[Basic] = []
+    for coeff, s in scalar_derivative(c, x):
+        terms.append(matmul(coeff, *mats) if s is None else matmul(coeff, *mats, Deriv(s, x)))
+    for i, f in enumerate(mats):
+        if not depends_on(f, x):
+            continue
+        left, right = mats[:i], mats[i + 1 :]
+        if f == x and f.shape[1] != 1:  # d(L W R) = L dW R: vec gives (Rᵀ ⊗ L) dvec(W)
+            r = matmul(*right) if right else Identity(f.shape[1])
+            lft = matmul(*left) if left else Identity(f.shape[0])
+            terms.append(matmul(c, Kron(transpose_of(r), lft)))
+        elif isinstance(f, Transpose) and f.arg == x and right:  # L dWᵀ r = L (I_q ⊗ rᵀ) dvec(W)
+            terms.append(matmul(c, *left, Kron(Identity(x.shape[1]), transpose_of(matmul(*right)))))
+        elif isinstance(f, Diag) and right:
+            terms.append(matmul(c, *left, Diag(matmul(*right)), Deriv(f.vec, x)))
+        elif isinstance(f, Diag):
+            terms.append(matmul(c, *left, Deriv(f.vec, x)))
+        elif f.shape[1] == 1:
+            scale = [Scalar(matmul(*right))] if right else []
+            terms.append(matmul(c, *scale, *left, Deriv(f, x)))
+        elif isinstance(f, Transpose) and f.arg.shape[1] == 1:
+            terms.append(matmul(c, *left, transpose_of(matmul(*right)), Deriv(f.arg, x)))
+        else:
+            raise SymresError(_refusal(f, u))
+    return add(*terms) if terms else ZeroMatrix(*D.shape)
+
+
+def _refusal(f: Basic, u: Basic) -> str:
+    from symres.render import text
+
+    return (
+        f"cannot differentiate the factor {text(f)} of {text(u)}: a matrix-valued factor that depends on "
+        "the variable must be diag(v), a row vᵀ, a column, a sum of such, or the variable itself"
+    )
+
+
 @functools.lru_cache(maxsize=64)
 def defined_derivation(definition: Lambda) -> Derivation:
     """The derivation of J_f(u) = ∂f(u)/∂u from the definition Lambda(u, f(u)) (cached)."""
@@ -231,16 +357,16 @@ RULES: tuple[Rule, ...] = (
         "scalar chain rule",
         r"chain rule through a scalar function of a $1\times 1$ argument: $\partial f(s)/\partial x = "
         r"f'(s)\, \partial s/\partial x$",
-        lambda D: isinstance(D.expr, Elementwise) and D.expr.order == 0 and _is_1x1(D.expr.arg),
-        lambda D: matmul(Elementwise(D.expr.args[0], D.expr.arg, 1), Deriv(D.expr.arg, D.wrt)),
+        lambda D: isinstance(D.expr, Elementwise) and _is_1x1(D.expr.arg),
+        lambda D: matmul(Elementwise(D.expr.args[0], D.expr.arg, D.expr.order + 1), Deriv(D.expr.arg, D.wrt)),
     ),
     Rule(
         "chain",
         r"chain rule through $\sigma$",
         r"chain rule through the elementwise $\sigma$: $\partial \sigma(u)/\partial x = "
         r"\operatorname{diag}(\sigma'(u))\, \partial u/\partial x$",
-        lambda D: isinstance(D.expr, Elementwise) and D.expr.order == 0,
-        lambda D: matmul(Diag(Elementwise(D.expr.args[0], D.expr.arg, 1)), Deriv(D.expr.arg, D.wrt)),
+        lambda D: isinstance(D.expr, Elementwise) and D.expr.arg.shape[1] == 1,
+        lambda D: matmul(Diag(Elementwise(D.expr.args[0], D.expr.arg, D.expr.order + 1)), Deriv(D.expr.arg, D.wrt)),
     ),
     Rule(
         "product",
@@ -284,17 +410,95 @@ RULES: tuple[Rule, ...] = (
         lambda D: isinstance(D.expr, VStack),
         lambda D: VStack(*(Deriv(p, D.wrt) for p in D.expr.args)),
     ),
+    Rule(
+        "transpose",
+        "transpose",
+        r"transpose rules: $(AB)^{T} = B^{T} A^{T}$, $(A + B)^{T} = A^{T} + B^{T}$, $(A^{T})^{T} = A$, "
+        r"$s^{T} = s$ for a $1\times 1$ $s$, so that $d(A^{T}) = (dA)^{T}$ acts on columns and rows",
+        _transpose_matches,
+        lambda D: Deriv(_push_transposes(D.expr, D.wrt), D.wrt),
+    ),
+    Rule(
+        "diag-1x1",
+        r"$1\times 1$ diag",
+        r"a $1\times 1$ $\operatorname{diag}(a)$ is $a$ itself",
+        lambda D: isinstance(D.expr, Diag) and _is_1x1(D.expr),
+        lambda D: Deriv(D.expr.vec, D.wrt),
+    ),
+    Rule(
+        "distribute",
+        "distributivity",
+        r"distributivity: $A (B + C) D = A B D + A C D$",
+        _distribute_matches,
+        _distribute,
+    ),
+    Rule(
+        "product-general",
+        "product rule (differentials)",
+        r"product rule for differentials: $d(c F_1 \cdots F_k) = dc\, F_1 \cdots F_k + "
+        r"c \sum_i F_1 \cdots dF_i \cdots F_k$, read off with $L\,(da^{T})\,R = L R^{T} da$, "
+        r"$L\, d\operatorname{diag}(a)\, R = L \operatorname{diag}(R)\, da$, $L\, da\, r = r L\, da$ "
+        r"($r$ $1\times 1$) and $\operatorname{vec}(L\, dW R) = (R^{T} \otimes L) \operatorname{vec}(dW)$",
+        lambda D: isinstance(D.expr, MatMul),
+        _product_rule_general,
+    ),
 )
+
+#: the last step of a derivation when it changes anything: like terms collected
+COLLECT = Rule(
+    "collect",
+    "collect terms",
+    r"collect like terms: $c_1 T + c_2 T = (c_1 + c_2) T$ (e.g. $\operatorname{diag}(a) + "
+    r"\operatorname{diag}(a) = 2 \operatorname{diag}(a)$), numeric factors multiplied out",
+    lambda D: False,
+    lambda D: D,
+)
+
+
+def _split_coeff(t: Basic) -> tuple[Basic, Basic]:
+    """t = c·M with c the product of its scalar factors (1 when there are none)."""
+    if isinstance(t, MatMul):
+        scalars = [f for f in t.args if not getattr(f, "is_Matrix", False)]
+        if scalars:
+            return sp.Mul(*scalars), matmul(*(f for f in t.args if getattr(f, "is_Matrix", False)))
+    return sp.Integer(1), t
+
+
+def collect_terms(expr: Basic) -> Basic:
+    """expr with like terms of every sum collected (c₁T + c₂T = (c₁ + c₂)T, order of first
+    appearance kept, zero terms dropped) and the scalar factors of a product multiplied
+    into one. Named quantities and defined functions are left as they are."""
+    if not isinstance(expr, Basic) or not expr.args or isinstance(expr, (sp.MatrixSymbol, sp.Symbol, Abbrev, _Applied)):
+        return expr
+    if not getattr(expr, "is_Matrix", False) and not isinstance(expr, Scalar):
+        return expr
+    args = [collect_terms(a) for a in expr.args]
+    if isinstance(expr, MatAdd):
+        groups: dict[Basic, Basic] = {}
+        for t in add(*args).args if isinstance(add(*args), MatAdd) else (add(*args),):
+            c, m = _split_coeff(t)
+            groups[m] = groups.get(m, sp.Integer(0)) + c
+        kept = [matmul(c, m) for m, c in groups.items() if c != 0]
+        return add(*kept) if kept else ZeroMatrix(*expr.shape)
+    if isinstance(expr, MatMul):
+        prod = matmul(*args)
+        if isinstance(prod, MatMul):
+            c, m = _split_coeff(prod)
+            return matmul(c, *(m.args if isinstance(m, MatMul) else (m,)))
+        return prod
+    return expr.func(*args) if tuple(args) != expr.args else expr
 
 
 def _rule_for(D: Deriv) -> Rule:
     for rule in RULES:
         if rule.matches(D):
             return rule
+    from symres.render import text
+
     raise SymresError(
-        f"cannot differentiate {type(D.expr).__name__} {D.expr}: supported are sums, products "
-        "with constant matrices, elementwise activations, diag(v)·u, Hadamard products, inner products aᵀb, "
-        "1×1 factors times vectors, defined functions and concatenations"
+        f"cannot differentiate {text(D.expr)}: supported are sums, products (any factor a column, a row aᵀ, "
+        "diag(a) or a constant), elementwise functions of vectors, Hadamard products, transposes, "
+        "defined functions and concatenations"
     )
 
 
@@ -332,15 +536,17 @@ def _derivs(expr: Basic) -> list[Deriv]:
 
 
 def differentiate(expr: MatrixExpr, wrt: MatrixSymbol) -> Derivation:
-    """Derive ∂expr/∂wrt (numerator layout: expr m×1, wrt d×1 give m×d) step by step.
+    """Derive ∂expr/∂wrt step by step, in numerator layout: expr m×1 and wrt d×1 give
+    m×d; a scalar wrt gives m×1; a matrix wrt W (p×q) gives ∂expr/∂vec(W), m×pq, vec
+    stacking the columns (terms (Rᵀ ⊗ L) from vec(L dW R) = (Rᵀ ⊗ L) vec(dW)).
 
     At each step the first unevaluated derivative (in reading order) chooses the rule,
     and that rule is applied to every derivative it matches, so a step is one idea.
     Raises SymresError for an expression outside the supported vocabulary.
     """
-    if not (isinstance(wrt, MatrixSymbol) and wrt.shape[1] == 1):
-        raise SymresError(f"differentiate with respect to a column-vector symbol, not {wrt}")
-    if expr.shape[1] != 1:
+    if not isinstance(wrt, (MatrixSymbol, sp.Symbol)):
+        raise SymresError(f"differentiate with respect to a symbol (vector, matrix or scalar), not {wrt}")
+    if not getattr(expr, "is_Matrix", False) or expr.shape[1] != 1:
         raise SymresError(f"the expression must be a column vector, got shape {expr.shape}")
     current: Basic = Deriv(expr, wrt)
     steps: list[RuleStep] = []
@@ -350,6 +556,9 @@ def differentiate(expr: MatrixExpr, wrt: MatrixSymbol) -> Derivation:
         new = tidy(new)
         steps.append(RuleStep(rule, current, new))
         current = new
+    collected = collect_terms(current)
+    if collected != current:
+        steps.append(RuleStep(COLLECT, current, collected))
     return Derivation(expr, wrt, tuple(steps))
 
 
@@ -363,6 +572,46 @@ def jacobian(expr: MatrixExpr, wrt: MatrixSymbol) -> MatrixExpr:
     I + W
     """
     return differentiate(expr, wrt).result
+
+
+def monomials(expr: Basic) -> list[Basic]:
+    """expr as a list of products with every sum multiplied out (order kept)."""
+    if isinstance(expr, MatAdd):
+        return [m for t in expr.args for m in monomials(t)]
+    if isinstance(expr, MatMul):
+        out: list[list[Basic]] = [[]]
+        for f in expr.args:
+            parts = monomials(f) if isinstance(f, MatAdd) else [f]
+            out = [prefix + [p] for prefix in out for p in parts]
+        return [matmul(*m) for m in out]
+    return [expr]
+
+
+def gradient_from_row(row: MatrixExpr, wrt: Basic) -> MatrixExpr:
+    """∇_wrt s in the shape of wrt, from the row ∂s/∂wrt of a scalar s (numerator layout):
+    the transpose for a vector, the 1×1 itself for a scalar, and for a matrix W (p×q)
+    each term h (Rᵀ ⊗ L) of ∂s/∂vec(W) read back as Lᵀ hᵀ Rᵀ, since h (Rᵀ ⊗ L) vec(dW)
+    = h L dW R = tr(R h L dW)."""
+    if not getattr(wrt, "is_Matrix", False):
+        return row
+    if wrt.shape[1] == 1:
+        return transpose_of(row)
+    terms = []
+    for mono in monomials(row):
+        if isinstance(mono, ZeroMatrix):
+            continue
+        c, m = _split_coeff(mono)
+        factors = list(m.args) if isinstance(m, MatMul) else [m]
+        if not isinstance(factors[-1], Kron):
+            raise SymresError(f"cannot read the gradient with respect to {wrt} off the term {mono}")
+        a, lft = factors[-1].args
+        head = factors[:-1]
+        if isinstance(a, Identity) and lft.shape[0] == 1:  # h (I ⊗ rᵀ) vec(dW) = h dWᵀ r = rᵀ dW hᵀ: r h
+            terms.append(matmul(c, transpose_of(lft), *head))
+            continue
+        h = transpose_of(matmul(*head)) if head else None
+        terms.append(matmul(c, transpose_of(lft), *([h] if h is not None else []), a))
+    return collect_terms(add(*terms)) if terms else ZeroMatrix(*wrt.shape)
 
 
 def _identity_coeff(t: Basic) -> Basic | None:
@@ -397,8 +646,12 @@ def shortcut_term(jac: MatrixExpr, wrt: Basic | None = None) -> tuple[str, Basic
         return "concat", None
     if isinstance(jac, MatMul) and isinstance(jac.args[-1], MatAdd):
         inner = [c for c in map(_identity_coeff, jac.args[-1].args) if c is not None]
+        head = jac.args[:-1]
+        if inner and not any(getattr(f, "is_Matrix", False) for f in head):  # c (I + …): a scaled identity path
+            c = sp.Mul(*head) * inner[0]
+            return ("identity", None) if c == 1 else ("scaled", c)
         if inner:
-            return "gated", matmul(*jac.args[:-1], inner[0])
+            return "gated", matmul(*head, inner[0])
     for t in terms:
         if isinstance(t, Diag):
             return "gated", t

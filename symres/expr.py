@@ -29,6 +29,7 @@ in the order it was stated. `Term` wraps an expression so that `+ - * @` do the 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -46,8 +47,12 @@ __all__ = [
     "Deriv",
     "Diag",
     "Elementwise",
+    "Kron",
     "Scalar",
+    "Vec",
     "ShapeError",
+    "Size",
+    "sizes_to_values",
     "Term",
     "VStack",
     "add",
@@ -138,10 +143,66 @@ class Deriv(MatrixExpr):  # type: ignore[misc]
 
     @property
     def shape(self) -> tuple[sp.Expr, sp.Expr]:
-        return (self.expr.shape[0], self.wrt.shape[0])
+        wrt = self.wrt
+        if not getattr(wrt, "is_Matrix", False):  # a scalar: ∂u/∂α is a column
+            return (self.expr.shape[0], sp.Integer(1))
+        return (self.expr.shape[0], wrt.shape[0] * wrt.shape[1])  # a matrix: ∂u/∂vec(W)
 
     def doit(self, **hints: object) -> Deriv:
         return self
+
+
+class Vec(MatrixExpr):  # type: ignore[misc]
+    """vec(M): the columns of the p×q matrix M stacked into one pq×1 column."""
+
+    def __new__(cls, m: MatrixExpr) -> Vec:
+        return MatrixExpr.__new__(cls, sp.sympify(m))
+
+    @property
+    def shape(self) -> tuple[sp.Expr, sp.Expr]:
+        m = self.args[0]
+        return (m.shape[0] * m.shape[1], sp.Integer(1))
+
+    def _entry(self, i: int, j: int, **kwargs: object) -> sp.Expr:
+        m = self.args[0]
+        return m[i % m.shape[0], i // m.shape[0]]
+
+    def doit(self, **hints: object) -> Vec:
+        return self.func(self.args[0].doit(**hints))
+
+    def _symres_latex(self, printer: Any) -> str:
+        return rf"\operatorname{{vec}}\left({printer._print(self.args[0])}\right)"
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"vec({printer._print(self.args[0])})"
+
+
+class Kron(MatrixExpr):  # type: ignore[misc]
+    """A ⊗ B, the Kronecker product: (A ⊗ B)_{(i,k),(j,l)} = A_ij B_kl, so that
+    vec(B X Aᵀ) = (A ⊗ B) vec(X) with vec stacking the columns."""
+
+    def __new__(cls, a: MatrixExpr, b: MatrixExpr) -> Kron:
+        return MatrixExpr.__new__(cls, sp.sympify(a), sp.sympify(b))
+
+    @property
+    def shape(self) -> tuple[sp.Expr, sp.Expr]:
+        a, b = self.args
+        return (a.shape[0] * b.shape[0], a.shape[1] * b.shape[1])
+
+    def _entry(self, i: int, j: int, **kwargs: object) -> sp.Expr:
+        a, b = self.args
+        p, q = b.shape
+        return a[i // p, j // q] * b[i % p, j % q]
+
+    def doit(self, **hints: object) -> Kron:
+        return self.func(*(a.doit(**hints) for a in self.args))
+
+    def _symres_latex(self, printer: Any) -> str:
+        a, b = (printer.parenthesize(t, 60) if isinstance(t, (MatAdd, MatMul)) else printer._print(t) for t in self.args)
+        return rf"\left({a} \otimes {b}\right)"
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"({printer._print(self.args[0])} ⊗ {printer._print(self.args[1])})"
 
 
 class Scalar(sp.Expr):  # type: ignore[misc]
@@ -163,6 +224,39 @@ class Scalar(sp.Expr):  # type: ignore[misc]
 
     def doit(self, **hints: object) -> Scalar:
         return self.func(self.expr.doit(**hints))
+
+
+class Size(sp.Symbol):  # type: ignore[misc]
+    """A size (d, m, n) printed by its name and evaluated at its value: a proof reads
+    1/d, the numeric and symbolic checks use the size they are run at."""
+
+    is_integer = True
+    is_positive = True
+
+    def __new__(cls, name: str, value: int) -> Size:
+        obj = sp.Symbol.__xnew__(cls, name, integer=True, positive=True)  # uncached: the value is ours
+        obj._value = int(value)
+        return obj  # type: ignore[no-any-return]
+
+    def __getnewargs_ex__(self) -> tuple[tuple[str, int], dict[str, Any]]:
+        return ((self.name, self._value), {})
+
+    @property
+    def value(self) -> int:
+        return int(self._value)
+
+    @property
+    def free_symbols(self) -> set[Basic]:
+        return set()  # a known constant, not a symbol to give a value for
+
+    def _hashable_content(self) -> tuple[Any, ...]:
+        return (*super()._hashable_content(), self._value)
+
+
+def sizes_to_values(expr: Basic) -> Basic:
+    """expr with every `Size` replaced by its value (for evaluation)."""
+    found = [a for a in expr.atoms(Size)] if isinstance(expr, Basic) else []
+    return expr.xreplace({a: sp.Integer(a.value) for a in found}) if found else expr
 
 
 class Abbrev(MatrixExpr):  # type: ignore[misc]
@@ -303,7 +397,13 @@ def _flatten(cls: type, items: Iterable[Basic]) -> list[Basic]:
 
 
 def _same_dims(s: tuple[object, ...], t: tuple[object, ...]) -> bool:
-    return all(sp.sympify(p) - sp.sympify(q) == 0 for p, q in zip(s, t))
+    for p, q in zip(s, t):
+        if p == q:
+            continue
+        a, b = sp.sympify(p), sp.sympify(q)
+        if (a.is_Integer and b.is_Integer) or a - b != 0:
+            return False
+    return True
 
 
 def _check_shapes(a: Basic, b: Basic, what: str) -> None:
@@ -377,6 +477,7 @@ def depends_on(expr: Basic, x: Basic) -> bool:
     return expr == x or expr.has(x)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a derivation tidies the same subtrees at every step
 def tidy(expr: Basic) -> Basic:
     """Rebuild expr bottom-up through `add`/`matmul`: flatten nested sums and products,
     drop identity factors and zero terms, keep the order of everything else."""

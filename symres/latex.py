@@ -641,6 +641,15 @@ def proof_dict(proof: Any) -> dict[str, Any]:
             "forward": latex(proof.meta["forward"]),
             "jacobian": latex(proof.result),
         }
+        if "depth" in proof.meta:  # a stack (symres.stacks)
+            head["depth"] = proof.meta["depth"]
+        if "mode" in proof.meta:  # --wrt, --grad, --hessian (symres.gradients): not ∂y/∂x
+            head["mode"] = proof.meta["mode"]
+            head["result"] = head.pop("jacobian")
+            head["wrt"] = str(proof.meta["wrt"])
+        for key in ("autograd", "notes"):  # a traced nn.Module (symres.torch_bridge)
+            if key in proof.meta:
+                head[key] = proof.meta[key]
     return {
         **head,
         "title": proof.title,

@@ -24,7 +24,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from symres.activations import GENERIC, Activation, get_activation, get_function
 from symres.errors import SymresError
-from symres.expr import Abbrev, Defined, DefinedJacobian, Deriv, Elementwise, Scalar, VStack
+from symres.expr import Abbrev, Defined, DefinedJacobian, Deriv, Elementwise, Kron, Scalar, Vec, VStack, sizes_to_values
 from symres.proof import Check
 
 __all__ = [
@@ -176,6 +176,12 @@ class BatchPrinter(NumPyPrinter):  # type: ignore[misc]
     def _print_VStack(self, expr: VStack) -> str:
         return "_vstack(" + ", ".join(self._print(p) for p in expr.args) + ")"
 
+    def _print_Vec(self, expr: Vec) -> str:
+        return f"_vec({self._print(expr.args[0])})"
+
+    def _print_Kron(self, expr: Kron) -> str:
+        return f"_kron({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
 
 def _term_latex(node: Elementwise) -> str:
     from symres.latex import latex
@@ -205,13 +211,35 @@ def _vstack(*parts: Array) -> Array:
 
 
 def _fd(f: Callable[[Array], Array], x: Array) -> Array:
-    """Central finite-difference Jacobian, numerator layout: (N, m, d) for x (N, d, 1)."""
+    """Central finite-difference Jacobian, numerator layout: (N, m, d) for x (N, d, 1);
+    for a matrix x (N, p, q) the columns are those of vec(x) (columns stacked), (N, m, pq);
+    a scalar x (N,) or (N, 1, 1) gives (N, m, 1)."""
+    x = np.asarray(x, dtype=float)
+    shape = x.shape[-2:] if x.ndim >= 2 else ()
     cols = []
-    for j in range(x.shape[-2]):
-        e = np.zeros(x.shape[-2:])
-        e[j, 0] = FD_STEP
+    rows, ncols = shape if shape else (1, 1)
+    for j in range(rows * ncols):
+        e = np.zeros(shape)
+        if shape:
+            e[j % rows, j // rows] = FD_STEP
+        else:
+            e = np.asarray(FD_STEP)
         cols.append((f(x + e) - f(x - e))[..., 0] / (2 * FD_STEP))
     return np.stack(cols, axis=-1)
+
+
+def _vec(m: Array) -> Array:
+    """Batched vec, columns stacked: (N, p, q) -> (N, pq, 1)."""
+    m = np.asarray(m, dtype=float)
+    t = np.swapaxes(m, -1, -2)
+    return t.reshape(*t.shape[:-2], t.shape[-1] * t.shape[-2], 1)
+
+
+def _kron(a: Array, b: Array) -> Array:
+    """Batched Kronecker product: (N, p, q) ⊗ (N, r, s) -> (N, pr, qs)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    out = a[..., :, None, :, None] * b[..., None, :, None, :]
+    return out.reshape(*out.shape[:-4], a.shape[-2] * b.shape[-2], a.shape[-1] * b.shape[-1])
 
 
 class Compiled:
@@ -226,6 +254,7 @@ class Compiled:
         self.expr = expr
         self.symbols = tuple(symbols)
         self.activation = get_activation(activation)
+        expr = sizes_to_values(expr)  # 1/d is evaluated at the size of the instance
         missing = (expr.free_symbols - set(self.symbols)) - {s for s in expr.free_symbols if s.is_Integer}
         if missing:
             raise SymresError(f"no value for {', '.join(sorted(map(str, missing)))}")
@@ -241,6 +270,8 @@ class Compiled:
             "_T": lambda a: np.swapaxes(a, -1, -2),
             "_diag": _diag,
             "_fd": _fd,
+            "_kron": _kron,
+            "_vec": _vec,
             "_ew": self._ew,
         }
         # names that are not Python identifiers (`lambda`, `W_{1}`) get safe stand-ins
@@ -323,7 +354,7 @@ def _is_weight(sym: Basic) -> bool:
 
 
 def _symbols_of(*exprs: Basic) -> list[Basic]:
-    syms = set().union(*(e.free_symbols for e in exprs))
+    syms = set().union(*(sizes_to_values(e).free_symbols for e in exprs))
     return sorted((s for s in syms if not s.is_Integer), key=str)
 
 

@@ -148,13 +148,10 @@ class Proof:
         if inst is None or "forward" not in self.meta:
             raise SymresError("at(): only the proof of a derived block can be evaluated at a point")
         by_name = {str(p.symbol): p.symbol for p in inst.params}
-        aliases = {name.replace("_", ""): name for name in by_name}  # W1 for W_1
         arrays: dict[str, Any] = {}
         for given, raw in values.items():
-            name = given if given in by_name else aliases.get(given.replace("_", ""))
-            if name is None:
-                raise SymresError(f"the block has no symbol {given!r}; its symbols: {', '.join(by_name)}")
-            sym = by_name[name]
+            sym = inst.symbol(given, what="")  # W1 for W_1
+            name = str(sym)
             shape = tuple(int(n) for n in sym.shape) if hasattr(sym, "shape") else (1, 1)
             arrays[name] = _as_value(raw, shape, name, parse_value)
             domain = next(p.domain for p in inst.params if str(p.symbol) == name)

@@ -303,7 +303,8 @@ class _ProofView:
         for fact in proof.facts:
             yield Padding(Text.assemble(_mark(fact.check), " ", unicode_math(fact.reason)), (0, 0, 0, 2), expand=False)
         if proof.result is not None:
-            for line in formula_lines("∂y/∂x = ", proof.result, width):
+            label = proof.meta.get("result_label", "∂y/∂x")
+            for line in formula_lines(f"{label} = ", proof.result, width):
                 yield Text(line, style="bold")
         if proof.final is not None:
             style = "green" if proof.final.passed else "bold red"

@@ -16,7 +16,7 @@ from sympy import Basic
 from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions import HadamardProduct, Identity, MatAdd, MatMul, OneMatrix, Transpose, ZeroMatrix
 
-from symres.expr import Abbrev, Defined, DefinedJacobian, Deriv, Diag, Elementwise, Scalar, VStack
+from symres.expr import Abbrev, Defined, DefinedJacobian, Deriv, Diag, Elementwise, Kron, Scalar, Size, Vec, VStack
 from symres.proof import Check
 
 __all__ = ["explicit", "exact_value", "symbolic_equal", "Unsupported"]
@@ -51,6 +51,8 @@ def explicit(expr: Basic, env: dict[Basic, Any] | None = None, activation: str |
             if e not in env:
                 env[e] = _entries(e)
             return env[e]
+        if isinstance(e, Size):
+            return sp.Integer(e.value)
         if isinstance(e, sp.Symbol):
             return env.get(e, e)
         if isinstance(e, sp.Number):
@@ -73,15 +75,25 @@ def explicit(expr: Basic, env: dict[Basic, Any] | None = None, activation: str |
             return ev(e.arg).T
         if isinstance(e, Elementwise):
             act = bound(e.fn)
-            if act is not None and e.order <= 1:
-                return ev(e.arg).applyfunc(act.sympy_form if e.order == 0 else act.sympy_deriv)
+            if act is not None and e.order <= 2:
+                return ev(e.arg).applyfunc(act.sympy_derivative(e.order))
             f, u = sp.Function(e.fn), ev(e.arg)
             if e.order == 0:
                 return u.applyfunc(f)
             t = sp.Dummy("t")
             return u.applyfunc(lambda ui: sp.Subs(sp.Derivative(f(t), (t, e.order)), t, ui))
         if isinstance(e, Deriv):
-            return ev(e.expr).jacobian(ev(e.wrt))
+            wrt = ev(e.wrt)
+            if isinstance(wrt, sp.MatrixBase):
+                wrt = wrt.T.reshape(wrt.rows * wrt.cols, 1) if wrt.cols != 1 else wrt  # vec: columns stacked
+            return ev(e.expr).jacobian(wrt if isinstance(wrt, sp.MatrixBase) else sp.Matrix([wrt]))
+        if isinstance(e, Vec):
+            m = ev(e.args[0])
+            return m.T.reshape(m.rows * m.cols, 1)
+        if isinstance(e, Kron):
+            from sympy.physics.quantum import TensorProduct
+
+            return TensorProduct(ev(e.args[0]), ev(e.args[1]))
         if isinstance(e, Scalar):
             return ev(e.expr)[0, 0]
         if isinstance(e, Abbrev):
@@ -140,7 +152,7 @@ def exact_value(expr: Basic, values: dict[str, Any], activation: str = "relu") -
     """expr evaluated in exact arithmetic at the given point (name → number, nested list
     or SymPy Matrix; floats are taken as the rationals they print as), σ bound to
     `activation` with its kink convention (ReLU'(0) = Heaviside(0, 0) = 0)."""
-    syms = {str(s): s for s in expr.free_symbols}
+    syms = {str(s): s for s in expr.free_symbols if not isinstance(s, Size)}
     env: dict[Basic, Any] = {}
     for name, value in values.items():
         if name not in syms:

@@ -15,10 +15,10 @@ import sympy as sp
 from sympy import Lambda, MatrixExpr, OneMatrix, Transpose, ZeroMatrix
 from sympy.matrices.expressions import Identity
 
-from symres.blocks import Block, TermVocabulary, Vocabulary, register
+from symres.blocks import Block, TermVocabulary, Vocabulary, abbreviations, latex_of, lemma_steps, register
 from symres.calculus import defined_derivation
 from symres.errors import SymresError
-from symres.expr import Abbrev, Defined, DefinedJacobian, Elementwise, Scalar, Term, add, matmul
+from symres.expr import Abbrev, Defined, DefinedJacobian, Elementwise, Scalar, Size, Term, add, matmul
 from symres.numeric import Domain, check_equal
 from symres.proof import Check, Proof, Step, Verifier
 
@@ -192,14 +192,12 @@ def layernorm_identity(dim: int = 3, *, trials: int = 200, seed: int = 0) -> Pro
     Every line is checked numerically on `trials` seeded points; the ẑ form is refuted
     with a counterexample.
     """
-    from symres.blocks import _abbreviations, _lemma_steps, latex_of
-
     voc = Vocabulary(dim)
     applied: Defined = voc.layernorm(voc.x)
     fn = Defined(applied.args[0], applied.variable, applied.definition)  # LN(u)
     u, d = fn.variable, dim
     domains = {str(p.symbol): p.domain for p in voc.params.values()}
-    abbrevs = {a.name: a for a in _abbreviations(fn.body)}
+    abbrevs = {a.name: a for a in abbreviations(fn.body)}
     c, var = abbrevs["c"], abbrevs["v"]
     gamma, eps = voc.params["gamma"].symbol, voc.params["epsilon"].symbol
     derived = defined_derivation(fn.definition).result  # J_LN(u), from the lemma
@@ -207,7 +205,7 @@ def layernorm_identity(dim: int = 3, *, trials: int = 200, seed: int = 0) -> Pro
     r = Scalar(Elementwise("rsqrt", add(var, eps)))  # s⁻¹ = (v + ε)^{-1/2}
     uhat = Abbrev("uhat", matmul(r, c))
     zhat = Abbrev("zhat", matmul(Scalar(Elementwise("rsqrt", var)), c))
-    one, I, third = OneMatrix(d, 1), Identity(d), sp.Rational(1, d)
+    one, I, third = OneMatrix(d, 1), Identity(d), 1 / Size("d", d)
 
     def bracket(w: MatrixExpr) -> MatrixExpr:  # I − 𝟙𝟙ᵀ/d − w wᵀ/d
         return add(I, matmul(-third, one, Transpose(one)), matmul(-third, w, Transpose(w)))
@@ -228,7 +226,7 @@ def layernorm_identity(dim: int = 3, *, trials: int = 200, seed: int = 0) -> Pro
         return run
 
     s_text = r"$s = \sqrt{v + \varepsilon}$, $\hat{u} = c/s$"
-    lemma = _lemma_steps(fn, holds)
+    lemma = lemma_steps(fn, holds)
     collect = Step(
         rhs=closed,
         short="collect terms",
@@ -273,7 +271,7 @@ def layernorm_identity(dim: int = 3, *, trials: int = 200, seed: int = 0) -> Pro
             r"\varepsilon\, s^{-1} \hat{z}\hat{z}^{T}/(d(v + \varepsilon)) \neq 0$",
         ),
     )
-    where = ", ".join(f"${latex_of(a)} = {latex_of(a.definition)}$" for a in _abbreviations(fn.body))
+    where = ", ".join(f"${latex_of(a)} = {latex_of(a.definition)}$" for a in abbreviations(fn.body))
     proof = Proof(
         title=f"The Jacobian of LayerNorm on R^{d}, derived from its definition",
         assumptions=(

@@ -13,7 +13,7 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import HadamardProduct, Identity, MatAdd, MatMul, OneMatrix, Transpose, ZeroMatrix
 
-from symres.expr import Abbrev, Defined, Diag, Elementwise, Scalar, VStack
+from symres.expr import Abbrev, Defined, Diag, Elementwise, Scalar, Size, VStack, sizes_to_values
 
 
 def fd_jacobian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h: float = 1e-6) -> np.ndarray:
@@ -41,6 +41,8 @@ def torch_forward(expr: sp.Basic, values: dict[str, np.ndarray], activation: str
     import torch
 
     def ev(e: sp.Basic, env: dict):
+        if isinstance(e, Size):  # a size printed as d, evaluated at its value
+            return torch.tensor(float(e.value), dtype=torch.float64)
         if isinstance(e, (sp.MatrixSymbol, sp.Symbol)):
             return env[str(e)]
         if isinstance(e, MatAdd):
@@ -85,6 +87,8 @@ def torch_forward(expr: sp.Basic, values: dict[str, np.ndarray], activation: str
             return torch.zeros(int(e.shape[0]), int(e.shape[1]), dtype=torch.float64)
         if e.is_Number:
             return torch.tensor(float(e), dtype=torch.float64)
+        if not e.is_Matrix and not e.free_symbols:  # a constant such as 1/d, d a Size
+            return torch.tensor(float(sizes_to_values(e)), dtype=torch.float64)
         raise TypeError(f"oracle cannot evaluate {type(e).__name__}")
 
     fixed = {}
@@ -95,12 +99,39 @@ def torch_forward(expr: sp.Basic, values: dict[str, np.ndarray], activation: str
             dtype=torch.float64,
         )
 
+    shape = np.shape(values[x_name])
+
     def f(x):
         env = dict(fixed)
-        env[x_name] = x.reshape(-1, 1)
+        if len(shape) == 2 and shape[1] > 1:  # a matrix variable from vec(W): columns stacked
+            env[x_name] = x.reshape(shape[1], shape[0]).T
+        elif int(np.prod(shape)) == 1 and x_name != "x":  # a scalar, as `fixed` reads size-1 values
+            env[x_name] = x.reshape(())
+        else:
+            env[x_name] = x.reshape(-1, 1)
         return ev(expr, env).reshape(-1)
 
     return f
+
+
+def torch_derivative(expr: sp.Basic, values: dict[str, np.ndarray], activation: str, wrt: str) -> np.ndarray:
+    """∂expr/∂wrt by torch autograd, numerator layout; ∂expr/∂vec(W) for a matrix wrt."""
+    import torch
+
+    f = torch_forward(expr, values, activation, x_name=wrt)
+    v = np.asarray(values[wrt], dtype=float)
+    flat = v.T.reshape(-1) if v.ndim == 2 and v.shape[1] > 1 else v.reshape(-1)
+    return torch.autograd.functional.jacobian(f, torch.tensor(flat, dtype=torch.float64)).numpy()
+
+
+def torch_hessian(expr: sp.Basic, values: dict[str, np.ndarray], activation: str, g: np.ndarray) -> np.ndarray:
+    """∇²_x (gᵀ expr) by torch autograd."""
+    import torch
+
+    f = torch_forward(expr, values, activation)
+    gt = torch.tensor(np.asarray(g, dtype=float).reshape(-1), dtype=torch.float64)
+    x0 = torch.tensor(np.asarray(values["x"], dtype=float).reshape(-1), dtype=torch.float64)
+    return torch.autograd.functional.hessian(lambda x: gt @ f(x), x0).numpy()
 
 
 def torch_jacobian(expr: sp.Basic, values: dict[str, np.ndarray], activation: str) -> np.ndarray:

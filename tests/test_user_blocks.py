@@ -127,3 +127,75 @@ def test_define_must_produce_a_vector():
         Block.define("s", lambda v: v.x.T @ v.x @ v.x.T).instance(3)
     with pytest.raises(SymresError, match="scalar"):
         Block.define("s", lambda v: v.scalar("a")).instance(3)
+
+
+ISSUE_BLOCKS = """
+import math
+from symres import Block
+
+neg = Block.define("neg", lambda v: -(v.x + v.x))
+scaled = Block.define("scaled", lambda v: (v.x + v.F(v.x)) / math.sqrt(2))
+gate = Block.define("gate", lambda v: v.scalar("alpha") * (v.x + v.F(v.x)))
+diag_mid = Block.define("diag_mid", lambda v: v.diag(v.sigma(v.x)) @ (v.matrix("A") @ v.x))
+quad = Block.define("quad", lambda v: (v.x.T @ v.matrix("A") @ v.x) * v.x)
+inner_F = Block.define("inner_F", lambda v: (v.F(v.x).T @ v.F(v.matrix("B") @ v.x)) * v.x)
+row_T = Block.define("row_T", lambda v: (v.x.T @ v.matrix("A")).T)
+sq_norm = Block.define("sq_norm", lambda v: ((v.matrix("A") @ v.x).T @ (v.matrix("A") @ v.x)) * v.x)
+xBx = Block.define("xBx", lambda v: v.x * (v.x.T @ v.matrix("B") @ v.x))
+TT = Block.define("TT", lambda v: v.x.T.T)
+cubic = Block.define("cubic", lambda v: (v.diag(v.x) @ v.x) @ (v.x.T @ v.x))
+fixed = Block.define("fixed", lambda v: v.matrix("B", 3, 2) @ v.sigma(v.matrix("A", 2, 3) @ v.x))
+rsqrt = Block.define("rsqrt", lambda v: v.act("rsqrt", v.x))
+"""
+
+
+@pytest.fixture
+def issue_file(tmp_path):
+    path = tmp_path / "issue_blocks.py"
+    path.write_text(textwrap.dedent(ISSUE_BLOCKS))
+    return path
+
+
+def _fd_at_point(inst, point, activation):
+    from helpers import fd_jacobian
+
+    f = compile_expr(inst.forward, inst.symbols, activation)
+
+    def y(xv):
+        values = {k: np.asarray(v, dtype=float)[None] for k, v in point.items()}
+        values["x"] = xv.reshape(1, -1, 1)
+        return f(values)[0, :, 0]
+
+    return fd_jacobian(y, np.asarray(point["x"], dtype=float).reshape(-1))
+
+
+@pytest.mark.parametrize(
+    "name, dim",
+    [
+        ("neg", 3), ("scaled", 3), ("gate", 3), ("diag_mid", 3), ("quad", 3), ("inner_F", 3), ("row_T", 3),
+        ("sq_norm", 3), ("xBx", 3), ("TT", 3), ("cubic", 3), ("cubic", 1), ("fixed", 3), ("quad", 1),
+    ],
+)  # fmt: skip
+def test_the_blocks_the_issue_lists_derive_and_evaluate(capsys, issue_file, name, dim):
+    blk = load_block(f"{issue_file}:{name}")
+    inst = blk.instance(dim)
+    rng = np.random.default_rng(7)
+    point = {str(p.symbol): rng.normal(size=tuple(int(n) for n in getattr(p.symbol, "shape", (1, 1)))) for p in inst.params}
+    lets = []
+    for k, v in point.items():
+        lets += ["--let", f"{k}=" + ";".join(",".join(repr(float(c)) for c in row) for row in np.atleast_2d(v))]
+    argv = ["derive", "--block", f"{issue_file}:{name}", "--dim", str(dim), "--activation", "tanh", "--trials", "30"]
+    code, out, err = run(capsys, *argv, *lets, "--json")
+    assert code == 0 and err == "", err
+    data = json.loads(out)
+    assert data["passed"]
+    np.testing.assert_allclose(np.array(data["value"]), _fd_at_point(inst, point, "tanh"), rtol=1e-6, atol=1e-7)
+    if name == "neg":
+        assert np.array(data["value"]).tolist() == (-2 * np.eye(3)).tolist()
+
+
+def test_size_errors_and_names_are_one_line(capsys, issue_file):
+    code, out, err = run(capsys, "derive", "residual", "--out-dim", "4")
+    assert code == 2 and err.count("\n") == 1 and "--out-dim 4" in err
+    code, out, err = run(capsys, "derive", "--block", f"{issue_file}:rsqrt")
+    assert code == 2 and err.count("\n") == 1 and "unknown activation 'rsqrt'" in err

@@ -120,7 +120,7 @@ def test_layernorm_identity_exact_for_every_epsilon_and_the_projection_form_only
     assert all(c.passed for c in facts.values())
     refuted = proof.facts[-1].check
     assert refuted.max_error > 1e-2 and "counterexample" in refuted.detail and refuted.instance is not None
-    assert proof.conclusion.endswith(r"\left(I - \frac{1}{3} \mathbf{1} \mathbf{1}^{T} - \frac{1}{3} \hat{u} \hat{u}^{T}\right)")
+    assert proof.conclusion.endswith(r"\left(I - \frac{1}{d} \mathbf{1} \mathbf{1}^{T} - \frac{1}{d} \hat{u} \hat{u}^{T}\right)")
 
 
 def test_layernorm_forward_and_jacobian_against_torch():

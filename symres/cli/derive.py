@@ -73,7 +73,21 @@ def _guarded_derive(args: argparse.Namespace, block: Any) -> Any:
                     f"{what} its forward map has {nodes} nodes; within --budget {budget:g} s a derivation takes at most "
                     f"{NODES_PER_SECOND * budget:g} (about {NODES_PER_SECOND} a second): raise --budget"
                 )
-            return derive(blk, dim=dim, out_dim=args.out_dim, activation=args.activation, trials=args.trials, seed=args.seed)
+            if args.depth is not None:
+                from symres.stacks import derive_stack
+
+                return derive_stack([blk] * args.depth, dim=dim, activation=args.activation, trials=args.trials, seed=args.seed)
+            return derive(
+                blk,
+                dim=dim,
+                out_dim=args.out_dim,
+                activation=args.activation,
+                trials=args.trials,
+                seed=args.seed,
+                wrt=args.wrt,
+                grad=args.grad,
+                hessian=args.hessian,
+            )
 
 
 def _derive_proof(args: argparse.Namespace) -> tuple[Any, dict[str, Any] | None]:
@@ -109,9 +123,18 @@ def _cmd_derive(args: argparse.Namespace) -> int:
         from symres.safeio import check_target
 
         check_target(args.pdf)  # a device, a FIFO or a directory is refused before any work
+    if args.depth is not None and (lets or args.wrt or args.grad or args.hessian):
+        raise SymresError("--depth derives ∂h_L/∂h_0 of the stack; --let, --wrt, --grad and --hessian take a single block")
+    if args.module is not None and (args.depth or args.wrt or args.grad or args.hessian):
+        raise SymresError("--module derives ∂y/∂x of the module; --depth, --wrt, --grad and --hessian take a block")
     proof, defaults = _derive_proof(args)
     # a traced module's own weights are the default point; --let overrides them
     point = proof.at(**{**(defaults or {}), **lets}).as_dict() if lets else None
+    return _emit(args, proof, point)
+
+
+def _emit(args: argparse.Namespace, proof: Any, point: dict[str, Any] | None) -> int:
+    """Print the proof as asked (terminal, LaTeX, Markdown, JSON, PDF, code); the exit status."""
     status = 0 if proof.passed else 1
     if args.emit:
         from symres.emit import emit
@@ -124,9 +147,6 @@ def _cmd_derive(args: argparse.Namespace) -> int:
         compile_pdf(proof.latex(standalone=True), args.pdf)
     if args.json:
         obj = proof.as_dict()
-        for key in ("autograd", "notes"):
-            if key in proof.meta:
-                obj[key] = proof.meta[key]
         if point is not None:
             obj.update(point)
         print_json(obj)
@@ -140,11 +160,11 @@ def _cmd_derive(args: argparse.Namespace) -> int:
     if args.pdf:
         new_console().print(f"wrote {args.pdf} ({'all steps checked' if proof.passed else 'SOME STEPS FAILED'})", soft_wrap=True)
     if point is not None:
-        _print_point(point)
+        _print_point(point, proof.meta.get("result_label", "∂y/∂x"))
     return status
 
 
-def _print_point(point: dict[str, Any]) -> None:
+def _print_point(point: dict[str, Any], label: str = "∂y/∂x") -> None:
     import numpy as np
     from rich.text import Text
 
@@ -156,7 +176,7 @@ def _print_point(point: dict[str, Any]) -> None:
     # + 0.0: a negative zero prints as 0, not -0
     console.print(Text("  y = " + np.array2string(np.array(point["output"]) + 0.0, precision=6)))
     matrix = np.array2string(np.array(point["value"]) + 0.0, precision=6)
-    console.print(Text("  ∂y/∂x =\n" + "\n".join("    " + line for line in matrix.splitlines())))
+    console.print(Text(f"  {label} =\n" + "\n".join("    " + line for line in matrix.splitlines())))
     for k in point["kinks"]:
         console.print(
             Text.assemble(
@@ -183,6 +203,9 @@ def register(sub: Any) -> None:
     p.add_argument("--dim", type=positive, default=None, help="input size d (default 3; a module's is read off its first layer)")
     p.add_argument("--out-dim", type=positive, default=None, help="output size m, for blocks that change it (projection)")
     p.add_argument("--activation", default="relu", help="the σ to check with: relu, tanh, sigmoid, gelu, identity")
+    p.add_argument(
+        "--depth", type=positive, default=None, metavar="L", help="a stack of L such blocks: h_ℓ, J_ℓ named, ∂h_L/∂h_0 = J_L⋯J_1"
+    )
     p.add_argument("--trials", type=positive, default=200, help="random points per numeric check (default 200)")
     p.add_argument("--seed", type=non_negative, default=0, help="seed of the random points, >= 0 (default 0)")
     p.add_argument(
@@ -195,6 +218,12 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--let", action="append", metavar="NAME=VALUE", help="evaluate at a point: I, 0, a number, -1,1 or 1,0;0,1 (repeatable)"
     )
+    what = p.add_mutually_exclusive_group()
+    what.add_argument(
+        "--wrt", metavar="NAME", help="differentiate with respect to NAME (as --let spells it): ∂y/∂vec(W) for a matrix"
+    )
+    what.add_argument("--grad", metavar="NAME", help="the gradient of s = gᵀy with respect to NAME, in NAME's shape (--let g=…)")
+    what.add_argument("--hessian", action="store_true", help="the Hessian ∇²_x (gᵀy), symmetric (--let g=…)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--latex", action="store_true", help="the proof as an align* fragment")
     out.add_argument("--markdown", action="store_true", help="the proof as Markdown with $$ blocks")
