@@ -22,7 +22,7 @@ from sympy import Basic, MatrixSymbol
 
 from symres.activations import GENERIC, get_function
 from symres.errors import SymresError
-from symres.expr import Deriv, Elementwise
+from symres.expr import Deriv, Elementwise, sizes_to_values
 from symres.numeric import BatchPrinter
 from symres.proof import Proof
 
@@ -165,7 +165,7 @@ def emit(proof: Proof, backend: str = "numpy", *, name: str | None = None) -> st
     expr = proof.result.xreplace(renamed) if renamed else proof.result
     used = expr.free_symbols
     printer = _EmitPrinter(backend, activation)
-    body = printer.doprint(expr)
+    body = printer.doprint(sizes_to_values(expr))  # a size printed as d is a number in code
     block = proof.meta["block"]
     fname = name or python_name("jacobian_" + re.sub(r"\W", "_", block))
     m, d = (int(n) for n in proof.result.shape)

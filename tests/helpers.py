@@ -70,7 +70,8 @@ def torch_forward(expr: sp.Basic, values: dict[str, np.ndarray], activation: str
         if isinstance(e, Scalar):  # a 1×1 read as a number
             return ev(e.expr, env).reshape(())
         if isinstance(e, Transpose):
-            return ev(e.arg, env).T
+            inner = ev(e.arg, env)
+            return inner.T if inner.dim() == 2 else inner  # a scalar (0-D) is its own transpose
         if isinstance(e, OneMatrix):
             return torch.ones(int(e.shape[0]), int(e.shape[1]), dtype=torch.float64)
         if isinstance(e, VStack):
@@ -99,7 +100,7 @@ def torch_forward(expr: sp.Basic, values: dict[str, np.ndarray], activation: str
             dtype=torch.float64,
         )
 
-    shape = np.shape(values[x_name])
+    shape = np.shape(values[x_name]) if x_name in values else (-1, 1)  # x may be given to f only
 
     def f(x):
         env = dict(fixed)
