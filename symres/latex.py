@@ -80,10 +80,10 @@ class SymresLatexPrinter(LatexPrinter):  # type: ignore[misc]
 
     def _print_MatMul(self, expr: Any) -> str:
         # leading numbers as one coefficient in front (−\frac{1}{3} 𝟙 𝟙^T, not −\left(\frac{1}{3}\right)…);
-        # never negate the product itself: MatMul.__neg__ calls doit(), which multiplies out 𝟙 𝟙^T
+        # never negate the product itself (nor ask SymPy whether it could: could_extract_minus_sign
+        # calls MatMul.__neg__, whose doit() multiplies out 𝟙 𝟙^T and is quadratic in a long
+        # product J_L ⋯ J_1); the sign is the leading number's
         args = list(expr.args)
-        if not args[0].is_Number:
-            return super()._print_MatMul(expr)
         coeff = Integer(1)
         while args and args[0].is_Number:
             coeff *= args.pop(0)
