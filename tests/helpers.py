@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -141,3 +142,17 @@ def torch_jacobian(expr: sp.Basic, values: dict[str, np.ndarray], activation: st
     f = torch_forward(expr, values, activation)
     x0 = torch.tensor(np.asarray(values["x"], dtype=float).reshape(-1), dtype=torch.float64)
     return torch.autograd.functional.jacobian(f, x0).numpy()
+
+
+def brute_path_components(J: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """g_k = g · Σ_{|S|=k} J_{s_k} ⋯ J_{s_1} by enumerating all subsets (the
+    independent oracle of the path DP)."""
+    L, d = J.shape[0], g.size
+    out = np.zeros((L + 1, d))
+    for k in range(L + 1):
+        for S in itertools.combinations(range(L), k):
+            v = g.copy()
+            for s in reversed(S):  # the row vector meets the latest block first
+                v = v @ J[s]
+            out[k] += v
+    return out

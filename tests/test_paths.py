@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pytest
 import sympy as sp
+from helpers import brute_path_components
 from sympy.matrices.expressions import Identity, MatAdd, MatMul
 
 from symres import paths
@@ -28,19 +29,6 @@ def _direct_product(J: np.ndarray) -> np.ndarray:
     for Jl in J:
         P = (np.eye(d) + Jl) @ P
     return P
-
-
-def _brute_components(J: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """g_k = g · Σ_{|S|=k} J_{s_k} ⋯ J_{s_1} by enumerating all subsets."""
-    L, d = J.shape[0], g.size
-    out = np.zeros((L + 1, d))
-    for k in range(L + 1):
-        for S in itertools.combinations(range(L), k):
-            v = g.copy()
-            for s in reversed(S):  # the row vector meets the latest block first
-                v = v @ J[s]
-            out[k] += v
-    return out
 
 
 # --------------------------------------------------------------------------- symbolic expansion
@@ -172,9 +160,9 @@ def test_dp_matches_brute_force_enumeration() -> None:
     rng = np.random.default_rng(7)
     J, g = rng.standard_normal((6, 3, 3)), rng.standard_normal(3)
     U, c = paths.path_components(J, g)
-    np.testing.assert_allclose(np.exp(c)[:, None] * U, _brute_components(J, g), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(np.exp(c)[:, None] * U, brute_path_components(J, g), rtol=1e-12, atol=1e-12)
     spec = paths.path_spectrum(jacobians=J, grad=g, mc_lengths=())
-    brute = np.linalg.norm(_brute_components(J, g), axis=1)
+    brute = np.linalg.norm(brute_path_components(J, g), axis=1)
     np.testing.assert_allclose(spec.log10_norms, np.log10(brute), atol=1e-12)
     np.testing.assert_allclose(spec.log10_counts, np.log10([math.comb(6, k) for k in range(7)]), atol=1e-14)
 

@@ -7,13 +7,12 @@ enumeration of all 2^L subsets.
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 
 import numpy as np
 import pytest
-from helpers import torch_forward
+from helpers import brute_path_components, torch_forward
 
 from symres import spectra
 from symres.blocks import derive
@@ -21,19 +20,6 @@ from symres.cli import main
 from symres.errors import SymresError
 
 torch = pytest.importorskip("torch")
-
-
-def _brute_components(J: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """g_k = g · Σ_{|S|=k} J_{s_k} ⋯ J_{s_1} by enumerating all subsets."""
-    L, d = J.shape[0], g.size
-    out = np.zeros((L + 1, d))
-    for k in range(L + 1):
-        for S in itertools.combinations(range(L), k):
-            v = g.copy()
-            for s in reversed(S):  # the row vector meets the latest block first
-                v = v @ J[s]
-            out[k] += v
-    return out
 
 
 CASES = [
@@ -49,7 +35,7 @@ CASES = [
 def test_spectrum_of_a_real_stack_equals_the_sum_over_subsets(block: str, lets: dict[str, str], init: str) -> None:
     L = 9
     stack, spec = spectra.stack_spectrum(block, L, 4, init=init, seed=5, lets=lets, mc_samples=10)
-    brute = _brute_components(stack.jacobians, stack.grad)
+    brute = brute_path_components(stack.jacobians, stack.grad)
     expected = np.linalg.norm(brute, axis=1)
     scale = expected.max()
     np.testing.assert_allclose(10.0**spec.log10_norms, expected, rtol=1e-9, atol=1e-12 * scale)
