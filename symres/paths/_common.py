@@ -15,8 +15,8 @@ MAX_EXPLICIT_DEPTH = 20
 
 #: How `effective_band` is defined; printed with every band.
 BAND_DEFINITION = (
-    "the shortest contiguous range of path lengths [a, b] whose sum of ||g_k|| over a <= k <= b "
-    "is at least {threshold:g} of the sum of ||g_k|| over all k "
+    "the shortest contiguous range of path lengths [a, b] whose sum of ‖g_k‖ over a ≤ k ≤ b "
+    "is at least {threshold:g} of the sum of ‖g_k‖ over all k "
     "(norms of the per-length components, not of their sum; ties go to the larger share)"
 )
 
