@@ -439,7 +439,8 @@ def matrix_latex(value: Any) -> str:
 
 
 def _sci(m: re.Match[str]) -> str:
-    return "$" + number_latex(float(m[0])) + "$"
+    # \ensuremath, not $…$: the prose around it may be a user's, in which no $ ever opens math
+    return r"\ensuremath{" + number_latex(float(m[0])) + "}"
 
 
 def _prose(p: str) -> str:
@@ -451,7 +452,7 @@ def _prose(p: str) -> str:
         kind = m.lastgroup
         if kind == "matrix":
             try:
-                out.append(r"$\left[\begin{smallmatrix}" + _smallmatrix(m[0]) + r"\end{smallmatrix}\right]$")
+                out.append(r"\ensuremath{\left[\begin{smallmatrix}" + _smallmatrix(m[0]) + r"\end{smallmatrix}\right]}")
             except (ValueError, SyntaxError):
                 out.append(_escape(m[0]))
         elif kind == "sci":
