@@ -33,6 +33,12 @@ TORCH_ACTS = {
     "gelu": lambda t, torch: torch.nn.functional.gelu(t),
     "identity": lambda t, torch: t,
     "rsqrt": lambda t, torch: torch.rsqrt(t),
+    "exp": lambda t, torch: torch.exp(t),
+    "log": lambda t, torch: torch.log(t),
+    "sin": lambda t, torch: torch.sin(t),
+    "cos": lambda t, torch: torch.cos(t),
+    "tan": lambda t, torch: torch.tan(t),
+    "sqrt": lambda t, torch: torch.sqrt(t),
 }
 
 
