@@ -25,6 +25,7 @@ __all__ = [
     "get_activation",
     "get_elementwise",
     "get_function",
+    "power",
 ]
 
 #: The name under which blocks refer to "the" activation σ of a block; it is bound to
@@ -286,6 +287,51 @@ COOKBOOK: dict[str, Activation] = {
 FUNCTIONS.update(COOKBOOK)
 
 
+def power(p: int | str | sp.Rational) -> Activation:
+    """The power t^p (p an integer or a rational such as "3/2") as a catalogue function
+    named `pow{p}`, registered in FUNCTIONS on first use: f' = p t^{p-1}, f'' = p(p-1) t^{p-2}.
+    A non-integer p is defined for t > 0; a negative integer p has a pole at t = 0."""
+    try:
+        q = sp.Rational(p)
+    except (TypeError, ValueError):
+        raise SymresError(f"v.pow(u, {p!r}): the exponent must be an integer or a rational such as 3/2") from None
+    name = f"pow{q}"
+    if name in FUNCTIONS:
+        return FUNCTIONS[name]
+    if q in (0, 1):
+        raise SymresError(f"v.pow(u, {q}): a constant or u itself; write 1 or u")
+    fq = float(q)
+    extra: dict[str, str] = {}
+    if not q.is_integer:
+        extra["domain"] = "t > 0"
+    elif q < 0:
+        extra["domain"] = "t ≠ 0"
+    ql, qm = (sp.latex(e).replace("{", "{{").replace("}", "}}") for e in (q, q - 1))
+    tq, tm = (str(e) if e.is_integer and e > 0 else f"({e})" for e in (q, q - 1))
+    coeff, lcoeff = ("-", "-") if q == -1 else (f"{q} ", f"{ql} ")
+    entry = Activation(
+        name,
+        f"the power t^{q}" + (f", defined for {extra['domain']}" if extra else ""),
+        rf"\operatorname{{pow}}_{{{ql}}}",
+        lambda t: t**q,
+        lambda t: q * t ** (q - 1),
+        lambda t: np.power(t, fq),
+        lambda t: fq * np.power(t, fq - 1.0),
+        numpy_deriv2=lambda t: fq * (fq - 1.0) * np.power(t, fq - 2.0),
+        sympy_deriv2=lambda t: q * (q - 1) * t ** (q - 2),
+        extra=extra,
+        notation=(
+            rf"\left({{arg}}\right)^{{{{{ql}}}}}",
+            rf"{lcoeff}\left({{arg}}\right)^{{{{{qm}}}}}" if q != 2 else r"2 {arg}",
+            f"({{arg}})^{tq}",
+            f"{coeff}({{arg}})^{tm}" if q != 2 else "2 {arg}",
+        ),
+        pole_gap=(lambda t: np.abs(t)) if (q.is_integer and q < 0) else None,
+    )
+    FUNCTIONS[name] = entry
+    return entry
+
+
 def get_elementwise(name: str) -> Activation:
     """What `v.act(name, u)` may apply: an activation or a Cookbook function (never an
     internal one such as rsqrt); a SymresError listing the choices otherwise."""
@@ -303,6 +349,8 @@ def get_function(name: str) -> Activation:
     """An activation or a scalar function of the catalogue (`FUNCTIONS`), by name."""
     if name in FUNCTIONS:
         return FUNCTIONS[name]
+    if name.startswith("pow") and len(name) > 3:
+        return power(name[3:])
     return get_activation(name)
 
 

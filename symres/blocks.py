@@ -152,6 +152,12 @@ class Vocabulary:
 
         return Elementwise(get_elementwise(name).name, unwrap(u))
 
+    def pow(self, u: MatrixExpr, p: int | str) -> Elementwise:
+        """u^p entrywise, p an integer or a rational such as "3/2" (t > 0 unless p is an integer)."""
+        from symres.activations import power
+
+        return Elementwise(power(p).name, unwrap(u))
+
     def bn(self, u: MatrixExpr, k: int) -> MatrixExpr:
         """Batch normalisation in inference form, a diagonal affine map γ_k ⊙ u + β_k
         (running mean and variance folded into γ_k and β_k)."""
@@ -379,6 +385,9 @@ class TermVocabulary:
 
     def sigmoid(self, u: Term) -> Term:
         return Term(self.vocab.act("sigmoid", u))
+
+    def pow(self, u: Term, p: int | str) -> Term:
+        return Term(self.vocab.pow(u, p))
 
     def F(self, u: Term, rows: int | None = None) -> Term:
         return Term(self.vocab.F(u, rows))

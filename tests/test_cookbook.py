@@ -11,7 +11,7 @@ import sympy as sp
 import torch
 from helpers import TORCH_ACTS, torch_hessian, torch_jacobian
 
-from symres.activations import ACTIVATIONS, COOKBOOK, get_function
+from symres.activations import ACTIVATIONS, COOKBOOK, get_function, power
 from symres.blocks import Block, derive
 from symres.cli import main
 from symres.errors import SymresError
@@ -116,3 +116,31 @@ def test_cli_derives_a_sqrt_block_with_a_positive_x(tmp_path, capsys):
     assert code == 0 and err == "", err
     data = json.loads(out)
     assert data["passed"]
+
+
+@pytest.mark.parametrize("p, shown", [(2, "2 W1 x"), (3, "3 (W1 x)^2"), (-1, "-(W1 x)^(-2)"), ("3/2", "3/2 (W1 x)^(1/2)")])
+def test_powers_derive_with_hessians_and_match_torch(p, shown):
+    positive = p == "3/2"
+    kw = {"domain": POSITIVE} if positive else {}
+    blk = Block.define(
+        "power",
+        lambda v: v.x + v.matrix("W2") @ v.pow(v.matrix("W1", **kw) @ v.x, p),
+        x_domain="positive" if positive else None,
+    )
+    proof = derive(blk, dim=3, trials=40)
+    assert proof.passed and text(proof.result) == f"I + W2 diag({shown}) W1"
+    for point, value, inst in _points(proof):
+        np.testing.assert_allclose(value, torch_jacobian(inst.forward, point, "relu"), rtol=1e-9, atol=1e-12)
+    hess = derive(blk, dim=2, hessian=True, trials=30)
+    assert hess.passed
+    for point, value, inst in _points(hess):
+        np.testing.assert_allclose(value, torch_hessian(inst.forward, point, "relu", point["g"]), rtol=1e-8, atol=1e-10)
+    f, u, h = power(p), np.linspace(0.3, 2.0, 7), 1e-5
+    np.testing.assert_allclose(f.numpy(2)(u), (f.numpy(1)(u + h) - f.numpy(1)(u - h)) / (2 * h), rtol=1e-6)
+
+
+def test_bad_exponents_are_one_line():
+    with pytest.raises(SymresError, match="the exponent must be"):
+        Block.define("b", lambda v: v.pow(v.x, "x")).instance(2)
+    with pytest.raises(SymresError, match="u itself"):
+        Block.define("b", lambda v: v.pow(v.x, 1)).instance(2)
