@@ -33,6 +33,7 @@ from symres.expr import Deriv as Deriv
 from symres.expr import Diag as Diag
 from symres.expr import Elementwise as Elementwise
 from symres.latex import latex as latex
+from symres.numeric import POSITIVE as POSITIVE
 from symres.numeric import check_equal as check_equal
 from symres.paths import expand_product as expand_product
 from symres.paths import path_counts as path_counts

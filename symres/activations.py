@@ -16,7 +16,17 @@ import sympy as sp
 
 from symres.errors import SymresError
 
-__all__ = ["Activation", "ACTIVATIONS", "FUNCTIONS", "GENERIC", "get_activation", "get_function"]
+__all__ = [
+    "Activation",
+    "ACTIVATIONS",
+    "COOKBOOK",
+    "FUNCTIONS",
+    "GENERIC",
+    "get_activation",
+    "get_elementwise",
+    "get_function",
+    "power",
+]
 
 #: The name under which blocks refer to "the" activation σ of a block; it is bound to
 #: a concrete activation (relu by default) only when a derivation is evaluated.
@@ -52,6 +62,9 @@ class Activation:
     numpy_deriv2: Callable[[Array], Array] | None = None
     #: the second derivative in SymPy; None: differentiate sympy_deriv
     sympy_deriv2: Callable[[sp.Expr], sp.Expr] | None = None
+    #: per entry, how far the argument is from a pole (tan: |cos t|); None: no poles.
+    #: Numeric checks draw again the instances that come closer than numeric.POLE_MARGIN.
+    pole_gap: Callable[[Array], Array] | None = None
 
     def numpy(self, order: int) -> Callable[[Array], Array]:
         """The NumPy function of the given derivative order (0, 1 or 2)."""
@@ -187,10 +200,157 @@ FUNCTIONS: dict[str, Activation] = {
 }
 
 
+def _cos2(t: Array) -> Array:
+    return np.cos(t) ** 2
+
+
+#: The elementwise functions of The Matrix Cookbook (ch. 2) that a block may apply with
+#: `v.act(name, u)`: each with f', f'' in SymPy and NumPy. They are not activations (a
+#: block's σ, `--activation`): log and sqrt are defined for t > 0 only, tan has poles at
+#: π/2 + kπ, and exp, sin, cos are not what a network's σ is. `domain` says where each is
+#: defined; a block applying log or sqrt to x declares `x_domain=POSITIVE` (symres.numeric).
+COOKBOOK: dict[str, Activation] = {
+    f.name: f
+    for f in [
+        Activation(
+            "exp",
+            "exponential e^t",
+            r"\exp",
+            sp.exp,
+            sp.exp,
+            np.exp,
+            np.exp,
+            numpy_deriv2=np.exp,
+            sympy_deriv2=sp.exp,
+        ),
+        Activation(
+            "log",
+            "natural logarithm log t, defined for t > 0",
+            r"\log",
+            sp.log,
+            lambda t: 1 / t,
+            np.log,
+            lambda t: 1.0 / t,
+            numpy_deriv2=lambda t: -1.0 / (t * t),
+            sympy_deriv2=lambda t: -1 / t**2,
+            extra={"domain": "t > 0"},
+        ),
+        Activation(
+            "sin",
+            "sine",
+            r"\sin",
+            sp.sin,
+            sp.cos,
+            np.sin,
+            np.cos,
+            numpy_deriv2=lambda t: -np.sin(t),
+            sympy_deriv2=lambda t: -sp.sin(t),
+        ),
+        Activation(
+            "cos",
+            "cosine",
+            r"\cos",
+            sp.cos,
+            lambda t: -sp.sin(t),
+            np.cos,
+            lambda t: -np.sin(t),
+            numpy_deriv2=lambda t: -np.cos(t),
+            sympy_deriv2=lambda t: -sp.cos(t),
+        ),
+        Activation(
+            "tan",
+            "tangent, with poles at t = π/2 + kπ",
+            r"\tan",
+            sp.tan,
+            lambda t: 1 + sp.tan(t) ** 2,
+            np.tan,
+            lambda t: 1.0 / _cos2(t),
+            numpy_deriv2=lambda t: 2.0 * np.tan(t) / _cos2(t),
+            sympy_deriv2=lambda t: 2 * sp.tan(t) * (1 + sp.tan(t) ** 2),
+            pole_gap=lambda t: np.abs(np.cos(t)),
+            extra={"domain": "t ≠ π/2 + kπ"},
+        ),
+        Activation(
+            "sqrt",
+            "square root √t, defined for t > 0 (differentiable there)",
+            r"\operatorname{sqrt}",
+            sp.sqrt,
+            lambda t: 1 / (2 * sp.sqrt(t)),
+            np.sqrt,
+            lambda t: 0.5 / np.sqrt(t),
+            numpy_deriv2=lambda t: -0.25 / (t * np.sqrt(t)),
+            sympy_deriv2=lambda t: -1 / (4 * t * sp.sqrt(t)),
+            extra={"domain": "t > 0"},
+        ),
+    ]
+}
+FUNCTIONS.update(COOKBOOK)
+
+
+def power(p: int | str | sp.Rational) -> Activation:
+    """The power t^p (p an integer or a rational such as "3/2") as a catalogue function
+    named `pow{p}`, registered in FUNCTIONS on first use: f' = p t^{p-1}, f'' = p(p-1) t^{p-2}.
+    A non-integer p is defined for t > 0; a negative integer p has a pole at t = 0."""
+    try:
+        q = sp.Rational(p)
+    except (TypeError, ValueError):
+        raise SymresError(f"v.pow(u, {p!r}): the exponent must be an integer or a rational such as 3/2") from None
+    name = f"pow{q}"
+    if name in FUNCTIONS:
+        return FUNCTIONS[name]
+    if q in (0, 1):
+        raise SymresError(f"v.pow(u, {q}): a constant or u itself; write 1 or u")
+    fq = float(q)
+    extra: dict[str, str] = {}
+    if not q.is_integer:
+        extra["domain"] = "t > 0"
+    elif q < 0:
+        extra["domain"] = "t ≠ 0"
+    ql, qm = (sp.latex(e).replace("{", "{{").replace("}", "}}") for e in (q, q - 1))
+    tq, tm = (str(e) if e.is_integer and e > 0 else f"({e})" for e in (q, q - 1))
+    coeff, lcoeff = ("-", "-") if q == -1 else (f"{q} ", f"{ql} ")
+    entry = Activation(
+        name,
+        f"the power t^{q}" + (f", defined for {extra['domain']}" if extra else ""),
+        rf"\operatorname{{pow}}_{{{ql}}}",
+        lambda t: t**q,
+        lambda t: q * t ** (q - 1),
+        lambda t: np.power(t, fq),
+        lambda t: fq * np.power(t, fq - 1.0),
+        numpy_deriv2=lambda t: fq * (fq - 1.0) * np.power(t, fq - 2.0),
+        sympy_deriv2=lambda t: q * (q - 1) * t ** (q - 2),
+        extra=extra,
+        notation=(
+            rf"\left({{arg}}\right)^{{{{{ql}}}}}",
+            rf"{lcoeff}\left({{arg}}\right)^{{{{{qm}}}}}" if q != 2 else r"2 {arg}",
+            f"({{arg}})^{tq}",
+            f"{coeff}({{arg}})^{tm}" if q != 2 else "2 {arg}",
+        ),
+        pole_gap=(lambda t: np.abs(t)) if (q.is_integer and q < 0) else None,
+    )
+    FUNCTIONS[name] = entry
+    return entry
+
+
+def get_elementwise(name: str) -> Activation:
+    """What `v.act(name, u)` may apply: an activation or a Cookbook function (never an
+    internal one such as rsqrt); a SymresError listing the choices otherwise."""
+    if name in COOKBOOK:
+        return COOKBOOK[name]
+    if name in ACTIVATIONS:
+        return ACTIVATIONS[name]
+    raise SymresError(
+        f"unknown activation {name!r}; choose one of: {', '.join(ACTIVATIONS)} "
+        f"(or an elementwise function: {', '.join(COOKBOOK)})"
+    )
+
+
 def get_function(name: str) -> Activation:
     """An activation or a scalar function of the catalogue (`FUNCTIONS`), by name."""
     if name in FUNCTIONS:
         return FUNCTIONS[name]
+    if name.startswith("pow") and len(name) > 3:
+        return power(name[3:])
     return get_activation(name)
 
 

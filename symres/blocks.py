@@ -46,7 +46,7 @@ from symres.expr import (
     matmul,
     unwrap,
 )
-from symres.numeric import STANDARD, WEIGHT, Domain, check_equal
+from symres.numeric import POSITIVE, STANDARD, WEIGHT, Domain, check_equal
 from symres.proof import Check, Proof, Step, Verifier
 from symres.symbolic import symbolic_equal
 
@@ -80,6 +80,17 @@ class Param:
     domain: Domain
 
 
+def _domain_of(domain: Domain | str | None) -> Domain:
+    """The Domain of x: None for N(0, 1), a Domain as given, or "positive" for POSITIVE."""
+    if domain is None:
+        return STANDARD
+    if isinstance(domain, Domain):
+        return domain
+    if domain == "positive":
+        return POSITIVE
+    raise SymresError(f'x_domain={domain!r}: write x_domain="positive" or a symres.numeric.Domain')
+
+
 class Vocabulary:
     """The symbols a forward map is written in, at concrete sizes.
 
@@ -88,13 +99,15 @@ class Vocabulary:
     created is recorded with its description and its random-instance domain.
     """
 
-    def __init__(self, dim: int, out_dim: int | None = None) -> None:
+    def __init__(self, dim: int, out_dim: int | None = None, x_domain: Domain | str | None = None) -> None:
         if dim < 1:
             raise SymresError(f"--dim must be a positive integer, got {dim}")
         self.d = dim
         self.m = out_dim if out_dim is not None else dim
         self.x = MatrixSymbol("x", dim, 1)
-        self.params: dict[str, Param] = {"x": Param(self.x, f"the block input, a {dim}×1 vector", STANDARD)}
+        dom = _domain_of(x_domain)
+        what = f"the block input, a {dim}×1 vector" + (", every entry > 0" if dom is POSITIVE else "")
+        self.params: dict[str, Param] = {"x": Param(self.x, what, dom)}
         self._owners: dict[str, str] = {}  # parameter name -> the normalisation layer it belongs to
 
     def _owned(self, name: str, owner: str) -> str:
@@ -135,9 +148,15 @@ class Vocabulary:
     def act(self, name: str, u: MatrixExpr) -> Elementwise:
         """A named activation from the catalogue applied entrywise (for gates and the like);
         a SymresError for a name that is not in the catalogue."""
-        from symres.activations import get_activation
+        from symres.activations import get_elementwise
 
-        return Elementwise(get_activation(name).name, unwrap(u))
+        return Elementwise(get_elementwise(name).name, unwrap(u))
+
+    def pow(self, u: MatrixExpr, p: int | str) -> Elementwise:
+        """u^p entrywise, p an integer or a rational such as "3/2" (t > 0 unless p is an integer)."""
+        from symres.activations import power
+
+        return Elementwise(power(p).name, unwrap(u))
 
     def bn(self, u: MatrixExpr, k: int) -> MatrixExpr:
         """Batch normalisation in inference form, a diagonal affine map γ_k ⊙ u + β_k
@@ -242,10 +261,12 @@ class Block:
     build: Callable[[Vocabulary], MatrixExpr]
     formula: str = ""  # the forward map in words/LaTeX for tables, e.g. "x + F(\\sigma(x))"
     out_dim: Callable[[int], int] = field(default=lambda d: d)
+    #: how x is drawn in the numeric checks: None (N(0, 1)), "positive" or a Domain
+    x_domain: Domain | str | None = None
 
     def instance(self, dim: int = DEFAULT_DIM, out_dim: int | None = None) -> BlockInstance:
         """The block at input size dim (and output size out_dim where the block allows it)."""
-        v = Vocabulary(dim, out_dim if out_dim is not None else self.out_dim(dim))
+        v = Vocabulary(dim, out_dim if out_dim is not None else self.out_dim(dim), self.x_domain)
         try:
             y = unwrap(self.build(v))
         except ShapeError as exc:
@@ -273,9 +294,12 @@ class Block:
         source: str = "defined by the user",
         formula: str = "",
         out_dim: Callable[[int], int] | None = None,
+        x_domain: Domain | str | None = None,
     ) -> Block:
         """A block whose forward map is `fn(v)`, v a `TermVocabulary` (expressions that
-        combine with `+ - * @` in the written order). Not registered: pass it to `derive`,
+        combine with `+ - * @` in the written order). `x_domain="positive"` (or a
+        `symres.numeric.Domain`) declares x > 0, so that the checks draw x there (for
+        `v.act("log", v.x)`, `v.act("sqrt", v.x)`). Not registered: pass it to `derive`,
         to `register`, or to the command line as `--block module:NAME`.
 
         >>> from symres.render import text
@@ -297,7 +321,9 @@ class Block:
                 hint = f" (did you mean v.{close[0]}?)" if close else f"; its words: {', '.join(words)}"
                 raise SymresError(f"block {name!r}: the vocabulary has no word v.{exc.name}{hint}") from None
 
-        return cls(name, title or f"the user-defined block {name}", source, build, formula, out_dim or (lambda d: d))
+        _domain_of(x_domain)  # a bad domain is refused here, in one line
+        title = title or f"the user-defined block {name}"
+        return cls(name, title, source, build, formula, out_dim or (lambda d: d), x_domain)
 
 
 def _times_x(e: Basic, x: MatrixSymbol) -> bool:
@@ -321,7 +347,8 @@ class TermVocabulary:
     scalar), `@` (matrix product) and `.T`, keeping the written order.
 
     `x` the d×1 input; `matrix`, `vector`, `scalar` parameters; `sigma(u)` the block's
-    activation, `act(name, u)` a catalogue activation (`sigmoid` for gates); `F(u)` the
+    activation, `act(name, u)` a catalogue activation (`sigmoid` for gates) or a Cookbook
+    function (exp, log, sin, cos, tan, sqrt); `F(u)` the
     standard branch W_2 σ(W_1 u); `bn(u, k)`, `layernorm(u, k)`, `diag(v)`, `ones()`,
     `concat(a, b)`. A number c next to a vector means c𝟙 (so `1 - g` is 𝟙 − g).
     """
@@ -358,6 +385,9 @@ class TermVocabulary:
 
     def sigmoid(self, u: Term) -> Term:
         return Term(self.vocab.act("sigmoid", u))
+
+    def pow(self, u: Term, p: int | str) -> Term:
+        return Term(self.vocab.pow(u, p))
 
     def F(self, u: Term, rows: int | None = None) -> Term:
         return Term(self.vocab.F(u, rows))

@@ -42,6 +42,12 @@ _FUNCTIONS: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "identity": ("u", "numpy.ones_like(u)"),
         "rsqrt": ("1.0 / numpy.sqrt(u)", "-0.5 / (u * numpy.sqrt(u))"),
+        "exp": ("numpy.exp(u)", "numpy.exp(u)"),
+        "log": ("numpy.log(u)", "1.0 / u"),
+        "sin": ("numpy.sin(u)", "numpy.cos(u)"),
+        "cos": ("numpy.cos(u)", "-numpy.sin(u)"),
+        "tan": ("numpy.tan(u)", "1.0 / numpy.cos(u) ** 2"),
+        "sqrt": ("numpy.sqrt(u)", "0.5 / numpy.sqrt(u)"),
     },
     "torch": {
         "relu": ("torch.relu(u)", "(u > 0).to(u.dtype)"),
@@ -53,6 +59,12 @@ _FUNCTIONS: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "identity": ("u", "torch.ones_like(u)"),
         "rsqrt": ("torch.rsqrt(u)", "-0.5 * torch.rsqrt(u) ** 3"),
+        "exp": ("torch.exp(u)", "torch.exp(u)"),
+        "log": ("torch.log(u)", "1.0 / u"),
+        "sin": ("torch.sin(u)", "torch.cos(u)"),
+        "cos": ("torch.cos(u)", "-torch.sin(u)"),
+        "tan": ("torch.tan(u)", "1.0 / torch.cos(u) ** 2"),
+        "sqrt": ("torch.sqrt(u)", "0.5 * torch.rsqrt(u)"),
     },
 }
 

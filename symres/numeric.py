@@ -30,6 +30,7 @@ from symres.proof import Check
 __all__ = [
     "BatchPrinter",
     "Domain",
+    "POSITIVE",
     "Kink",
     "Compiled",
     "compile_expr",
@@ -52,6 +53,9 @@ MAX_ENTRIES = 2**27
 #: instances whose activation arguments lie this close to a kink are drawn again, since
 #: a finite difference across a kink measures neither one-sided derivative
 KINK_MARGIN = 1e-4
+#: instances whose arguments of a function with poles (tan) come this close to a pole
+#: (measured as the function's `pole_gap`, |cos t| for tan) are drawn again
+POLE_MARGIN = 0.1
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,8 @@ class Domain:
 
 WEIGHT = Domain(scale=None, description="entries ~ N(0, 1/fan-in)")
 STANDARD = Domain(description="entries ~ N(0, 1)")
+#: a symbol that must be positive (x under log or √): entries ~ U(0.5, 2), every entry > 0
+POSITIVE = Domain(low=0.5, high=2.0, description="entries ~ U(0.5, 2), every entry > 0", above=0.0)
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,8 @@ class _Tracker:
     exact: bool = False  # record exact kink hits (evaluation at a given point)
     kinks: list[Kink] = field(default_factory=list)
     distance: Array | None = None  # per-instance distance of any argument to a kink
+    poles: Array | None = None  # per-instance least pole gap of any argument (tan)
+    outside: set[str] = field(default_factory=set)  # functions applied outside their domain (log of t ≤ 0)
 
 
 def _shape(sym: Basic) -> tuple[int, ...]:
@@ -294,6 +302,9 @@ class Compiled:
         tracker = self._tracker
 
         def call(u: Array) -> Array:
+            if act.pole_gap is not None and np.ndim(u) == 3:
+                gap = np.min(act.pole_gap(u), axis=(-2, -1))
+                tracker.poles = gap if tracker.poles is None else np.minimum(tracker.poles, gap)
             if act.kinks:
                 # an argument exactly on a kink is a structural zero (e.g. W σ(x) with σ(x) = 0),
                 # locally constant, so a difference quotient there is sound; only near misses count
@@ -305,12 +316,20 @@ class Compiled:
                         tracker.kinks.append(
                             Kink(where, act.name, int(i), float(u[n, i, j]), float(fn(u[n, i, j])), act.convention)
                         )
-            return fn(u)
+            if "domain" not in act.extra:
+                return fn(u)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out = fn(u)
+            if act.name not in tracker.outside:
+                if np.any(~np.isfinite(out) & np.isfinite(u)):
+                    tracker.outside.add(act.name)
+            return out
 
         return call
 
     def __call__(self, values: Mapping[str, Array], *, exact_kinks: bool = False) -> Array:
         self._tracker.exact, self._tracker.kinks, self._tracker.distance = exact_kinks, [], None
+        self._tracker.poles = None  # (outside accumulates over calls: any evaluation outside counts)
         args = [np.asarray(values[str(s)], dtype=float) for s in self.symbols]
         n = max((a.shape[0] for a in args), default=1)
         out = np.asarray(self._fn(*args), dtype=float)
@@ -329,6 +348,16 @@ class Compiled:
     def kink_distance(self) -> Array | None:
         """Per instance, the least distance of any activation argument to a kink."""
         return self._tracker.distance
+
+    @property
+    def outside(self) -> set[str]:
+        """The functions (log, sqrt, …) some evaluation applied outside their domain."""
+        return self._tracker.outside
+
+    @property
+    def pole_gap(self) -> Array | None:
+        """Per instance, the least pole gap of any argument of a function with poles."""
+        return self._tracker.poles
 
 
 def compile_expr(expr: MatrixExpr, symbols: Iterable[Basic], activation: str = "relu") -> Compiled:
@@ -387,6 +416,9 @@ def check_equal(
         a, b = left(cand), right(cand)
         dist = [d for d in (left.kink_distance, right.kink_distance) if d is not None]
         good = np.all([d > KINK_MARGIN for d in dist], axis=0) if dist else np.ones(a.shape[0], bool)
+        for gap in (left.pole_gap, right.pole_gap):
+            if gap is not None:
+                good &= gap > POLE_MARGIN
         redrawn += int(np.sum(~good))
         ok = good & (np.cumsum(good) <= trials - kept)
         batches.append(({k: v[ok] for k, v in cand.items()}, a[ok], b[ok]))
@@ -401,8 +433,17 @@ def check_equal(
     max_error = float(err[worst])
     how = "central finite differences" if (lhs.has(Deriv) or rhs.has(Deriv)) else "both sides evaluated"
     if redrawn:
-        how += f"; {redrawn} draws within {KINK_MARGIN:g} of a kink replaced"
+        how += f"; {redrawn} draws within {KINK_MARGIN:g} of a kink or near a pole replaced"
     passed = bool(max_error <= tolerance)
+    outside = sorted(left.outside | right.outside)
+    if not passed and outside:
+        from symres.activations import get_function as _fn
+
+        where = "; ".join(f"{n} needs {_fn(n).extra['domain']}" for n in outside)
+        how += (
+            f"; arguments outside the domain ({where}): declare the symbols under it positive, "
+            'e.g. Block.define(..., x_domain="positive") or v.matrix("W", domain=POSITIVE)'
+        )
     instance = None
     if not passed:
         instance = {k: (v[worst][..., 0] if v.shape[-1] == 1 else v[worst]).tolist() for k, v in values.items()}

@@ -34,6 +34,12 @@ TORCH_ACTS = {
     "gelu": lambda t, torch: torch.nn.functional.gelu(t),
     "identity": lambda t, torch: t,
     "rsqrt": lambda t, torch: torch.rsqrt(t),
+    "exp": lambda t, torch: torch.exp(t),
+    "log": lambda t, torch: torch.log(t),
+    "sin": lambda t, torch: torch.sin(t),
+    "cos": lambda t, torch: torch.cos(t),
+    "tan": lambda t, torch: torch.tan(t),
+    "sqrt": lambda t, torch: torch.sqrt(t),
 }
 
 
@@ -67,6 +73,8 @@ def torch_forward(expr: sp.Basic, values: dict[str, np.ndarray], activation: str
         if isinstance(e, Elementwise):
             assert e.order == 0, "the oracle differentiates; it never needs σ'"
             name = activation if e.fn == "sigma" else e.fn
+            if name.startswith("pow"):  # pow{p}: t**p, p an integer or a rational such as 3/2
+                return ev(e.arg, env) ** float(sp.Rational(name[3:]))
             return TORCH_ACTS[name](ev(e.arg, env), torch)
         if isinstance(e, Scalar):  # a 1×1 read as a number
             return ev(e.expr, env).reshape(())

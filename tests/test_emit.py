@@ -85,9 +85,12 @@ def test_the_kink_convention_holds_in_the_emitted_code():
     assert np.allclose(J, [[1.0, 0.0], [0.0, 2.0]])  # ReLU'(0) := 0 on the first entry
 
 
-@pytest.mark.parametrize("name", ["relu", "tanh", "sigmoid", "gelu", "identity", "rsqrt"])
+@pytest.mark.parametrize(
+    "name", ["relu", "tanh", "sigmoid", "gelu", "identity", "rsqrt", "exp", "log", "sin", "cos", "tan", "sqrt"]
+)
 def test_emitted_functions_agree_with_the_catalogue(name):
-    u = np.linspace(0.1, 3.0, 7) if name == "rsqrt" else np.linspace(-3.0, 3.0, 7)
+    u = np.linspace(0.1, 3.0, 7) if name in ("rsqrt", "log", "sqrt") else np.linspace(-3.0, 3.0, 7)
+    u = np.linspace(-1.2, 1.2, 7) if name == "tan" else u
     helpers = emit_helpers("numpy")
     for order in (0, 1):
         src = _FUNCTIONS["numpy"][name][order]
