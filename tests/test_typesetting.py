@@ -75,8 +75,9 @@ def test_prose_reads_as_text():
     assert _text("weights ~ N(0, 1)") == r"weights \ensuremath{\sim} N(0, 1)"
     assert _text("(9/10)^100 I") == r"(9/10)\textsuperscript{100} I"
     assert _text("W_s and J_LN") == r"W\textsubscript{s} and J\textsubscript{LN}"
-    assert _text("err 2e-11") == r"err $2\cdot 10^{-11}$"
-    assert _text("[[1.0, 0.5], [0.25, -0.0]]") == r"$\left[\begin{smallmatrix}1 & 0.5 \\ 0.25 & 0\end{smallmatrix}\right]$"
+    assert _text("err 2e-11") == r"err \ensuremath{2\cdot 10^{-11}}"
+    want = r"\ensuremath{\left[\begin{smallmatrix}1 & 0.5 \\ 0.25 & 0\end{smallmatrix}\right]}"
+    assert _text("[[1.0, 0.5], [0.25, -0.0]]") == want
     assert _text('"a" (True)') == "``a'' (yes)"
     assert "\\_" in _text("symres.paths.path_terms(3)")
 
