@@ -82,15 +82,18 @@ class SymresLatexPrinter(LatexPrinter):  # type: ignore[misc]
         # leading numbers as one coefficient in front (−\frac{1}{3} 𝟙 𝟙^T, not −\left(\frac{1}{3}\right)…);
         # never negate the product itself (nor ask SymPy whether it could: could_extract_minus_sign
         # calls MatMul.__neg__, whose doit() multiplies out 𝟙 𝟙^T and is quadratic in a long
-        # product J_L ⋯ J_1); the sign is the leading number's
+        # product J_L ⋯ J_1); the sign is the leading number's, or a leading scalar's (−1/d)
         args = list(expr.args)
         coeff = Integer(1)
         while args and args[0].is_Number:
             coeff *= args.pop(0)
         if not args:
             return self._print(coeff)
+        negative = coeff < 0
+        if not args[0].is_Matrix and args[0].could_extract_minus_sign():  # a scalar: cheap to ask
+            args[0], negative = -args[0], not negative
         body = " ".join(self.parenthesize(a, PRECEDENCE["Mul"], strict=False) for a in args)
-        sign = "- " if coeff < 0 else ""
+        sign = "- " if negative else ""
         return sign + (f"{self._print(abs(coeff))} " if abs(coeff) != 1 else "") + body
 
     def _print_MatAdd(self, expr: Any) -> str:
