@@ -25,6 +25,7 @@ from symres.expr import Deriv, Vec, matmul
 from symres.numeric import check_equal
 from symres.proof import Check, Proof, Step, Verifier
 from symres.symbolic import symbolic_equal
+from symres.tex import prose_literal
 
 __all__ = ["derive_derivative", "MODES"]
 
@@ -219,8 +220,8 @@ def derive_derivative(
 
     final_small = small.final_pair if small is not None else None
     what = {"wrt": "Derivative", "grad": "Gradient", "hessian": "Hessian"}[mode]
-    title = f"{what} of the {blk.name} block: {plan.label.join('$$')}"
-    assumptions = [rf"${latex(p.symbol)}$: {p.description}" for p in plan.instance.params]
+    title = f"{what} of the {prose_literal(blk.name)} block: {plan.label.join('$$')}"  # a user's name is text
+    assumptions = [rf"${latex(p.symbol)}$: {prose_literal(p.description)}" for p in plan.instance.params]
     if mode != "wrt":
         assumptions.append(r"$s = g^{T} y$, a scalar; $g$ the upstream gradient $\partial \mathcal{L}/\partial y$ as a column")
     assumptions.append(rf"$\sigma$: an elementwise activation, here {act.name} ({act.title})")

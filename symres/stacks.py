@@ -22,6 +22,7 @@ from symres.errors import SymresError
 from symres.expr import matmul
 from symres.numeric import FD_STEP, KINK_MARGIN, TOLERANCE, compile_expr, draw
 from symres.proof import Check, Proof, Step
+from symres.tex import escape_text, prose_literal
 
 __all__ = ["derive_stack"]
 
@@ -68,11 +69,12 @@ def derive_stack(
     h = [MatrixSymbol(f"h_{ell}", dim, 1) for ell in range(L + 1)]
     Js = [MatrixSymbol(f"J_{ell}", dim, dim) for ell in range(1, L + 1)]
     steps: list[Step] = []
-    for name, lemma in lemmas.items():
+    for key, lemma in lemmas.items():
         inst = lemma.meta["instance"]
+        name = prose_literal(key)  # a block's name is text, never mathematics
         steps.append(
             Step(
-                lhs=f"J_{{\\mathrm{{{name}}}}}(x)",
+                lhs=f"J_{{\\text{{{escape_text(key)}}}}}(x)",
                 rhs=lemma.result,
                 reason=f"the Jacobian of the {name} block, derived and checked in its own proof (`symres derive {name}`)",
                 short=f"lemma: the {name} block",
@@ -92,7 +94,7 @@ def derive_stack(
             Step(
                 lhs=h[ell],
                 rhs=inst.forward.xreplace(sub),
-                reason=f"layer {ell}: the {b.name} block with its own weights",
+                reason=f"layer {ell}: the {prose_literal(b.name)} block with its own weights",
                 short=f"layer {ell}",
                 check=Check("definition", True, f"h_{ell} := B_{ell}(h_{ell - 1})"),
             )
@@ -104,7 +106,7 @@ def derive_stack(
                 rhs=lemmas[b.name].result.xreplace(sub),  # type: ignore[union-attr]
                 reason=rf"$J_{{{ell}}} := \partial h_{{{ell}}}/\partial h_{{{ell - 1}}}$, the lemma at $h_{{{ell - 1}}}$",
                 short=f"J_{ell} at h_{ell - 1}",
-                check=Check("definition", True, f"J_{ell} := ∂h_{ell}/∂h_{ell - 1}, the lemma of {b.name}"),
+                check=Check("definition", True, f"J_{ell} := ∂h_{ell}/∂h_{ell - 1}, the lemma of {prose_literal(b.name)}"),
             )
         )
     product = matmul(*reversed(Js))
@@ -121,7 +123,7 @@ def derive_stack(
             verifier=verify,
         )
     )
-    names = ", ".join(dict.fromkeys(b.name for b in blks))
+    names = ", ".join(dict.fromkeys(prose_literal(b.name) for b in blks))  # a user's name is text, never math
     proof = Proof(
         title=f"Jacobian of a stack of {L} blocks ({names})",
         assumptions=(

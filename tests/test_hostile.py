@@ -546,3 +546,17 @@ def test_booklet_onto_a_file_or_a_fifo_is_one_line(capsys, tmp_path):
     code, _, err, _ = run(capsys, "verify", folder, "--booklet", out)
     assert code == 2 and "a FIFO, not a regular file" in one_line(err)
     assert stat.S_ISFIFO(os.lstat(out / "symres-derivations.pdf").st_mode) and leftovers(out) == []
+
+
+@pytest.mark.parametrize("mode", [{"wrt": "W1"}, {"grad": "W1"}, {"depth": 2}])
+def test_a_hostile_block_name_stays_text_in_every_proof(mode):
+    from symres.blocks import Block, derive
+    from symres.stacks import derive_stack
+
+    blk = Block.define(r"$\input{/etc/passwd}$", lambda v: v.x + v.matrix("W_1") @ v.sigma(v.x))
+    if "depth" in mode:
+        proof = derive_stack([blk] * mode["depth"], trials=5)
+    else:
+        proof = derive(blk, trials=5, **mode)
+    tex = proof.latex(standalone=True)
+    assert r"$\input" not in tex and r"\textbackslash\allowbreak{}input" in tex

@@ -213,21 +213,8 @@ class _Precise:
     def _det(self, a: Any) -> Any:
         """Gaussian elimination with partial pivoting and no singularity threshold (mpmath's
         det returns an exact 0 below its threshold, which two precisions can agree on)."""
-        m = [[a[i, j] for j in range(a.cols)] for i in range(a.rows)]
-        n, det = len(m), self.mp.mpf(1)
-        for k in range(n):
-            piv = max(range(k, n), key=lambda i: abs(m[i][k]))
-            if m[piv][k] == 0:
-                return self.mp.mpf(0)
-            if piv != k:
-                m[k], m[piv] = m[piv], m[k]
-                det = -det
-            det *= m[k][k]
-            for i in range(k + 1, n):
-                f = m[i][k] / m[k][k]
-                for j in range(k, n):
-                    m[i][j] -= f * m[k][j]
-        return det
+        rows = [[a[i, j] for j in range(a.cols)] for i in range(a.rows)]
+        return det_by_elimination(rows, self.mp.mpf(1))
 
     def _real(self, x: Any) -> Any:
         if isinstance(x, self.mp.mpc):
@@ -657,12 +644,19 @@ def _exact_norm_bound_uncached(
 
 
 def _exact_det(x: list[list[Fraction]]) -> Fraction:
-    m = [row[:] for row in x]
-    n, det = len(m), Fraction(1)
+    return det_by_elimination(x, Fraction(1))
+
+
+def det_by_elimination(rows: list[list[Any]], one: Any) -> Any:
+    """det of the square matrix `rows` by Gaussian elimination with partial pivoting, in
+    the arithmetic of `one` (Fraction: exact; mpmath mpf: at its precision, with no
+    singularity threshold). `rows` is not changed."""
+    m = [row[:] for row in rows]
+    n, det = len(m), one
     for k in range(n):
-        piv = next((i for i in range(k, n) if m[i][k] != 0), None)
-        if piv is None:
-            return Fraction(0)
+        piv = max(range(k, n), key=lambda i: abs(m[i][k]))
+        if m[piv][k] == 0:
+            return one * 0
         if piv != k:
             m[k], m[piv] = m[piv], m[k]
             det = -det
