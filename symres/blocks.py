@@ -646,6 +646,7 @@ def derive(
     wrt: str | None = None,
     grad: str | None = None,
     hessian: bool = False,
+    tokens: int | None = None,
 ) -> Proof:
     """The Jacobian ∂y/∂x of a block (numerator layout, m×d) as a step-by-step Proof.
 
@@ -653,7 +654,8 @@ def derive(
     stacking the columns) for a matrix, m×1 for a scalar. With `grad=NAME`: the gradient of
     s = gᵀy (g the upstream gradient, a column symbol of the proof) in the shape of NAME.
     With `hessian=True`: ∇²_x (gᵀy), d×d and symmetric (it needs σ''). See
-    `symres.gradients`.
+    `symres.gradients`. A token block (`symres.attention`) gives ∂vec(Y)/∂vec(X) at n = `tokens`
+    (default 3) tokens of width `dim`.
 
     Steps: substitute the definition of y, then one differentiation rule per line
     (sum rule, identity, linear map, chain rule through σ, product rule, …). With
@@ -664,6 +666,16 @@ def derive(
     immutable.
     """
     blk = get_block(block) if isinstance(block, str) else block
+    from symres.attention import DEFAULT_TOKENS, TokenBlock, derive_tokens
+
+    if isinstance(blk, TokenBlock):  # X ∈ R^{n×d}: ∂vec(Y)/∂vec(X) (tokens = n)
+        if wrt not in (None, "X") or grad is not None or hessian:
+            raise SymresError(f"block {blk.name!r} is a token block: --wrt, --grad and --hessian take a vector block")
+        if out_dim is not None and out_dim != dim:
+            raise SymresError(f"--out-dim: block {blk.name!r} maps R^{{n×{dim}}} to itself; --out-dim does not apply")
+        return derive_tokens(blk, dim, DEFAULT_TOKENS if tokens is None else tokens, activation, trials, seed, check)
+    if tokens is not None:
+        raise SymresError(f"--tokens sets n for token blocks (attention, mlp, transformer-…); {blk.name!r} takes a vector x")
     if sum(map(bool, (wrt not in (None, "x"), grad is not None, hessian))) > 1:
         raise SymresError("derive: give at most one of --wrt, --grad and --hessian")
     if wrt not in (None, "x") or grad is not None or hessian:

@@ -30,6 +30,7 @@ from symres.expr import (
     Elementwise,
     Kron,
     Scalar,
+    Vec,
     VStack,
     _Applied,
     add,
@@ -307,7 +308,8 @@ def _refusal(f: Basic, u: Basic) -> str:
 def defined_derivation(definition: Lambda) -> Derivation:
     """The derivation of J_f(u) = ∂f(u)/∂u from the definition Lambda(u, f(u)) (cached)."""
     (u,) = definition.variables
-    return differentiate(definition.expr, u)
+    body = definition.expr
+    return differentiate(body if body.shape[1] == 1 else Vec(body), u)  # a matrix function: ∂vec(g(U))/∂vec(U)
 
 
 def _defined_chain(D: Deriv) -> MatrixExpr:
@@ -663,3 +665,12 @@ def shortcut_term(jac: MatrixExpr, wrt: Basic | None = None) -> tuple[str, Basic
             if not depends_on(t, wrt):
                 return "gated-other", matmul(*jac.args[:-1], t)
     return "none", None
+
+
+def register_rules(*rules: Rule) -> None:
+    """Append rules after those above (a rule already there is not added twice)."""
+    global RULES
+    RULES = (*RULES, *(r for r in rules if r not in RULES))
+
+
+import symres.vec_rules  # noqa: E402,F401  registers the token-matrix rules (∂vec(M)/∂vec(X))

@@ -176,6 +176,8 @@ class Vec(MatrixExpr):  # type: ignore[misc]
     def _sympystr(self, printer: Any) -> str:
         return f"vec({printer._print(self.args[0])})"
 
+    _symres_str = _sympystr  # the Unicode text of symres.render
+
 
 class Kron(MatrixExpr):  # type: ignore[misc]
     """A ⊗ B, the Kronecker product: (A ⊗ B)_{(i,k),(j,l)} = A_ij B_kl, so that
@@ -203,6 +205,8 @@ class Kron(MatrixExpr):  # type: ignore[misc]
 
     def _sympystr(self, printer: Any) -> str:
         return f"({printer._print(self.args[0])} ⊗ {printer._print(self.args[1])})"
+
+    _symres_str = _sympystr  # the Unicode text of symres.render
 
 
 class Scalar(sp.Expr):  # type: ignore[misc]

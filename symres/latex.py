@@ -349,7 +349,7 @@ def subexpression_names(proof: Any) -> dict[Basic, str]:
     for side in _sides(proof):
         for node in preorder_traversal(side):
             kind = type(node).__name__
-            inner = node.arg if kind == "Elementwise" else node.expr if kind == "Deriv" else None
+            inner = node.arg if kind == "Elementwise" else node.expr if kind == "Deriv" else getattr(node, "named_argument", None)
             if inner is not None and not isinstance(inner, MatrixSymbol):
                 counts[inner] += 1
     letters = _name_for(proof)

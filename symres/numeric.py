@@ -26,6 +26,7 @@ from symres.activations import GENERIC, Activation, get_activation, get_function
 from symres.errors import SymresError
 from symres.expr import Abbrev, Defined, DefinedJacobian, Deriv, Elementwise, Kron, Scalar, Vec, VStack, sizes_to_values
 from symres.proof import Check
+from symres.tokens import NUMPY as TOKEN_NUMPY
 
 __all__ = [
     "BatchPrinter",
@@ -281,6 +282,7 @@ class Compiled:
             "_kron": _kron,
             "_vec": _vec,
             "_ew": self._ew,
+            **TOKEN_NUMPY,  # commutation matrices, row-wise maps, ⊕ blocks, the causal mask
         }
         # names that are not Python identifiers (`lambda`, `W_{1}`) get safe stand-ins
         renamed = {s: _stand_in(s, i) for i, s in enumerate(self.symbols) if not _identifier(str(s))}

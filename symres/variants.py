@@ -15,6 +15,7 @@ import sympy as sp
 from sympy import Lambda, MatrixExpr, OneMatrix, Transpose, ZeroMatrix
 from sympy.matrices.expressions import Identity
 
+from symres.attention import TOKEN_BLOCKS
 from symres.blocks import Block, TermVocabulary, Vocabulary, abbreviations, latex_of, lemma_steps, register
 from symres.calculus import defined_derivation
 from symres.errors import SymresError
@@ -159,7 +160,7 @@ VARIANTS: tuple[Block, ...] = (
     ),
 )
 
-for _b in VARIANTS:
+for _b in (*VARIANTS, *TOKEN_BLOCKS):
     register(_b)
 
 
