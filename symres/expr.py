@@ -257,10 +257,15 @@ class Size(sp.Symbol):  # type: ignore[misc]
         return (*super()._hashable_content(), self._value)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the steps of a proof share their subtrees: each is rebuilt once
 def sizes_to_values(expr: Basic) -> Basic:
     """expr with every `Size` replaced by its value (for evaluation)."""
-    found = [a for a in expr.atoms(Size)] if isinstance(expr, Basic) else []
-    return expr.xreplace({a: sp.Integer(a.value) for a in found}) if found else expr
+    if isinstance(expr, Size):
+        return sp.Integer(expr.value)
+    if not isinstance(expr, Basic) or not expr.args:
+        return expr
+    args = tuple(sizes_to_values(a) for a in expr.args)
+    return expr.func(*args) if args != expr.args else expr
 
 
 class Abbrev(MatrixExpr):  # type: ignore[misc]

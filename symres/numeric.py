@@ -11,6 +11,7 @@ Instances are drawn from `numpy.random.default_rng(seed)`: reproducible from the
 
 from __future__ import annotations
 
+import functools
 import keyword
 import math
 from collections.abc import Callable, Iterable, Mapping
@@ -362,6 +363,11 @@ class Compiled:
         return self._tracker.poles
 
 
+@functools.lru_cache(maxsize=256)  # a proof's step i ends where step i + 1 starts: compile it once
+def _compiled(expr: MatrixExpr, symbols: tuple[Basic, ...], activation: str) -> Compiled:
+    return Compiled(expr, symbols, activation)
+
+
 def compile_expr(expr: MatrixExpr, symbols: Iterable[Basic], activation: str = "relu") -> Compiled:
     """Lambdify expr once for batched evaluation (see `Compiled`)."""
     return Compiled(expr, symbols, activation)
@@ -408,7 +414,7 @@ def check_equal(
     if trials < 1:
         raise SymresError(f"--trials must be a positive integer, got {trials}")
     symbols = _symbols_of(lhs, rhs)
-    left, right = Compiled(lhs, symbols, activation), Compiled(rhs, symbols, activation)
+    left, right = _compiled(lhs, tuple(symbols), activation), _compiled(rhs, tuple(symbols), activation)
     rng = np.random.default_rng(seed)
     domains = domains or {}
     kept, redrawn = 0, 0

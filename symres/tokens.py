@@ -297,24 +297,29 @@ class CausalMask(MatrixExpr):  # type: ignore[misc]
 # --------------------------------------------------------------------------- NumPy
 
 
+def _rows(m: Array) -> Array:
+    """The rows of the batched m (N, n, k) as columns on a new leading axis: (n, N, k, 1),
+    which broadcasts against the batched symbols (N, …) of a function's body."""
+    return np.moveaxis(np.asarray(m, dtype=float), -2, 0)[..., None]
+
+
 def _rowmap(f: Callable[[Array], Array], m: Array) -> Array:
-    """f on each row of the batched m (N, n, k), rows as (N, k, 1) columns: (N, n, k')."""
-    m = np.asarray(m, dtype=float)
-    rows = [np.asarray(f(np.swapaxes(m[..., i : i + 1, :], -1, -2)), dtype=float) for i in range(m.shape[-2])]
-    batch = np.broadcast_shapes(*(r.shape[:-2] for r in rows))
-    return np.concatenate([np.swapaxes(np.broadcast_to(r, (*batch, *r.shape[-2:])), -1, -2) for r in rows], axis=-2)
+    """f on each row of the batched m (N, n, k), all rows in one call: (N, n, k')."""
+    rows = _rows(m)
+    out = np.asarray(f(rows), dtype=float)
+    out = np.broadcast_to(out, (*rows.shape[:-2], *out.shape[-2:]))  # (n, N, k', 1)
+    return np.moveaxis(out[..., 0], 0, -2)
 
 
 def _rowblocks(jac: Callable[[Array], Array], m: Array) -> Array:
     """⊕_i J(m_i) for the batched m (N, n, k): block-diagonal (N, n k', n k)."""
-    m = np.asarray(m, dtype=float)
-    blocks = [np.asarray(jac(np.swapaxes(m[..., i : i + 1, :], -1, -2)), dtype=float) for i in range(m.shape[-2])]
-    batch = np.broadcast_shapes(*(b.shape[:-2] for b in blocks))
-    r, c = blocks[0].shape[-2:]
-    n = len(blocks)
-    out = np.zeros((*batch, n * r, n * c))
-    for i, b in enumerate(blocks):
-        out[..., i * r : (i + 1) * r, i * c : (i + 1) * c] = b
+    rows = _rows(m)
+    blocks = np.asarray(jac(rows), dtype=float)
+    blocks = np.broadcast_to(blocks, (*rows.shape[:-2], *blocks.shape[-2:]))
+    n, (r, c) = blocks.shape[0], blocks.shape[-2:]
+    out = np.zeros((*blocks.shape[1:-2], n * r, n * c))
+    for i in range(n):
+        out[..., i * r : (i + 1) * r, i * c : (i + 1) * c] = blocks[i]
     return out
 
 

@@ -87,6 +87,7 @@ def _guarded_derive(args: argparse.Namespace, block: Any) -> Any:
                 wrt=args.wrt,
                 grad=args.grad,
                 hessian=args.hessian,
+                tokens=args.tokens,
             )
 
 
@@ -202,6 +203,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--dim", type=positive, default=None, help="input size d (default 3; a module's is read off its first layer)")
     p.add_argument("--out-dim", type=positive, default=None, help="output size m, for blocks that change it (projection)")
+    p.add_argument("--tokens", type=positive, default=None, metavar="N", help="tokens n of a token block (attention, …; default 3)")
     p.add_argument("--activation", default="relu", help="the σ to check with: relu, tanh, sigmoid, gelu, identity")
     p.add_argument(
         "--depth", type=positive, default=None, metavar="L", help="a stack of L such blocks: h_ℓ, J_ℓ named, ∂h_L/∂h_0 = J_L⋯J_1"
