@@ -109,9 +109,9 @@ class TokenVocabulary(Vocabulary):
         left to the caller) for the token matrix m; index names the head's weights."""
         m = unwrap(m)
         sub = index
-        wq = self.weight(f"W_{{Q{sub}}}", "d", "d_k", description="query weight")
-        wk = self.weight(f"W_{{K{sub}}}", "d", "d_k", description="key weight")
-        wv = self.weight(f"W_{{V{sub}}}", "d", "d_k", description="value weight")
+        wq = self.weight(f"W_Q{sub}", "d", "d_k", description="query weight")
+        wk = self.weight(f"W_K{sub}", "d", "d_k", description="key weight")
+        wv = self.weight(f"W_V{sub}", "d", "d_k", description="value weight")
         scale = 1 / sp.sqrt(self.sizes["d_k"])
         scores = matmul(scale, m, wq, Transpose(matmul(m, wk)))
         return matmul(self.softmax(scores, causal=causal), m, wv)
@@ -125,7 +125,7 @@ class TokenVocabulary(Vocabulary):
             *(
                 matmul(
                     self.head(m, str(h), causal=causal),
-                    self.weight(f"W_{{O{h}}}", "d_k", "d", description=f"rows {h} of the output weight W_O"),
+                    self.weight(f"W_O{h}", "d_k", "d", description=f"rows {h} of the output weight W_O"),
                 )
                 for h in range(1, heads + 1)
             )
