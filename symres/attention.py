@@ -319,7 +319,9 @@ def _prenorm(v: TokenVocabulary) -> MatrixExpr:
 
 
 def _postnorm(v: TokenVocabulary) -> MatrixExpr:
-    attn = v.sublayer("A", lambda U: v.layernorm_rows(add(U, v.attention(U, heads=v.heads)), 1), v.X)
+    # the residual sum U + MHA(U) is a sublayer R of its own, so that J_A = K (⊕ J_LN₁) K J_R prints in lines
+    residual = v.sublayer("R", lambda U: add(U, v.attention(U, heads=v.heads)), v.X)
+    attn = v.sublayer("A", lambda U: v.layernorm_rows(U, 1), residual)
     return v.sublayer("M", lambda U: v.layernorm_rows(add(U, v.mlp(U)), 2), attn)
 
 
@@ -333,16 +335,17 @@ TOKEN_BLOCKS: tuple[TokenBlock, ...] = (
     ),
     TokenBlock(
         "attention",
-        r"one attention head with a residual connection, "
-        r"$Y = X + \operatorname{softmax}(X W_Q (X W_K)^{T}/\sqrt{d_k}) X W_V W_O$, softmax on each row",
+        r"one attention head with a residual connection, $Y = X + P X W_V W_O$ with "
+        r"$P = \operatorname{softmax}(X W_Q (X W_K)^{T}/\sqrt{d_k})$, softmax on each row",
         f"{VASWANI}, §3.2.1 (scaled dot-product attention)",
         lambda v: add(v.X, v.attention(v.X)),
         r"X + \operatorname{softmax}(X W_Q (X W_K)^{T}/\sqrt{d_k}) X W_V W_O",
     ),
     TokenBlock(
         "attention-causal",
-        r"one causal attention head, $Y = X + \operatorname{softmax}(X W_Q (X W_K)^{T}/\sqrt{d_k} + M_{\mathrm{causal}}) "
-        r"X W_V W_O$: token $i$ attends to tokens $j \le i$",
+        r"one causal attention head, $Y = X + P X W_V W_O$ with "
+        r"$P = \operatorname{softmax}(X W_Q (X W_K)^{T}/\sqrt{d_k} + M_{\mathrm{causal}})$: "
+        r"token $i$ attends to tokens $j \le i$",
         f"{VASWANI}, §3.2.3 (masking in the decoder)",
         lambda v: add(v.X, v.attention(v.X, causal=True)),
         r"X + \operatorname{softmax}(X W_Q (X W_K)^{T}/\sqrt{d_k} + M_{\mathrm{causal}}) X W_V W_O",
@@ -350,8 +353,9 @@ TOKEN_BLOCKS: tuple[TokenBlock, ...] = (
     TokenBlock(
         "attention-multihead",
         r"multi-head attention with a residual connection, $h = 2$ heads of width $d_k = \lfloor d/h \rfloor$ "
-        r"concatenated: $Y = X + [H_1\ H_2] W_O = X + \sum_h H_h W_{O h}$, "
-        r"$H_h = \operatorname{softmax}(X W_{Q h} (X W_{K h})^{T}/\sqrt{d_k}) X W_{V h}$, $W_{O h}$ the row blocks of $W_O$",
+        r"concatenated: $Y = X + [H_1\ H_2] W_O$, that is $Y = X + \sum_h H_h W_{O h}$ with "
+        r"$H_h = \operatorname{softmax}(X W_{Q h} (X W_{K h})^{T}/\sqrt{d_k}) X W_{V h}$ and "
+        r"$W_{O h}$ the row blocks of $W_O$",
         f"{VASWANI}, §3.2.2 (multi-head attention)",
         lambda v: add(v.X, v.attention(v.X, heads=v.heads)),
         r"X + [H_1\ H_2] W_O",
@@ -368,11 +372,11 @@ TOKEN_BLOCKS: tuple[TokenBlock, ...] = (
     ),
     TokenBlock(
         "transformer-postnorm",
-        r"a post-LN transformer layer, $Y = M(A(X))$ with $A(U) = \mathrm{LN}_1(U + \operatorname{MHA}(U))$ and "
-        r"$M(U) = \mathrm{LN}_2(U + \sigma(U W_1) W_2)$ (LayerNorm on each token, 2 heads)",
+        r"a post-LN transformer layer, $Y = M(A(R(X)))$ with $R(U) = U + \operatorname{MHA}(U)$, "
+        r"$A(U) = \mathrm{LN}_1(U)$ and $M(U) = \mathrm{LN}_2(U + \sigma(U W_1) W_2)$ (LayerNorm on each token, 2 heads)",
         f"{VASWANI}, §3.1 (the original layer: LayerNorm after each residual addition)",
         _postnorm,
-        r"M(A(X))",
+        r"M(A(R(X)))",
         heads=DEFAULT_HEADS,
     ),
 )
