@@ -44,6 +44,7 @@ __all__ = [
     "derive_tokens",
     "softmax_closed_form",
     "softmax_function",
+    "softmax_jacobian",
 ]
 
 DEFAULT_TOKENS = 3
@@ -197,6 +198,54 @@ def _softmax_steps(fn: Defined, numeric: Callable[[MatrixExpr, MatrixExpr], Veri
             verifier=numeric(derived, closed.expr),
         )
     ]
+
+
+def softmax_jacobian(dim: int = 3, *, trials: int = 200, seed: int = 0) -> Proof:
+    """J_softmax(u) derived from softmax(u) = (𝟙ᵀ exp(u))⁻¹ exp(u) on R^dim, rule by rule,
+    then collected to diag(p) − p pᵀ (p = softmax(u)); facts: J_softmax(u) 𝟙 = 0 (a shift
+    of all scores changes nothing) and J_softmax(u)ᵀ = J_softmax(u). Every line checked on
+    `trials` seeded points (derivatives by central finite differences)."""
+    from sympy import ZeroMatrix
+
+    fn = softmax_function(dim)
+    u = fn.variable
+
+    def numeric(before: MatrixExpr, after: MatrixExpr) -> Verifier:
+        return lambda t, s: check_equal(before, after, trials=t, seed=s)
+
+    closed = softmax_closed_form(dim).expr
+    J = DefinedJacobian(fn.args[0], u, Lambda(u, closed))
+    one = OneMatrix(dim, 1)
+    facts = (
+        Step(
+            lhs=matmul(J, one),
+            rhs=ZeroMatrix(dim, 1),
+            reason=r"$\operatorname{diag}(p)\mathbf{1} - p\, p^{T}\mathbf{1} = p - p\,(\mathbf{1}^{T} p) = 0$ since "
+            r"$\mathbf{1}^{T} p = 1$: adding a constant to every score changes nothing, and a gradient through "
+            r"softmax sums to zero",
+            verifier=numeric(matmul(closed, one), ZeroMatrix(dim, 1)),
+        ),
+        Step(
+            lhs=Transpose(J),
+            rhs=J,
+            reason=r"$\operatorname{diag}(p) - p p^{T}$ is symmetric",
+            verifier=numeric(Transpose(closed), closed),
+        ),
+    )
+    proof = Proof(
+        title=f"The Jacobian of softmax on R^{dim}, derived from its definition",
+        assumptions=(
+            f"${latex_of(fn)} = {latex_of(fn.body)}$, $\\exp$ entrywise, $p = \\operatorname{{softmax}}(u)$",
+            r"numerator layout: $(\partial p/\partial u)_{ij} = \partial p_i/\partial u_j$",
+        ),
+        steps=(*lemma_steps(fn, numeric), *_softmax_steps(fn, numeric)),
+        conclusion=rf"J_{{\operatorname{{softmax}}}}(u) = {latex_of(closed)}",
+        result=closed,
+        facts=facts,
+        meta={"derived": True, "block": "softmax", "function": fn},
+        final_check=numeric(Deriv(fn.body, u), closed),
+    )
+    return proof.check(trials=trials, seed=seed)
 
 
 def _lemmas(functions: list[Defined], numeric: Callable[[MatrixExpr, MatrixExpr], Verifier]) -> list[Step]:
