@@ -175,7 +175,13 @@ def _functions(expr: Basic) -> list[Defined]:
     def visit(e: Basic) -> None:
         for a in getattr(e, "args", ()):
             visit(a)
-        fn = e.function if isinstance(e, RowMap) else Defined(e.args[0], e.variable, e.definition) if isinstance(e, Defined) else None
+        fn = (
+            e.function
+            if isinstance(e, RowMap)
+            else Defined(e.args[0], e.variable, e.definition)
+            if isinstance(e, Defined)
+            else None
+        )
         if fn is not None:
             visit(fn.body)
             if fn not in found:
@@ -346,9 +352,7 @@ def _facts(jac: MatrixExpr, functions: list[Defined], X: MatrixSymbol) -> tuple[
         text = r"the identity term $I$ (of size $nd$) stands alone in the sum: the residual path is ungated"
     elif isinstance(jac, sp.MatMul) and any(isinstance(f, DefinedJacobian) for f in jac.args):
         names = [rf"J_{{\operatorname{{{f.name}}}}}" for f in jac.args if isinstance(f, DefinedJacobian)]
-        text = (
-            rf"the layer's Jacobian is the product ${' '.join(names)}$ of its sublayers' Jacobians (later on the left)"
-        )
+        text = rf"the layer's Jacobian is the product ${' '.join(names)}$ of its sublayers' Jacobians (later on the left)"
     else:
         return ()
     check = Check("symbolic", True, "read off the structure of the derived expression")
@@ -357,6 +361,18 @@ def _facts(jac: MatrixExpr, functions: list[Defined], X: MatrixSymbol) -> tuple[
 
 
 # --------------------------------------------------------------------------- the blocks
+
+
+def _on_tokens(fn: Callable[[TokenVocabulary], MatrixExpr]) -> Callable[[Vocabulary], MatrixExpr]:
+    """fn as a Block's build (`TokenBlock.instance` passes a `TokenVocabulary`)."""
+
+    def build(v: Vocabulary) -> MatrixExpr:
+        if not isinstance(v, TokenVocabulary):
+            raise SymresError("a token block is built on a token matrix X: use TokenBlock.instance")
+        return fn(v)
+
+    return build
+
 
 XIONG = "Xiong et al. 2020, On Layer Normalization in the Transformer Architecture (arXiv:2002.04745)"
 VASWANI = "Vaswani et al. 2017, Attention Is All You Need (arXiv:1706.03762)"
@@ -379,7 +395,7 @@ TOKEN_BLOCKS: tuple[TokenBlock, ...] = (
         "mlp",
         r"the position-wise MLP sublayer $Y = X + \sigma(X W_1) W_2$ on each token (row) of $X \in \mathbb{R}^{n \times d}$",
         f"{VASWANI}, §3.3 (position-wise feed-forward network, biases omitted)",
-        lambda v: add(v.X, v.mlp(v.X)),
+        _on_tokens(lambda v: add(v.X, v.mlp(v.X))),
         r"X + \sigma(X W_1) W_2",
     ),
     TokenBlock(
@@ -387,7 +403,7 @@ TOKEN_BLOCKS: tuple[TokenBlock, ...] = (
         r"one attention head with a residual connection, $Y = X + P X W_V W_O$ with "
         r"$P = \operatorname{softmax}(X W_Q (X W_K)^{T}/\sqrt{d_k})$, softmax on each row",
         f"{VASWANI}, §3.2.1 (scaled dot-product attention)",
-        lambda v: add(v.X, v.attention(v.X)),
+        _on_tokens(lambda v: add(v.X, v.attention(v.X))),
         r"X + \operatorname{softmax}(X W_Q (X W_K)^{T}/\sqrt{d_k}) X W_V W_O",
     ),
     TokenBlock(
@@ -396,7 +412,7 @@ TOKEN_BLOCKS: tuple[TokenBlock, ...] = (
         r"$P = \operatorname{softmax}(X W_Q (X W_K)^{T}/\sqrt{d_k} + M_{\mathrm{causal}})$: "
         r"token $i$ attends to tokens $j \le i$",
         f"{VASWANI}, §3.2.3 (masking in the decoder)",
-        lambda v: add(v.X, v.attention(v.X, causal=True)),
+        _on_tokens(lambda v: add(v.X, v.attention(v.X, causal=True))),
         r"X + \operatorname{softmax}(X W_Q (X W_K)^{T}/\sqrt{d_k} + M_{\mathrm{causal}}) X W_V W_O",
     ),
     TokenBlock(
@@ -406,7 +422,7 @@ TOKEN_BLOCKS: tuple[TokenBlock, ...] = (
         r"$H_h = \operatorname{softmax}(X W_{Q h} (X W_{K h})^{T}/\sqrt{d_k}) X W_{V h}$ and "
         r"$W_{O h}$ the row blocks of $W_O$",
         f"{VASWANI}, §3.2.2 (multi-head attention)",
-        lambda v: add(v.X, v.attention(v.X, heads=v.heads)),
+        _on_tokens(lambda v: add(v.X, v.attention(v.X, heads=v.heads))),
         r"X + [H_1\ H_2] W_O",
         heads=DEFAULT_HEADS,
     ),
@@ -415,7 +431,7 @@ TOKEN_BLOCKS: tuple[TokenBlock, ...] = (
         r"a pre-LN transformer layer, $Y = M(A(X))$ with $A(U) = U + \operatorname{MHA}(\mathrm{LN}_1(U))$ and "
         r"$M(U) = U + \sigma(\mathrm{LN}_2(U) W_1) W_2$ (LayerNorm on each token, 2 heads)",
         XIONG,
-        _prenorm,
+        _on_tokens(_prenorm),
         r"M(A(X))",
         heads=DEFAULT_HEADS,
     ),
@@ -424,7 +440,7 @@ TOKEN_BLOCKS: tuple[TokenBlock, ...] = (
         r"a post-LN transformer layer, $Y = M(A(R(X)))$ with $R(U) = U + \operatorname{MHA}(U)$, "
         r"$A(U) = \mathrm{LN}_1(U)$ and $M(U) = \mathrm{LN}_2(U + \sigma(U W_1) W_2)$ (LayerNorm on each token, 2 heads)",
         f"{VASWANI}, §3.1 (the original layer: LayerNorm after each residual addition)",
-        _postnorm,
+        _on_tokens(_postnorm),
         r"M(A(R(X)))",
         heads=DEFAULT_HEADS,
     ),

@@ -18,6 +18,7 @@ numerator layout, vec stacking the columns; `symres.calculus` appends them to it
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import sympy as sp
 from sympy import Basic, Lambda, MatrixExpr
@@ -31,13 +32,18 @@ from symres.tokens import Commutation, RowBlocks, RowMap, sizes_of
 __all__ = ["VEC_RULES", "ROW_JACOBIANS", "row_jacobian"]
 
 
-def _inner(D: Deriv) -> Basic | None:
+def _vec_of(D: Deriv) -> Basic | None:
     """M for D = ∂vec(M)/∂x, None for any other derivative."""
     return D.expr.args[0] if isinstance(D.expr, Vec) else None
 
 
+def _inner(D: Deriv) -> Any:
+    """M for D = ∂vec(M)/∂x, a derivative a rule of this module has matched."""
+    return D.expr.args[0]
+
+
 def _is(kind: type | tuple[type, ...]) -> Callable[[Deriv], bool]:
-    return lambda D: isinstance(_inner(D), kind)
+    return lambda D: isinstance(_vec_of(D), kind)
 
 
 def _dvec(m: Basic, x: Basic) -> MatrixExpr:
@@ -108,7 +114,7 @@ VEC_RULES: tuple[Rule, ...] = (
         "vec-identity",
         "identity",
         r"$\partial \operatorname{vec}(X)/\partial \operatorname{vec}(X) = I$",
-        lambda D: _inner(D) is not None and _inner(D) == D.wrt,
+        lambda D: _vec_of(D) is not None and _vec_of(D) == D.wrt,
         lambda D: Identity(D.shape[0]),
     ),
     Rule(

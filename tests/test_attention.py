@@ -18,7 +18,7 @@ from symres.attention import TOKEN_BLOCKS, softmax_closed_form, softmax_function
 from symres.blocks import BLOCKS, derive
 from symres.calculus import defined_derivation
 from symres.errors import SymresError
-from symres.expr import Deriv, DefinedJacobian, Vec
+from symres.expr import DefinedJacobian, Deriv, Vec
 from symres.numeric import check_equal, compile_expr, draw
 from symres.tokens import Commutation, RowBlocks, commutation_matrix
 

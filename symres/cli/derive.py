@@ -74,7 +74,11 @@ def _guarded_derive(args: argparse.Namespace, block: Any) -> Any:
                     f"{NODES_PER_SECOND * budget:g} (about {NODES_PER_SECOND} a second): raise --budget"
                 )
             if args.depth is not None:
+                from symres.attention import TokenBlock
                 from symres.stacks import derive_stack
+
+                if isinstance(blk, TokenBlock):
+                    raise SymresError(f"{what} --depth stacks blocks of a vector x; a token block is derived one layer at a time")
 
                 return derive_stack([blk] * args.depth, dim=dim, activation=args.activation, trials=args.trials, seed=args.seed)
             return derive(
@@ -203,7 +207,9 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--dim", type=positive, default=None, help="input size d (default 3; a module's is read off its first layer)")
     p.add_argument("--out-dim", type=positive, default=None, help="output size m, for blocks that change it (projection)")
-    p.add_argument("--tokens", type=positive, default=None, metavar="N", help="tokens n of a token block (attention, …; default 3)")
+    p.add_argument(
+        "--tokens", type=positive, default=None, metavar="N", help="tokens n of a token block (attention, …; default 3)"
+    )
     p.add_argument("--activation", default="relu", help="the σ to check with: relu, tanh, sigmoid, gelu, identity")
     p.add_argument(
         "--depth", type=positive, default=None, metavar="L", help="a stack of L such blocks: h_ℓ, J_ℓ named, ∂h_L/∂h_0 = J_L⋯J_1"
