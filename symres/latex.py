@@ -17,6 +17,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from symres.activations import ACTIVATIONS, FUNCTIONS, GENERIC
+from symres.expr import Abbrev
 from symres.tex import LITERAL_DOLLAR, escape_text
 from symres.tex import TEXLIVE_HINT as TEXLIVE_HINT  # re-exported: compile_pdf lives in symres.tex
 from symres.tex import compile_pdf as compile_pdf
@@ -330,6 +331,8 @@ def _name_for(proof: Any) -> list[str]:
     for side in _sides(proof):
         for sym in getattr(side, "free_symbols", ()):
             used.add(str(getattr(sym, "name", sym)).partition("_")[0])
+        for named in side.atoms(Abbrev) if isinstance(side, Basic) else ():  # LayerNorm's v, c: not a name twice
+            used.add(named.name.partition("_")[0])
     return [c for c in ("u", "v", "z", "p", "q", "r") if c not in used]
 
 

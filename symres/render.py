@@ -187,6 +187,13 @@ def text_names(proof: Any) -> dict[Basic, str]:
 
 _MACROS: list[tuple[str, Any]] = [
     (r"\\frac\{\\partial ([^{}]*)\}\{\\partial ([^{}]*)\}", r"∂\1/∂\2"),
+    (r"\\frac\{1\}\{\\sqrt\{([^{}]*(?:\{[^{}]*\})?)\}\}", r"1/√\1"),  # 1/√d_k (token blocks)
+    (r"\\otimes(?![A-Za-z])", "⊗"),
+    (r"\\bigoplus(?![A-Za-z])", "⊕"),
+    (r"\\ldots(?![A-Za-z])", "…"),
+    (r"\\lfloor\b\s*", "⌊"),
+    (r"\s*\\rfloor\b", "⌋"),
+    (r"\\ ", " "),
     (r"\\t?frac\{?(\w)\}?\{?(\w)\}?", r"\1/\2"),
     (r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"(\1)/(\2)"),
     (r"\\(?:mathopen|mathclose)\{\}", ""),

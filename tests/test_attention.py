@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from symres.attention import TOKEN_BLOCKS, softmax_closed_form, softmax_function
 from symres.blocks import BLOCKS, derive
 from symres.calculus import defined_derivation
+from symres.cli import main
 from symres.errors import SymresError
 from symres.expr import DefinedJacobian, Deriv, Vec
 from symres.numeric import check_equal, compile_expr, draw
@@ -76,8 +77,11 @@ def _autograd(name, point, act, n, d):
     return torch.autograd.functional.jacobian(f, _vec(P["X"])).numpy()
 
 
-@pytest.mark.parametrize("name", [b.name for b in TOKEN_BLOCKS])
-@pytest.mark.parametrize(("n", "d", "act", "seed"), [(3, 4, "tanh", 1), (4, 3, "relu", 2), (5, 6, "tanh", 3)])
+SIZES = [(3, 4, "tanh", 1), (4, 3, "relu", 2), (5, 6, "tanh", 3)]
+CASES = [(b.name, *size) for b in TOKEN_BLOCKS for size in SIZES if size[0] < 5 or "transformer" not in b.name]
+
+
+@pytest.mark.parametrize(("name", "n", "d", "act", "seed"), CASES)
 def test_jacobian_matches_torch_autograd(name, n, d, act, seed):
     proof = derive(name, dim=d, tokens=n, activation=act, check=False)
     inst = proof.meta["instance"]
@@ -190,16 +194,39 @@ def test_tokens_option_errors():
         derive("attention-multihead", dim=1, check=False)
 
 
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "symres", *args], capture_output=True, text=True, timeout=300)
+def _cli(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
-def test_cli_list_and_derive():
-    listed = json.loads(_cli("list", "--json").stdout)
-    assert set(FIVE) <= {b["name"] for b in listed}
-    out = _cli("derive", "attention", "--tokens", "4", "--dim", "3", "--trials", "30", "--json")
-    assert out.returncode == 0, out.stderr
-    obj = json.loads(out.stdout)
-    assert obj["passed"] and obj["block"] == "attention"
-    bad = _cli("derive", "preact", "--tokens", "3")
-    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+def test_cli_list_and_derive(capsys):
+    code, out, _ = _cli(capsys, "list", "--json")
+    assert code == 0 and set(FIVE) <= {b["name"] for b in json.loads(out)}
+    code, out, err = _cli(capsys, "derive", "attention", "--tokens", "4", "--dim", "3", "--trials", "30", "--json")
+    obj = json.loads(out)
+    assert code == 0 and err == "" and obj["passed"] and obj["block"] == "attention"
+    assert obj["check"]["passed"] and "finite differences" in obj["check"]["detail"]
+
+
+def test_cli_refuses_tokens_for_a_vector_block():
+    out = subprocess.run(
+        [sys.executable, "-m", "symres", "derive", "preact", "--tokens", "3"], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 2 and out.stdout == "" and len(out.stderr.strip().splitlines()) == 1
+    assert "--tokens sets n for token blocks" in out.stderr
+
+
+def test_names_of_subexpressions_avoid_layernorm_names():
+    """LayerNorm's variance is v₁: the recurring sub-expressions of a proof are named with another letter."""
+    from symres.latex import subexpression_names
+
+    names = subexpression_names(derive("transformer-prenorm", dim=3, tokens=3, check=False))
+    assert names and not any(n.startswith(("v_", "c_")) for n in names.values())
+
+
+def test_terminal_transliterates_the_token_notation():
+    from symres.render import unicode_math
+
+    assert unicode_math(r"$\bigoplus_i B_i$, $(B^{T} \otimes A)$, $B_1, \ldots, B_n$") == "⊕_i B_i, (Bᵀ ⊗ A), B₁, …, B_n"
+    assert unicode_math(r"$\frac{1}{\sqrt{d_{k}}} S$") == "1/√d_k S"
