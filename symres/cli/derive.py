@@ -40,9 +40,11 @@ def _cmd_list(args: argparse.Namespace) -> int:
     for name, p in proofs.items():
         console.print()
         console.print(Text.assemble((name, "bold cyan"), "  ", unicode_math(BLOCKS[name].title)))
-        for line in formula_lines("  y     = ", p.meta["forward"], width):
+        label = p.meta.get("result_label", "∂y/∂x")  # ∂vec(Y)/∂vec(X) for a token block
+        lhs = "vec(Y)" if "vec" in label else "y"
+        for line in formula_lines(f"  {lhs:<{len(label)}} = ", p.meta["forward"], width):
             console.print(Text(line))
-        for line in formula_lines("  ∂y/∂x = ", p.result, width):
+        for line in formula_lines(f"  {label} = ", p.result, width):
             console.print(Text(line))
         console.print(Text("  source: " + unicode_math(BLOCKS[name].source), style="dim"))
     return 0
