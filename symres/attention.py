@@ -105,9 +105,9 @@ class TokenVocabulary(Vocabulary):
         m = unwrap(m)
         return RowMap.of(self.layernorm(MatrixSymbol("u", int(m.shape[1]), 1), k), m)
 
-    def head(self, m: MatrixExpr, index: str = "", *, causal: bool = False, value: bool = True) -> MatrixExpr:
-        """softmax(M W_Q (M W_K)ᵀ/√d_k) M W_V (n×d_k; with value=False the output weight is
-        left to the caller) for the token matrix m; index names the head's weights."""
+    def head(self, m: MatrixExpr, index: str = "", *, causal: bool = False) -> MatrixExpr:
+        """softmax(M W_Q (M W_K)ᵀ/√d_k) M W_V (n×d_k, the output weight is left to the
+        caller) for the token matrix m; index names the head's weights (W_Q1, …)."""
         m = unwrap(m)
         sub = index
         wq = self.weight(f"W_Q{sub}", "d", "d_k", description="query weight")

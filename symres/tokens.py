@@ -44,7 +44,6 @@ __all__ = [
     "RowBlocks",
     "RowMap",
     "name_sizes",
-    "size_symbol",
     "sizes_of",
 ]
 
@@ -64,11 +63,6 @@ def name_sizes(sym: MatrixSymbol, rows: Size, cols: Size) -> MatrixSymbol:
     return sym
 
 
-def size_symbol(value: int) -> Basic:
-    """A size without a name: the number itself."""
-    return sp.Integer(value)
-
-
 def sizes_of(e: Basic) -> tuple[Basic, Basic]:
     """The (rows, columns) of the matrix expression e as sizes: `Size` symbols where the
     symbols of e were named with `name_sizes`, integers otherwise."""
@@ -76,7 +70,7 @@ def sizes_of(e: Basic) -> tuple[Basic, Basic]:
     named = _names(e)
     if named is not None and (named[0].value, named[1].value) == (rows, cols):
         return named
-    return size_symbol(rows), size_symbol(cols)
+    return sp.Integer(rows), sp.Integer(cols)
 
 
 def _names(e: Basic) -> tuple[Size, Size] | None:
