@@ -13,13 +13,14 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sympy import Transpose
 
 from symres.attention import TOKEN_BLOCKS, softmax_closed_form, softmax_function
 from symres.blocks import BLOCKS, derive
 from symres.calculus import defined_derivation
 from symres.cli import main
 from symres.errors import SymresError
-from symres.expr import DefinedJacobian, Deriv, Vec
+from symres.expr import DefinedJacobian, Deriv, Vec, add, matmul
 from symres.numeric import check_equal, compile_expr, draw
 from symres.tokens import Commutation, RowBlocks, commutation_matrix
 
@@ -230,3 +231,20 @@ def test_terminal_transliterates_the_token_notation():
 
     assert unicode_math(r"$\bigoplus_i B_i$, $(B^{T} \otimes A)$, $B_1, \ldots, B_n$") == "⊕_i B_i, (Bᵀ ⊗ A), B₁, …, B_n"
     assert unicode_math(r"$\frac{1}{\sqrt{d_{k}}} S$") == "1/√d_k S"
+
+
+@given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4), st.integers(0, 2**16))
+@settings(max_examples=20, deadline=None)
+def test_vec_rules_on_random_sizes(n, d, m, seed):
+    """∂vec(A X B)/∂vec(X) = Bᵀ ⊗ A and ∂vec(Xᵀ C)/∂vec(X) = (Cᵀ ⊗ I) K_{n,d}, derived, equal
+    to finite differences and to NumPy's kron at random points."""
+    from symres.calculus import jacobian
+
+    X, A, B, C = (sp.MatrixSymbol(s, *shape) for s, shape in (("X", (n, d)), ("A", (m, n)), ("B", (d, m)), ("C", (n, m))))
+    for y in (matmul(A, X, B), matmul(Transpose(X), C), add(matmul(A, X, B), matmul(A, X, B))):
+        J = jacobian(Vec(y), X)
+        assert check_equal(Deriv(Vec(y), X), J, trials=5, seed=seed).passed
+    J = compile_expr(jacobian(Vec(matmul(A, X, B)), X), [A, B])
+    rng = np.random.default_rng(seed)
+    a, b = rng.standard_normal((1, m, n)), rng.standard_normal((1, d, m))
+    np.testing.assert_allclose(J({"A": a, "B": b})[0], np.kron(b[0].T, a[0]), atol=1e-14)
