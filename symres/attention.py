@@ -313,6 +313,11 @@ def derive_tokens(
     ):
         conv = f"; {act.convention}" if act.convention else ""
         assumptions.append(rf"$\sigma$: an elementwise activation, here {act.name} ({act.title}){conv}")
+    if any(f.body.has(CausalMask) for f in functions) or inst.forward.has(CausalMask):
+        assumptions.append(
+            r"$M_{\mathrm{causal}}$ ($n \times n$): $0$ on and below the diagonal, $-\infty$ above it "
+            r"(token $i$ attends to tokens $j \le i$); a constant"
+        )
     assumptions += [
         r"vec stacks the columns; $\operatorname{vec}(A X B) = (B^{T} \otimes A) \operatorname{vec}(X)$; "
         r"$K_{p,q}$ is the commutation matrix, $K_{p,q} \operatorname{vec}(A) = \operatorname{vec}(A^{T})$ for $A$ $p \times q$",
