@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sympy import Basic, MatrixSymbol, OneMatrix
+from sympy import Basic, MatrixSymbol, OneMatrix, Rational, Symbol
 from sympy.matrices.expressions import MatAdd
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
@@ -87,6 +87,8 @@ class SymresTextPrinter(StrPrinter):  # type: ignore[misc]
     def _print_Pow(self, expr: Any, rational: bool = False) -> str:
         if type(expr.base).__name__ == "Scalar":
             return f"({self._print(expr.base)})^{self._print(expr.exp)}"
+        if expr.exp == Rational(-1, 2) and isinstance(expr.base, Symbol):  # 1/√d_k, as the LaTeX reads
+            return f"1/√{self._print(expr.base)}"
         return super()._print_Pow(expr, rational)
 
     def _print_Defined(self, expr: Any) -> str:
