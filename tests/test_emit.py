@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from helpers import torch_jacobian
+from helpers import torch_derivative, torch_hessian, torch_jacobian
 
 from symres.activations import get_function
 from symres.blocks import derive
@@ -75,7 +75,7 @@ def test_keyword_arguments_are_named_after_the_symbols():
 def test_the_docstring_names_block_layout_and_kink_convention():
     fn = load(emit(derive("preact", check=False), "numpy"), "jacobian_preact")
     doc = fn.__doc__
-    assert "preact" in doc and "Numerator layout: J[i, j] = ∂y_i/∂x_j, a 3×3 array" in doc
+    assert "preact" in doc and "∂y/∂x in numerator layout: J[i, j] = ∂y_i/∂x_j, an array of shape (3, 3)" in doc
     assert "ReLU'(0) := 0" in doc and "σ = relu" in doc
 
 
@@ -184,3 +184,118 @@ def test_a_bad_backend_is_one_line(capsys):
     assert code == 2 and err.count("\n") == 1 and "invalid choice" in err
     with pytest.raises(SymresError, match="choose one of numpy, torch"):
         emit(derive("preact", check=False), "jax")
+
+
+# --------------------------------------------------------------------------- --wrt, --grad, --hessian
+
+MODES = [
+    ("residual", "relu", {"wrt": "W_1"}),
+    ("residual", "tanh", {"grad": "W_2"}),
+    ("residual", "sigmoid", {"hessian": True}),
+    ("preact", "relu", {"grad": "W_1"}),
+    ("preact", "gelu", {"hessian": True}),
+    ("prenorm", "tanh", {"wrt": "W_1"}),
+    ("prenorm", "relu", {"grad": "W_1"}),
+    ("prenorm", "gelu", {"grad": "W_2"}),
+    ("gated-exclusive", "tanh", {"wrt": "b_g"}),
+    ("gated-exclusive", "relu", {"grad": "W_g"}),
+    ("gated-exclusive", "tanh", {"hessian": True}),
+    ("rezero", "relu", {"grad": "alpha"}),
+    ("rezero", "sigmoid", {"wrt": "alpha"}),
+]
+
+
+def autograd_value(proof, values: dict, activation: str, mode: dict) -> np.ndarray:
+    """The value of what `proof` derives, by torch autograd on its forward map (the oracle
+    of tests/helpers.py): ∂y/∂vec(W) (columns stacked), ∇_W (gᵀy) in W's shape, ∇²_x (gᵀy)."""
+    y = proof.meta["forward"]
+    if "hessian" in mode:
+        return torch_hessian(y, values, activation, values["g"])
+    name = mode.get("wrt") or mode["grad"]
+    J = torch_derivative(y, values, activation, name)
+    if "wrt" in mode:
+        return J
+    G = values["g"].reshape(-1) @ J  # gᵀ ∂y/∂vec(W): vec(∇_W s)ᵀ
+    shape = np.shape(values[name])
+    return G.reshape(shape[1], shape[0]).T if len(shape) == 2 and shape[1] > 1 else G.reshape(shape)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+@pytest.mark.parametrize("block, activation, mode", MODES)
+def test_emitted_derivatives_against_autograd(block, activation, mode, backend):
+    proof = derive(block, dim=3, activation=activation, check=False, **mode)
+    source = emit(proof, backend)
+    fname = source.split("\ndef ")[-1].split("(")[0]
+    fn = load(source, fname)
+    for seed in range(3):
+        values = point(proof, seed)
+        got = fn(*(values[str(p.symbol)] for p in proof.meta["instance"].params))
+        got = got.detach().numpy() if backend == "torch" else np.asarray(got)
+        expected = autograd_value(proof, values, activation, mode)
+        assert got.shape == expected.shape or got.size == expected.size == 1, (got.shape, expected.shape)
+        assert np.allclose(got.reshape(expected.shape), expected, atol=1e-9), (block, mode, seed)
+
+
+def test_function_names_and_docstrings_say_what_is_returned():
+    src = emit(derive("residual", wrt="W1", check=False), "numpy")
+    fn = load(src, "jacobian_wrt_W_1_residual")
+    assert "∂y/∂vec(W_1) in numerator layout, an array of shape (3, 9)" in fn.__doc__
+    assert "column i + 3·j (0-based) holds ∂y/∂W_1[i, j]" in fn.__doc__
+    fn = load(emit(derive("residual", grad="W_1", check=False), "torch"), "gradient_W_1_residual")
+    assert "in the shape of W_1: 3×3, G[i, j] = ∂s/∂W_1[i, j]" in fn.__doc__
+    assert "g (3,): the upstream gradient" in fn.__doc__ and "ReLU'(0) := 0" in fn.__doc__
+    fn = load(emit(derive("preact", hessian=True, check=False), "numpy"), "hessian_preact")
+    assert "∇²ₓ s, the Hessian of the scalar s = gᵀy" in fn.__doc__
+    assert "ReLU'(0) := 0, ReLU''(0) := 0" in fn.__doc__
+    fn = load(emit(derive("rezero", grad="alpha", check=False), "numpy"), "gradient_alpha_rezero")
+    assert "a 0-d array (a scalar)" in fn.__doc__
+    assert fn(np.ones(3), 0.5, np.eye(3), np.eye(3), np.ones(3)).shape == ()
+
+
+def test_the_hessian_at_a_kink_follows_autograd():
+    """ReLU''(u) := 0 everywhere, also at u = 0: what torch's double backward gives."""
+    proof = derive("residual", dim=2, hessian=True, check=False)
+    fn = load(emit(proof, "numpy"), "hessian_residual")
+    values = {"x": np.array([[0.0], [1.0]]), "W_1": np.eye(2), "W_2": np.eye(2), "g": np.array([[1.0], [2.0]])}
+    expected = torch_hessian(proof.meta["forward"], values, "relu", values["g"])
+    assert np.array_equal(fn(**values), expected) and not expected.any()
+
+
+@pytest.mark.parametrize(
+    "block, mode, lets",
+    [
+        ("residual", ["--grad", "W1"], {"x": "1,-2,0.5", "W_1": "1,2,0;0,1,-1;2,0,1", "W_2": "0.5", "g": "1,0,-2"}),
+        ("preact", ["--wrt", "W2"], {"x": "1,-2,0.5", "W_1": "1,2,0;0,1,-1;2,0,1", "W_2": "1,0,1;0,2,0;1,1,1"}),
+        (
+            "gated-exclusive",
+            ["--hessian"],
+            {"x": "1,-2,0.5", "W_1": "0.5", "W_2": "1", "W_g": "1,0,1;0,2,0;1,1,1", "b_g": "0", "g": "1,2,3"},
+        ),
+    ],
+)
+def test_cli_emit_of_a_derivative_equals_the_let_value(capsys, block, mode, lets):
+    code, source, _ = run(capsys, "derive", block, *mode, "--activation", "tanh", "--emit", "numpy", "--trials", "10")
+    assert code == 0
+    argv = [a for n, v in lets.items() for a in ("--let", f"{n}={v}")]
+    code, out, _ = run(capsys, "derive", block, *mode, "--activation", "tanh", *argv, "--json", "--trials", "10")
+    assert code == 0
+    from symres.numeric import parse_value
+
+    proof = derive(block, activation="tanh", check=False, **_mode_kwargs(mode))
+    args = [parse_value(lets[str(s)], tuple(s.shape), str(s)) for s in proof.meta["instance"].symbols]
+    fname = source.split("\ndef ")[-1].split("(")[0]
+    assert np.allclose(load(source, fname)(*args), json.loads(out)["value"], atol=1e-12)
+
+
+def _mode_kwargs(argv: list[str]) -> dict:
+    if argv[0] == "--hessian":
+        return {"hessian": True}
+    return {argv[0][2:]: argv[1]}
+
+
+def test_no_code_is_emitted_from_a_failed_derivation(capsys, monkeypatch):
+    from symres.proof import Proof
+
+    monkeypatch.setattr(Proof, "passed", property(lambda self: False))
+    code, out, err = run(capsys, "derive", "residual", "--grad", "W1", "--emit", "numpy", "--trials", "5")
+    assert code == 1 and out == "" and err.count("\n") == 1 and "no code emitted" in err

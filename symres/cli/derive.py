@@ -139,6 +139,11 @@ def _emit(args: argparse.Namespace, proof: Any, point: dict[str, Any] | None) ->
     if args.emit:
         from symres.emit import emit
 
+        if not proof.passed:  # code is emitted only from a derivation whose every check passed
+            sys.stderr.write(
+                "symres: --emit: the derivation failed a check (run it without --emit to see which); no code emitted\n"
+            )
+            return status
         sys.stdout.write(emit(proof, args.emit))
         return status
     if args.pdf:
