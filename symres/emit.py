@@ -212,7 +212,9 @@ class _Returned:
 def _returned(proof: Proof, names: dict[Basic, str]) -> _Returned:
     """The mode of the proof (derive's meta["mode"]): ∂y/∂x, ∂y/∂vec(W), ∇_W s or ∇²_x s."""
     mode = proof.meta.get("mode")
+    assert proof.result is not None
     m, n = (int(k) for k in proof.result.shape)
+    lines: tuple[str, ...]
     if mode is None:
         return _Returned(
             "jacobian", (f"∂y/∂x in numerator layout: J[i, j] = ∂y_i/∂x_j, an array of shape ({m}, {n}), float64.",), "∂y/∂x"
