@@ -92,7 +92,7 @@ def test_emitted_functions_agree_with_the_catalogue(name):
     u = np.linspace(0.1, 3.0, 7) if name in ("rsqrt", "log", "sqrt") else np.linspace(-3.0, 3.0, 7)
     u = np.linspace(-1.2, 1.2, 7) if name == "tan" else u
     helpers = emit_helpers("numpy")
-    for order in (0, 1):
+    for order in (0, 1, 2):
         src = _FUNCTIONS["numpy"][name][order]
         assert np.allclose(eval(src, helpers, {"u": u}), get_function(name).numpy(order)(u), atol=1e-12)
         tsrc = _FUNCTIONS["torch"][name][order]
@@ -299,3 +299,74 @@ def test_no_code_is_emitted_from_a_failed_derivation(capsys, monkeypatch):
     monkeypatch.setattr(Proof, "passed", property(lambda self: False))
     code, out, err = run(capsys, "derive", "residual", "--grad", "W1", "--emit", "numpy", "--trials", "5")
     assert code == 1 and out == "" and err.count("\n") == 1 and "no code emitted" in err
+
+
+# --------------------------------------------------------------------------- Cookbook functions and powers
+
+COOKBOOK_CASES = ["exp", "log", "sin", "cos", "tan", "sqrt", 3, -1, "3/2", "-1/2"]
+
+
+def _cookbook_block(f):
+    from symres.blocks import Block
+    from symres.numeric import POSITIVE
+
+    positive = f in ("log", "sqrt", "3/2", "-1/2")
+    kw = {"domain": POSITIVE} if positive else {}
+
+    def build(v):
+        u = v.matrix("W1", **kw) @ v.x
+        return v.x + v.matrix("W2") @ (v.act(f, u) if isinstance(f, str) and f.isalpha() else v.pow(u, f))
+
+    return Block.define(f"cook-{f}", build, x_domain="positive" if positive else None)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+@pytest.mark.parametrize("f", COOKBOOK_CASES)
+def test_cookbook_functions_and_powers_emit_with_first_and_second_derivatives(f, backend):
+    from symres.numeric import draw
+
+    blk = _cookbook_block(f)
+    for mode in ({}, {"grad": "W1"}, {"hessian": True}):
+        proof = derive(blk, dim=3, check=False, **mode)
+        source = emit(proof, backend)
+        order = 2 if mode.get("hessian") else 1
+        assert f"_d{order if order == 2 else ''}(" in source  # f' (and f'') are emitted, not refused
+        fn = load(source, source.split("\ndef ")[-1].split("(")[0])
+        inst = proof.meta["instance"]
+        batch = draw(inst.symbols, inst.domains, 2, np.random.default_rng(5))
+        for k in range(2):
+            values = {name: v[k] for name, v in batch.items()}
+            got = fn(*(values[str(s)] for s in inst.symbols))
+            got = got.numpy() if backend == "torch" else got
+            expected = torch_jacobian(inst.forward, values, "relu") if not mode else autograd_value(proof, values, "relu", mode)
+            np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("p", [2, 3, -1, "3/2", "-1/2", "1/3"])
+def test_emitted_powers_agree_with_the_catalogue(p):
+    from symres.activations import power
+    from symres.emit import function_source
+
+    f = power(p)
+    u = np.linspace(0.3, 2.5, 9)
+    for order in (0, 1, 2):
+        got = eval(function_source("numpy", f.name, order), {"numpy": np}, {"u": u})
+        np.testing.assert_allclose(got, f.numpy(order)(u), rtol=1e-14)
+        tgot = eval(function_source("torch", f.name, order), {"torch": torch}, {"u": torch.tensor(u)}).numpy()
+        np.testing.assert_allclose(tgot, f.numpy(order)(u), rtol=1e-14)
+
+
+def test_cli_emits_a_user_block_with_a_power_and_a_cookbook_function(capsys, tmp_path):
+    path = tmp_path / "cook.py"
+    path.write_text(
+        "from symres import Block\nb = Block.define('cook', lambda v: v.x + v.matrix('W') @ v.pow(v.act('exp', v.x), '3/2'))\n"
+    )
+    code, source, err = run(capsys, "derive", "--block", f"{path}:b", "--hessian", "--emit", "torch", "--trials", "20")
+    assert code == 0, err
+    fn = load(source, "hessian_cook")
+    assert "_pow_3_2_d2" in source and "_exp_d2" in source
+    rng = np.random.default_rng(0)
+    x, W, g = rng.standard_normal(3), rng.standard_normal((3, 3)), rng.standard_normal(3)
+    Wt, gt = torch.tensor(W), torch.tensor(g)
+    expected = torch.autograd.functional.hessian(lambda t: gt @ (t + Wt @ torch.exp(t) ** 1.5), torch.tensor(x))
+    assert np.allclose(fn(x, W, g).numpy(), expected.numpy(), atol=1e-10)
