@@ -645,12 +645,13 @@ def _propagate(gm: Any, shapes: tuple[tuple[int, ...], ...], label: str) -> tupl
             return out
 
     error: BaseException | None = None
+    dtype = next((t.dtype for t in (*gm.parameters(), *gm.buffers()) if t.is_floating_point()), torch.float32)
     for shape in shapes:
         try:
             with torch.no_grad():
                 interpreter = Shapes(gm)
                 interpreter.extra_traceback = False  # the user's error as it is, in one line
-                interpreter.run(torch.zeros(shape))
+                interpreter.run(torch.zeros(shape, dtype=dtype))
         except (Exception, SystemExit) as exc:  # the user's forward rejects this shape: try the other
             error = exc
             continue

@@ -370,3 +370,28 @@ def test_cli_emits_a_user_block_with_a_power_and_a_cookbook_function(capsys, tmp
     Wt, gt = torch.tensor(W), torch.tensor(g)
     expected = torch.autograd.functional.hessian(lambda t: gt @ (t + Wt @ torch.exp(t) ** 1.5), torch.tensor(x))
     assert np.allclose(fn(x, W, g).numpy(), expected.numpy(), atol=1e-10)
+
+
+def test_emitted_code_of_a_convolutional_module_against_autograd():
+    from torch import nn
+
+    from symres.torch_bridge import derive_module
+
+    class Conv(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 2, 3, padding=1)
+            self.conv2 = nn.Conv2d(2, 1, 3, padding=1, bias=False)
+
+        def forward(self, x):
+            return x + self.conv2(torch.tanh(self.conv1(x)))
+
+    torch.manual_seed(7)
+    module = Conv().double()
+    proof = derive_module(module, input_shape=(1, 4, 4), trials=10)
+    fn = load(emit(proof, "numpy"), "jacobian_Conv")
+    values = proof.meta["instance"].block.values
+    x = np.random.default_rng(2).standard_normal(16)
+    got = fn(x, *(values[str(p.symbol)] for p in proof.meta["instance"].params[1:]))
+    expected = torch.autograd.functional.jacobian(lambda t: module(t.reshape(1, 1, 4, 4)).reshape(-1), torch.tensor(x))
+    assert np.allclose(got, expected.numpy(), atol=1e-12)
