@@ -288,7 +288,7 @@ def emit(proof: Proof, backend: str = "numpy", *, name: str | None = None) -> st
     if proof.result is None or "instance" not in proof.meta:
         raise SymresError("--emit needs the proof of a block's Jacobian, derivative, gradient or Hessian (from derive)")
     from symres.activations import get_activation
-    from symres.render import text
+    from symres.render import text, unicode_math
 
     inst = proof.meta["instance"]
     activation = proof.meta["activation"]
@@ -308,10 +308,10 @@ def emit(proof: Proof, backend: str = "numpy", *, name: str | None = None) -> st
     uses_sigma = any(e.fn == GENERIC for e in proof.result.atoms(Elementwise))
     kinks = _kink_conventions(proof.result, activation)
     sigma = [f"σ = {activation} ({get_activation(activation).title})."] if uses_sigma else []
-    title = getattr(inst.block, "title", "") or block
+    title = unicode_math(getattr(inst.block, "title", "") or block)
     doc = [
         f"{what.label} of the block {_plain(block)}: {_plain(title)}.",
-        f"Source: {_plain(proof.meta.get('source', ''))}.",
+        f"Source: {_plain(unicode_math(proof.meta.get('source', '')))}.",
         "",
         "Returns " + what.lines[0],
         *what.lines[1:],
