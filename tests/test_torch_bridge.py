@@ -533,3 +533,42 @@ def test_cli_module_with_convolutions_and_an_input_shape(capsys, tmp_path):
     assert code == 2 and "expected positive integers separated by commas" in err
     code, _, err = run(capsys, "derive", "residual", "--input-shape", "1,6,6")
     assert code == 2 and err.count("\n") == 1 and "--input-shape is the shape of one input of a --module" in err
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_operator_matrices_of_random_convolution_geometries(seed):
+    """Random Conv1d/Conv2d geometries (stride, padding, dilation, groups, padding_mode):
+    K is torch.func.jacrev of the convolution without bias; b its bias per position."""
+    rng = np.random.default_rng(seed)
+    two_d = bool(seed % 2)
+    groups = int(rng.choice([1, 2]))
+    c_in, c_out = 2 * int(rng.integers(1, 3)), 2 * int(rng.integers(1, 3))
+    kernel, stride, dilation = int(rng.integers(1, 4)), int(rng.integers(1, 3)), int(rng.integers(1, 3))
+    padding = int(rng.integers(0, 3))
+    mode = str(rng.choice(["zeros", "circular", "reflect"])) if padding else "zeros"
+    size = (5, 4) if two_d else (7,)
+    conv_type = nn.Conv2d if two_d else nn.Conv1d
+    torch.manual_seed(seed)
+    conv = conv_type(c_in, c_out, kernel, stride=stride, padding=padding, dilation=dilation, groups=groups, padding_mode=mode)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c = conv
+
+        def forward(self, x):
+            return torch.tanh(self.c(x))
+
+    shape = (c_in, *size)
+    block = from_torch(Net(), input_shape=shape)
+    n = int(np.prod(shape))
+    layer = conv.double()
+    K = torch.func.jacrev(lambda t: layer._conv_forward(t.reshape(1, *shape), layer.weight, None).reshape(-1))(
+        torch.zeros(n, dtype=torch.float64)
+    )
+    assert np.allclose(block.values["K_c"], K.detach().numpy(), atol=1e-15)
+    positions = K.shape[0] // c_out
+    assert np.array_equal(block.values["b_c"][:, 0], layer.bias.detach().numpy().repeat(positions))
+    x = rng.standard_normal(n)
+    y = layer(torch.tensor(x).reshape(1, *shape)).detach().numpy().reshape(-1)
+    assert np.allclose(block.values["K_c"] @ x + block.values["b_c"][:, 0], y, atol=1e-12)
