@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import keyword
 import re
+from dataclasses import dataclass
 
+import numpy as np
 import sympy as sp
 from sympy import Basic, MatrixSymbol
 
@@ -26,49 +28,85 @@ from symres.expr import Deriv, Elementwise, sizes_to_values
 from symres.numeric import BatchPrinter
 from symres.proof import Proof
 
-__all__ = ["BACKENDS", "emit", "python_name"]
+__all__ = ["BACKENDS", "emit", "function_source", "python_name"]
 
 BACKENDS = ("numpy", "torch")
 
-# each catalogue function and its derivative, written once per backend; `u` the argument
-_FUNCTIONS: dict[str, dict[str, tuple[str, str]]] = {
+# each catalogue function with its first and second derivatives, written once per backend;
+# `u` the argument (powers pow{p} are written by `_power_source`)
+_FUNCTIONS: dict[str, dict[str, tuple[str, str, str]]] = {
     "numpy": {
-        "relu": ("numpy.maximum(u, 0.0)", "(u > 0).astype(float)"),
-        "tanh": ("numpy.tanh(u)", "1.0 - numpy.tanh(u) ** 2"),
-        "sigmoid": ("0.5 * (1.0 + numpy.tanh(0.5 * u))", "_sigmoid(u) * (1.0 - _sigmoid(u))"),
+        "relu": ("numpy.maximum(u, 0.0)", "(u > 0).astype(float)", "numpy.zeros_like(u)"),
+        "tanh": ("numpy.tanh(u)", "1.0 - numpy.tanh(u) ** 2", "-2.0 * numpy.tanh(u) * (1.0 - numpy.tanh(u) ** 2)"),
+        "sigmoid": (
+            "0.5 * (1.0 + numpy.tanh(0.5 * u))",
+            "_sigmoid(u) * (1.0 - _sigmoid(u))",
+            "_sigmoid(u) * (1.0 - _sigmoid(u)) * (1.0 - 2.0 * _sigmoid(u))",
+        ),
         "gelu": (
             "0.5 * u * (1.0 + _erf(u / math.sqrt(2.0)))",
             "0.5 * (1.0 + _erf(u / math.sqrt(2.0))) + u * numpy.exp(-0.5 * u * u) / math.sqrt(2.0 * math.pi)",
+            "numpy.exp(-0.5 * u * u) / math.sqrt(2.0 * math.pi) * (2.0 - u * u)",
         ),
-        "identity": ("u", "numpy.ones_like(u)"),
-        "rsqrt": ("1.0 / numpy.sqrt(u)", "-0.5 / (u * numpy.sqrt(u))"),
-        "exp": ("numpy.exp(u)", "numpy.exp(u)"),
-        "log": ("numpy.log(u)", "1.0 / u"),
-        "sin": ("numpy.sin(u)", "numpy.cos(u)"),
-        "cos": ("numpy.cos(u)", "-numpy.sin(u)"),
-        "tan": ("numpy.tan(u)", "1.0 / numpy.cos(u) ** 2"),
-        "sqrt": ("numpy.sqrt(u)", "0.5 / numpy.sqrt(u)"),
+        "identity": ("u", "numpy.ones_like(u)", "numpy.zeros_like(u)"),
+        "rsqrt": ("1.0 / numpy.sqrt(u)", "-0.5 / (u * numpy.sqrt(u))", "0.75 / (u * u * numpy.sqrt(u))"),
+        "exp": ("numpy.exp(u)", "numpy.exp(u)", "numpy.exp(u)"),
+        "log": ("numpy.log(u)", "1.0 / u", "-1.0 / (u * u)"),
+        "sin": ("numpy.sin(u)", "numpy.cos(u)", "-numpy.sin(u)"),
+        "cos": ("numpy.cos(u)", "-numpy.sin(u)", "-numpy.cos(u)"),
+        "tan": ("numpy.tan(u)", "1.0 / numpy.cos(u) ** 2", "2.0 * numpy.tan(u) / numpy.cos(u) ** 2"),
+        "sqrt": ("numpy.sqrt(u)", "0.5 / numpy.sqrt(u)", "-0.25 / (u * numpy.sqrt(u))"),
     },
     "torch": {
-        "relu": ("torch.relu(u)", "(u > 0).to(u.dtype)"),
-        "tanh": ("torch.tanh(u)", "1.0 - torch.tanh(u) ** 2"),
-        "sigmoid": ("torch.sigmoid(u)", "torch.sigmoid(u) * (1.0 - torch.sigmoid(u))"),
+        "relu": ("torch.relu(u)", "(u > 0).to(u.dtype)", "torch.zeros_like(u)"),
+        "tanh": ("torch.tanh(u)", "1.0 - torch.tanh(u) ** 2", "-2.0 * torch.tanh(u) * (1.0 - torch.tanh(u) ** 2)"),
+        "sigmoid": (
+            "torch.sigmoid(u)",
+            "torch.sigmoid(u) * (1.0 - torch.sigmoid(u))",
+            "torch.sigmoid(u) * (1.0 - torch.sigmoid(u)) * (1.0 - 2.0 * torch.sigmoid(u))",
+        ),
         "gelu": (
             "0.5 * u * (1.0 + torch.erf(u / math.sqrt(2.0)))",
             "0.5 * (1.0 + torch.erf(u / math.sqrt(2.0))) + u * torch.exp(-0.5 * u * u) / math.sqrt(2.0 * math.pi)",
+            "torch.exp(-0.5 * u * u) / math.sqrt(2.0 * math.pi) * (2.0 - u * u)",
         ),
-        "identity": ("u", "torch.ones_like(u)"),
-        "rsqrt": ("torch.rsqrt(u)", "-0.5 * torch.rsqrt(u) ** 3"),
-        "exp": ("torch.exp(u)", "torch.exp(u)"),
-        "log": ("torch.log(u)", "1.0 / u"),
-        "sin": ("torch.sin(u)", "torch.cos(u)"),
-        "cos": ("torch.cos(u)", "-torch.sin(u)"),
-        "tan": ("torch.tan(u)", "1.0 / torch.cos(u) ** 2"),
-        "sqrt": ("torch.sqrt(u)", "0.5 * torch.rsqrt(u)"),
+        "identity": ("u", "torch.ones_like(u)", "torch.zeros_like(u)"),
+        "rsqrt": ("torch.rsqrt(u)", "-0.5 * torch.rsqrt(u) ** 3", "0.75 * torch.rsqrt(u) ** 5"),
+        "exp": ("torch.exp(u)", "torch.exp(u)", "torch.exp(u)"),
+        "log": ("torch.log(u)", "1.0 / u", "-1.0 / (u * u)"),
+        "sin": ("torch.sin(u)", "torch.cos(u)", "-torch.sin(u)"),
+        "cos": ("torch.cos(u)", "-torch.sin(u)", "-torch.cos(u)"),
+        "tan": ("torch.tan(u)", "1.0 / torch.cos(u) ** 2", "2.0 * torch.tan(u) / torch.cos(u) ** 2"),
+        "sqrt": ("torch.sqrt(u)", "0.5 * torch.rsqrt(u)", "-0.25 * torch.rsqrt(u) ** 3"),
     },
 }
 
-# the array helpers the printer's code calls (see numeric.BatchPrinter)
+
+def _power_source(backend: str, name: str) -> tuple[str, str, str]:
+    """u^p, p u^{p-1} and p(p-1) u^{p-2} for the catalogue's pow{p} (p as the float the
+    catalogue evaluates with)."""
+    q = sp.Rational(name[3:])
+    module = "numpy.power" if backend == "numpy" else "torch.pow"
+    p, p1, p2 = float(q), float(q - 1), float(q - 2)
+    return (
+        f"{module}(u, {p!r})",
+        f"{p!r} * {module}(u, {p1!r})",
+        f"{float(q * (q - 1))!r} * {module}(u, {p2!r})",
+    )
+
+
+def function_source(backend: str, name: str, order: int) -> str:
+    """The source of f^(order)(u) (order 0, 1 or 2) of the catalogue function `name` in
+    the backend; a SymresError when it has none."""
+    if name.startswith("pow") and len(name) > 3:
+        get_function(name)  # a SymresError for an exponent that is not one
+        return _power_source(backend, name)[order]
+    if name not in _FUNCTIONS[backend] or order > 2:
+        raise SymresError(f"--emit: no {backend} code for derivative {order} of {name}")
+    return _FUNCTIONS[backend][name][order]
+
+
+# the array helpers the printer's code calls (see numeric.BatchPrinter); the emitted code is unbatched
 _HELPERS: dict[str, dict[str, str]] = {
     "numpy": {
         "_eye": "def _eye(n):\n    return numpy.eye(n)",
@@ -77,6 +115,8 @@ _HELPERS: dict[str, dict[str, str]] = {
         "_T": "def _T(a):\n    return numpy.swapaxes(a, -1, -2)",
         "_diag": "def _diag(v):\n    return v * numpy.eye(v.shape[-2])",
         "_vstack": "def _vstack(*parts):\n    return numpy.concatenate(parts, axis=-2)",
+        "_vec": "def _vec(a):\n    return numpy.reshape(numpy.swapaxes(a, -1, -2), (-1, 1))  # the columns stacked",
+        "_kron": "def _kron(a, b):\n    return numpy.kron(a, b)",
         "_erf": "_erf = numpy.vectorize(math.erf, otypes=[float])",
         "_sigmoid": "def _sigmoid(u):\n    return 0.5 * (1.0 + numpy.tanh(0.5 * u))",
     },
@@ -87,6 +127,8 @@ _HELPERS: dict[str, dict[str, str]] = {
         "_T": "def _T(a):\n    return a.transpose(-1, -2)",
         "_diag": "def _diag(v):\n    return v * torch.eye(v.shape[-2], dtype=v.dtype)",
         "_vstack": "def _vstack(*parts):\n    return torch.cat(parts, dim=-2)",
+        "_vec": "def _vec(a):\n    return a.transpose(-1, -2).reshape(-1, 1)  # the columns stacked",
+        "_kron": "def _kron(a, b):\n    return torch.kron(a, b)",
     },
 }
 
@@ -98,39 +140,42 @@ def python_name(name: str) -> str:
     return f"{out}_" if keyword.iskeyword(out) else out
 
 
+def _helper_name(fn: str, order: int) -> str:
+    """`_relu`, `_relu_d`, `_tanh_d2`; the power pow-3/2 is `_pow_m3_2`."""
+    base = fn.replace("-", "m").replace("/", "_")
+    if base.startswith("pow"):
+        base = "pow_" + base[3:]
+    return f"_{base}" + ("", "_d", "_d2")[order]
+
+
 class _EmitPrinter(BatchPrinter):
-    """The numeric backend's printer, writing named helpers for σ and σ' instead of the
-    slots of a compiled batch, and `backend.` for the array module."""
+    """The numeric backend's printer, writing named helpers for σ, σ' and σ'' instead of
+    the slots of a compiled batch, and `backend.` for the array module."""
 
     def __init__(self, backend: str, activation: str) -> None:
         super().__init__({})
         self.backend, self.activation = backend, activation
-        self.used: set[str] = set()
+        self.used: dict[str, str] = {}  # helper name -> the source of its value
 
     def _print_Elementwise(self, expr: Elementwise) -> str:
         name = self.activation if expr.fn == GENERIC else expr.fn
         get_function(name)  # a SymresError for a name outside the catalogue
-        if expr.order > 1 or name not in _FUNCTIONS[self.backend]:
-            raise SymresError(f"--emit: no {self.backend} code for derivative {expr.order} of {name}")
-        helper = f"_{name}" + ("_d" if expr.order == 1 else "")
-        self.used.add(helper)
+        helper = _helper_name(name, expr.order)
+        self.used[helper] = function_source(self.backend, name, expr.order)
         return f"{helper}({self._print(expr.arg)})"
 
     def _print_Deriv(self, expr: Deriv) -> str:
         raise SymresError("--emit: the expression still holds an unevaluated derivative")
 
 
-def _helper_source(backend: str, used: set[str], body: str) -> list[str]:
-    funcs = _FUNCTIONS[backend]
-    out: list[str] = []
-    names = [h for h in _HELPERS[backend] if re.search(rf"\b{h}\(", body)]
-    for helper in sorted(used):
-        name, order = (helper[1:-2], 1) if helper.endswith("_d") else (helper[1:], 0)
-        src = funcs[name][order]
-        names += [h for h in _HELPERS[backend] if re.search(rf"\b{h}\(", src)]
-        out.append(f"def {helper}(u):\n    return {src}")
-    defs = [_HELPERS[backend][h] for h in _HELPERS[backend] if h in names]
-    return defs + out
+def _calls(helpers: dict[str, str], src: str) -> set[str]:
+    return {h for h in helpers if re.search(rf"\b{h}\b", src)}
+
+
+def _helper_source(backend: str, used: dict[str, str], body: str) -> list[str]:
+    helpers = _HELPERS[backend]
+    names = _calls(helpers, body).union(*(_calls(helpers, src) for src in used.values()))
+    return [helpers[h] for h in helpers if h in names] + [f"def {h}(u):\n    return {used[h]}" for h in sorted(used)]
 
 
 def _conversion(backend: str, name: str, sym: Basic) -> str:
@@ -153,19 +198,97 @@ def _shape_text(sym: Basic) -> str:
     return "scalar"
 
 
+@dataclass(frozen=True)
+class _Returned:
+    """What the emitted function returns: its name's prefix, the docstring's lines on the
+    value and its layout, the label (∂y/∂vec(W_1)) and whether a 1×1 result is a 0-d scalar."""
+
+    prefix: str
+    lines: tuple[str, ...]
+    label: str
+    scalar: bool = False
+
+
+def _returned(proof: Proof, names: dict[Basic, str]) -> _Returned:
+    """The mode of the proof (derive's meta["mode"]): ∂y/∂x, ∂y/∂vec(W), ∇_W s or ∇²_x s."""
+    mode = proof.meta.get("mode")
+    assert proof.result is not None
+    m, n = (int(k) for k in proof.result.shape)
+    lines: tuple[str, ...]
+    if mode is None:
+        return _Returned(
+            "jacobian", (f"∂y/∂x in numerator layout: J[i, j] = ∂y_i/∂x_j, an array of shape ({m}, {n}), float64.",), "∂y/∂x"
+        )
+    v = proof.meta["wrt"]
+    arg = names.get(v, python_name(str(v)))
+    matrix = isinstance(v, MatrixSymbol) and int(v.shape[1]) != 1
+    if mode == "wrt" and matrix:
+        p, q = (int(k) for k in v.shape)
+        lines = (
+            f"∂y/∂vec({arg}) in numerator layout, an array of shape ({m}, {n}), float64: vec stacks the columns",
+            f"of {arg} ({p}×{q}), so column i + {p}·j (0-based) holds ∂y/∂{arg}[i, j]",
+            f"(from torch's jacobian of shape ({m}, {p}, {q}): J.transpose(1, 2).reshape({m}, {n})).",
+        )
+        return _Returned(f"jacobian_wrt_{arg}", lines, f"∂y/∂vec({arg})")
+    if mode == "wrt":
+        kind = "a column: the symbol is a scalar" if not isinstance(v, MatrixSymbol) else f"{arg} a vector"
+        lines = (f"∂y/∂{arg} in numerator layout: J[i, j] = ∂y_i/∂{arg}_j, an array of shape ({m}, {n}), float64 ({kind}).",)
+        return _Returned(f"jacobian_wrt_{arg}", lines, f"∂y/∂{arg}")
+    if mode == "grad":
+        if matrix:
+            shape = f"{m}×{n}, G[i, j] = ∂s/∂{arg}[i, j]"
+        elif isinstance(v, MatrixSymbol):
+            shape = f"a column, {m}×1 (a vector is a column in symres)"
+        else:
+            shape = "a 0-d array (a scalar)"
+        lines = (
+            f"∇_{arg} s, the gradient of the scalar s = gᵀy (g the upstream gradient ∂ℒ/∂y, a column)",
+            f"with respect to {arg}, in the shape of {arg}: {shape}, float64.",
+        )
+        return _Returned(f"gradient_{arg}", lines, f"∇_{arg} s", scalar=not isinstance(v, MatrixSymbol))
+    lines = (
+        "∇²ₓ s, the Hessian of the scalar s = gᵀy (g the upstream gradient ∂ℒ/∂y, a column)",
+        f"with respect to x: H[i, j] = ∂²s/∂x_i∂x_j, a symmetric array of shape ({m}, {n}), float64.",
+    )
+    return _Returned("hessian", lines, "∇²ₓ s")
+
+
+def _kink_conventions(expr: Basic, activation: str) -> list[str]:
+    """The conventions at the kinks of the functions in expr, with the second derivative's
+    value there when f'' appears (ReLU''(0) := 0, as torch's autograd computes it)."""
+    out: list[str] = []
+    for node in sorted(expr.atoms(Elementwise), key=lambda e: (e.fn, e.order)):
+        fn = get_function(activation if node.fn == GENERIC else node.fn)
+        if not fn.convention:
+            continue
+        if fn.convention not in out:
+            out.append(fn.convention)
+        if node.order == 2:
+            head = fn.convention.split("'")[0]
+            second = ", ".join(f"{head}''({k:g}) := {float(fn.numpy(2)(np.array([k]))[0]):g}" for k in fn.kinks)
+            if second not in out:
+                out.append(second)
+    return out
+
+
 def emit(proof: Proof, backend: str = "numpy", *, name: str | None = None) -> str:
-    """The source of a module defining `jacobian_<block>(x, …)`: the derived Jacobian ∂y/∂x
-    of a block's proof (from `derive`), numerator layout (m×d), in NumPy or PyTorch.
+    """The source of a module defining one function of a block's symbols that computes the
+    derived matrix of `proof` (from `derive`), in NumPy or PyTorch, float64:
+
+    - a Jacobian proof: `jacobian_<block>`, ∂y/∂x in numerator layout (m×d);
+    - `wrt="W"`: `jacobian_wrt_W_<block>`, ∂y/∂vec(W) (m×pq, vec stacking the columns);
+    - `grad="W"`: `gradient_W_<block>`, ∇_W (gᵀy) in the shape of W (a 0-d array for a scalar);
+    - `hessian=True`: `hessian_<block>`, ∇²_x (gᵀy), d×d.
 
     The arguments are the block's symbols, x first, then its parameters in the order the
-    proof lists them; the docstring names the block, the layout, the activation bound to
-    σ and the convention at kinks."""
+    proof lists them (g, the upstream gradient, last); the docstring names the block, what
+    is returned and its layout, the activation bound to σ and the convention at kinks."""
     if backend not in BACKENDS:
         raise SymresError(f"--emit {backend!r}: choose one of {', '.join(BACKENDS)}")
     if proof.result is None or "instance" not in proof.meta:
-        raise SymresError("--emit needs the proof of a block's Jacobian (from derive)")
+        raise SymresError("--emit needs the proof of a block's Jacobian, derivative, gradient or Hessian (from derive)")
     from symres.activations import get_activation
-    from symres.render import text
+    from symres.render import text, unicode_math
 
     inst = proof.meta["instance"]
     activation = proof.meta["activation"]
@@ -179,29 +302,31 @@ def emit(proof: Proof, backend: str = "numpy", *, name: str | None = None) -> st
     printer = _EmitPrinter(backend, activation)
     body = printer.doprint(sizes_to_values(expr))  # a size printed as d is a number in code
     block = proof.meta["block"]
-    fname = name or python_name("jacobian_" + re.sub(r"\W", "_", block))
-    m, d = (int(n) for n in proof.result.shape)
+    what = _returned(proof, dict(zip((p.symbol for p in params), names)))
+    fname = name or python_name(f"{what.prefix}_" + re.sub(r"\W", "_", block))
     lines = [f"    {n} ({_shape_text(p.symbol)}): {_plain(p.description)}" for p, n in zip(params, names)]
     uses_sigma = any(e.fn == GENERIC for e in proof.result.atoms(Elementwise))
-    acts = {activation if e.fn == GENERIC else e.fn for e in proof.result.atoms(Elementwise)}
-    kinks = sorted({get_function(a).convention for a in acts if get_function(a).convention})
-    sigma = f" σ = {activation} ({get_activation(activation).title})." if uses_sigma else ""
+    kinks = _kink_conventions(proof.result, activation)
+    sigma = [f"σ = {activation} ({get_activation(activation).title})."] if uses_sigma else []
+    title = unicode_math(getattr(inst.block, "title", "") or block)
     doc = [
-        f"∂y/∂x, the {_plain(proof.title)}.",
-        f"Source: {_plain(proof.meta.get('source', ''))}.",
+        f"{what.label} of the block {_plain(block)}: {_plain(title)}.",
+        f"Source: {_plain(unicode_math(proof.meta.get('source', '')))}.",
         "",
-        f"Numerator layout: J[i, j] = ∂y_i/∂x_j, a {m}×{d} array (float64).{sigma}",
+        "Returns " + what.lines[0],
+        *what.lines[1:],
+        *sigma,
         f"Convention at kinks: {', '.join(kinks) if kinks else 'none (every function here is differentiable)'}.",
         "",
         "Arguments (in this order, or as keywords; vectors 1-D or as columns):",
         *lines,
         "",
-        f"Generated by symres from the derived Jacobian {text(proof.result)}",
+        f"Generated by symres from the derived {what.label} = {_plain(text(proof.result))}",
     ]
     module = "numpy" if backend == "numpy" else "torch"
     imports = ["import math", f"import {module}"] + (["import numpy"] if backend == "torch" and "numpy." in body else [])
     src = [
-        f'"""{backend} code generated by symres: the derived Jacobian of the block {block}."""',
+        f'"""{backend} code generated by symres: {what.label} of the block {_plain(block)}."""',
         "",
         *imports,
         "",
@@ -212,7 +337,7 @@ def emit(proof: Proof, backend: str = "numpy", *, name: str | None = None) -> st
         f"def {fname}({', '.join(names)}):",
         '    """' + "\n".join(("    " + t) if t and i else t for i, t in enumerate(doc)) + '\n    """',
         *(f"    {_conversion(backend, n, p.symbol)}" for p, n in zip(params, names) if renamed.get(p.symbol, p.symbol) in used),
-        f"    return {body}",
+        f"    return ({body}).reshape(())" if what.scalar else f"    return {body}",
         "",
     ]
     return "\n".join(src)

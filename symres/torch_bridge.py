@@ -2,16 +2,26 @@
 
 `from_torch(module)` traces a module whose forward maps a vector x ∈ R^d (a batch of one,
 shape (1, d), or a 1-D tensor (d,)) and writes its graph in symres's `Vocabulary`, so the
-Jacobian is derived and every line checked exactly as for a registered block. The layers
-and operations understood:
+Jacobian is derived and every line checked exactly as for a registered block. A module on
+signals or images takes `input_shape=(C, L)` or `(C, H, W)` (one input, without the batch
+dimension): x ∈ R^d, d = C·L or C·H·W, is that input flattened in C order (torch's
+reshape(-1)): entry c·H·W + h·W + w is x[c, h, w]. In vec terms (vec stacks columns),
+x = vec(Xᵀ) for the C×HW matrix X whose row c is channel c read row by row. The output y
+is flattened the same way. The layers and operations understood:
 
 - nn.Linear (and F.linear): W x + b, W and b named after the layer (`W_1`, `b_1` for
   `fc1`, `W_s` for a `shortcut`, `W_mlp_up` for `mlp.up`);
 - nn.ReLU, nn.Tanh, nn.Sigmoid, nn.GELU (exact) and their functional and method forms;
 - nn.LayerNorm over the vector (the vocabulary's LayerNorm, defined from its formula);
-- nn.BatchNorm1d in eval mode: the diagonal affine map γ ⊙ u + β, running statistics folded in;
-- nn.Dropout and F.dropout in eval mode, nn.Identity, flatten/view/reshape of the vector:
-  the identity;
+- nn.Conv1d and nn.Conv2d (any stride, padding, padding_mode, dilation, groups): a linear
+  operator on the flattened input, a matrix symbol K named after the layer's path
+  (`K_conv1` for `conv1`, `K_shortcut_0` for `shortcut.0`), its value the operator's matrix
+  taken from torch (the convolution without bias applied to the unit basis); the bias is a
+  vector symbol `b_conv1`, each channel's bias repeated over its positions;
+- nn.BatchNorm1d and nn.BatchNorm2d in eval mode: the diagonal affine map γ ⊙ u + β,
+  running statistics folded in, γ and β per channel repeated over its positions;
+- nn.Dropout and F.dropout in eval mode, nn.Identity, nn.Flatten, flatten/view/reshape
+  (none reorders the entries of the C-order flattening): the identity;
 - residual adds and subtractions (`+`, torch.add, torch.sub), multiplication by a number,
   by a scalar parameter (a gate α) or by a vector parameter (diag(λ) u), the elementwise
   product of two branches, matmul with a parameter (`P @ h` is P h; `h @ P` on a row is Pᵀ h).
@@ -49,7 +59,8 @@ AUTOGRAD_TOLERANCE = 1e-9
 #: first path components that name a projection shortcut: its weight is W_s
 _SHORTCUT_NAMES = ("shortcut", "downsample", "projection", "proj", "skip")
 _ACTIVATIONS = {"ReLU": "relu", "Tanh": "tanh", "Sigmoid": "sigmoid", "GELU": "gelu"}
-_IDENTITY_MODULES = ("Identity", "Dropout", "Dropout1d", "AlphaDropout")
+_IDENTITY_MODULES = ("Identity", "Dropout", "Dropout1d", "Dropout2d", "AlphaDropout", "Flatten", "Unflatten")
+_CONVOLUTIONS = ("Conv1d", "Conv2d")
 _RESHAPES = ("view", "reshape", "flatten", "squeeze", "unsqueeze", "contiguous")
 
 
@@ -85,6 +96,7 @@ class _Symbols:
 
     linear: dict[str, str]  # Linear path -> index k of W_k, b_k
     norm: dict[str, str]  # BatchNorm/LayerNorm path -> index k of gamma_k, beta_k
+    conv: dict[str, str]  # Conv1d/Conv2d path -> suffix s of K_s, b_s (the path, dots as _)
     params: dict[str, str]  # parameter path (fc1.weight, alpha) -> symbol name
 
 
@@ -107,27 +119,33 @@ def _unique(paths: list[str]) -> dict[str, str]:
 def _name_symbols(gm: Any) -> _Symbols:
     torch = import_torch()
     nn = torch.nn
-    linear, norm, attrs = [], [], []
+    linear, norm, attrs, convs = [], [], [], []
     for node in gm.graph.nodes:
         if node.op == "call_module":
             mod = gm.get_submodule(node.target)
             if isinstance(mod, nn.Linear):
                 linear.append(node.target)
-            elif isinstance(mod, (nn.BatchNorm1d, nn.LayerNorm)):
+            elif isinstance(mod, (nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm)):
                 norm.append(node.target)
+            elif isinstance(mod, (nn.Conv1d, nn.Conv2d)):
+                convs.append(node.target)
         elif node.op == "get_attr":
             attrs.append(node.target)
     lin, nrm = _unique(list(dict.fromkeys(linear))), _unique(list(dict.fromkeys(norm)))
     params: dict[str, str] = {}
     for path, k in lin.items():
         params[f"{path}.weight"], params[f"{path}.bias"] = f"W_{k}", f"b_{k}"
+    conv = {path: re.sub(r"\W", "_", path) for path in dict.fromkeys(convs)}
+    for path, k in conv.items():
+        bias = f"b_{k}" if f"b_{k}" not in params.values() else f"bK_{k}"  # fc1's b_1 and a conv at .1
+        params[f"{path}.weight"], params[f"{path}.bias"] = f"K_{k}", bias
     taken = set(params.values()) | {"x"} | {f"{g}_{k}" for k in nrm.values() for g in ("gamma", "beta", "epsilon")}
     for path in attrs:
         if path not in params:
             name = re.sub(r"\W", "_", path.replace(".", "_"))
             params[path] = name if name not in taken and name.isidentifier() else f"p_{name}"
             taken.add(params[path])
-    return _Symbols(lin, nrm, params)
+    return _Symbols(lin, nrm, conv, params)
 
 
 def _vector_shape(shape: tuple[int, ...]) -> bool:
@@ -189,6 +207,13 @@ class _Translator:
         return Term(sym)
 
     # ------------------------------------------------------------------ layers
+    def flat(self, node: Any, features: int, kind: str) -> None:
+        """A layer acting on the last axis (Linear, LayerNorm) acts on the whole flattened
+        input only when that axis is all of it."""
+        shape = _shape(node.args[0])
+        if int(np.prod(shape)) != features:
+            raise self.fail(node, f"{kind} ({node.target}) on an input of shape {shape} (it acts on the last axis only)")
+
     def linear(self, v: Vocabulary, path: str, mod: Any, u: Term) -> Term:
         k = self.symbols.linear[path]
         rows, cols = self.size(v.d, mod.out_features), self.size(v.d, mod.in_features)
@@ -201,7 +226,49 @@ class _Translator:
             out = out + Term(b)
         return out
 
+    def conv(self, v: Vocabulary, node: Any, mod: Any, u: Term) -> Term:
+        """A convolution as the linear operator K on the C-order flattening of one input
+        (its matrix taken from torch) plus the bias b, each channel's bias repeated over
+        the output positions."""
+        torch = import_torch()
+        kind = type(mod).__name__
+        spatial = mod.weight.dim() - 2
+        in_shape, out_shape = _shape(node.args[0]), _shape(node)
+        one_in, one_out = (s[1:] if len(s) == spatial + 2 else s for s in (in_shape, out_shape))
+        n_in, n_out = int(np.prod(one_in)), int(np.prod(one_out))
+        rows, cols = self.size(v.d, n_out), self.size(v.d, n_in)
+        geometry = ", ".join(
+            f"{a} {_tuple_text(getattr(mod, a))}" for a in ("kernel_size", "stride", "padding", "dilation") if hasattr(mod, a)
+        )
+        extra = f", groups {mod.groups}" if mod.groups != 1 else ""
+        extra += f", padding_mode {mod.padding_mode}" if mod.padding_mode != "zeros" else ""
+        K = v.matrix(
+            self.symbols.params[f"{node.target}.weight"],
+            rows,
+            cols,
+            description=(
+                f"{self.name}.{node.target}, {kind}({mod.in_channels}→{mod.out_channels}, {geometry}{extra}) as a linear "
+                f"operator from {_shape_text(one_in)} to {_shape_text(one_out)} flattened in C order, {n_out}×{n_in}"
+            ),
+        )
+        if v.d == self.dim:
+            with torch.no_grad():
+                basis = torch.eye(n_in, dtype=torch.float64).reshape(n_in, *one_in)
+                image = mod._conv_forward(basis, mod.weight.detach().double(), None)  # padding_mode as the layer's
+                self._record(v, str(K), image.reshape(n_in, n_out).T)
+        out = Term(K) @ u
+        if mod.bias is not None:
+            name = self.symbols.params[f"{node.target}.bias"]
+            positions = n_out // mod.out_channels
+            b = v.vector(name, rows, description=f"{self.name}.{node.target}.bias, each channel's repeated {positions}×")
+            self._record(v, name, mod.bias.detach().double().repeat_interleave(positions).reshape(-1, 1))
+            out = out + Term(b)
+        return out
+
     def batchnorm(self, v: Vocabulary, node: Any, mod: Any, u: Term) -> Term:
+        """BatchNorm in eval mode: γ ⊙ u + β with the running statistics folded into γ and
+        β, one value per channel repeated over the channel's positions (BatchNorm2d, or
+        BatchNorm1d on (N, C, L))."""
         torch = import_torch()
         if mod.training or mod.running_mean is None:
             kind = type(mod).__name__
@@ -215,8 +282,9 @@ class _Translator:
             shift = -mod.running_mean.double() * scale
             if mod.bias is not None:
                 shift = shift + mod.bias.double()
-        self._record(v, f"gamma_{k}", scale.reshape(-1, 1))
-        self._record(v, f"beta_{k}", shift.reshape(-1, 1))
+        positions = int(np.prod(_shape(node.args[0]))) // mod.num_features
+        self._record(v, f"gamma_{k}", scale.repeat_interleave(positions).reshape(-1, 1))
+        self._record(v, f"beta_{k}", shift.repeat_interleave(positions).reshape(-1, 1))
         return out
 
     def layernorm(self, v: Vocabulary, node: Any, mod: Any, u: Term) -> Term:
@@ -241,14 +309,19 @@ class _Translator:
         if not isinstance(u, Term) or len(args) != 1 or node.kwargs:
             raise self.fail(node, f"the layer {kind} ({node.target}) called with these arguments")
         if isinstance(mod, nn.Linear):
+            self.flat(node, mod.in_features, "Linear")
             return self.linear(v, node.target, mod, u)
+        if kind in _CONVOLUTIONS and isinstance(mod, getattr(nn, kind)):
+            return self.conv(v, node, mod, u)
         if isinstance(mod, nn.GELU) and mod.approximate != "none":
             raise self.fail(node, f"GELU(approximate={mod.approximate!r}) ({node.target})")
         if kind in _ACTIVATIONS and isinstance(mod, getattr(nn, kind)):
             return Term(v.act(_ACTIVATIONS[kind], unwrap(u)))
-        if isinstance(mod, nn.BatchNorm1d):
+        if isinstance(mod, (nn.BatchNorm1d, nn.BatchNorm2d)):
             return self.batchnorm(v, node, mod, u)
         if isinstance(mod, nn.LayerNorm):
+            if len(mod.normalized_shape) == 1:
+                self.flat(node, mod.normalized_shape[0], "LayerNorm")
             return self.layernorm(v, node, mod, u)
         if kind in _IDENTITY_MODULES and isinstance(mod, getattr(nn, kind)):
             return u  # eval mode: dropout is the identity
@@ -303,15 +376,16 @@ class _Translator:
         return self.operand(node, a) * self.operand(node, b)  # type: ignore[no-any-return]
 
     def matmul(self, node: Any, a: Any, b: Any) -> Term:
-        if isinstance(a, Term) and isinstance(b, _Param):  # a row h times P: (h P)ᵀ = Pᵀ h
+        if isinstance(a, Term) and isinstance(b, _Param) and _vector_shape(_shape(node.args[0])):  # (h P)ᵀ = Pᵀ h
             return b.term.T @ a
         if isinstance(a, _Param) and isinstance(b, Term) and len(_shape(node.args[1])) == 1:
             return a.term @ b
         raise self.fail(node, "matmul of these operands (only a parameter times the vector)")
 
     def reshaped(self, node: Any, u: Any) -> Term:
-        if not isinstance(u, Term) or not _vector_shape(_shape(node)):
-            raise self.fail(node, f"{_fname(node.target)} to the shape {_shape(node)} (only vectors are supported)")
+        """A reshape keeps the C-order flattening of one input: the identity on x's entries."""
+        if not isinstance(u, Term):
+            raise self.fail(node, f"{_fname(node.target)} of {u!r}")
         return u
 
     # ------------------------------------------------------------------ the walk
@@ -379,6 +453,17 @@ def _shape(node: Any) -> tuple[int, ...]:
     return tuple(node.meta.get("symres_shape", ())) if _is_node(node) else ()
 
 
+def _tuple_text(t: Any) -> str:
+    """(3, 3) → 3×3, (1,) → 1, 'same' → same."""
+    if isinstance(t, tuple):
+        return "×".join(map(str, t)) if len(set(t)) > 1 else str(t[0])
+    return str(t)
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(map(str, shape)) + ")"
+
+
 def _fname(fn: Any) -> str:
     module = getattr(fn, "__module__", None) or ""
     name = getattr(fn, "__name__", repr(fn))
@@ -421,6 +506,8 @@ def _infer_dim(gm: Any) -> int | None:
     for node in _nodes_from_input(gm):
         if node.op == "call_module":
             mod = gm.get_submodule(node.target)
+            if isinstance(mod, (nn.Conv1d, nn.Conv2d, nn.BatchNorm2d)):
+                return None  # the channels are known, the length or height and width are not
             if isinstance(mod, nn.Linear):
                 return int(mod.in_features)
             if isinstance(mod, nn.BatchNorm1d):
@@ -447,9 +534,21 @@ def _needs_eval(module: Any, gm: Any) -> bool:
     return bool(module.training) and (functional or any(isinstance(m, kinds) for m in module.modules()))
 
 
-def from_torch(module: Any, *, dim: int | None = None, name: str | None = None, source: str = "") -> TorchBlock:
+def from_torch(
+    module: Any,
+    *,
+    dim: int | None = None,
+    input_shape: tuple[int, ...] | None = None,
+    name: str | None = None,
+    source: str = "",
+) -> TorchBlock:
     """The Block of an nn.Module whose forward maps a vector x ∈ R^d (passed as (1, d), or
     (d,) when the module wants a 1-D tensor) to a vector y ∈ R^m.
+
+    `input_shape`, the shape of one input without the batch dimension ((C, L) for Conv1d,
+    (C, H, W) for Conv2d), makes x ∈ R^d, d = C·H·W, that input flattened in C order
+    (passed as (1, C, H, W), or (C, H, W) when the module wants no batch dimension); the
+    output is flattened in C order too (see the module's docstring for vec).
 
     The module is traced with torch.fx on a copy in eval mode (a module in training mode
     is switched, and `notes` says so); `dim` is read off the first layer when not given.
@@ -470,33 +569,58 @@ def from_torch(module: Any, *, dim: int | None = None, name: str | None = None, 
     notes = []
     if _needs_eval(module, gm):
         notes.append(f"{label} is in training mode; traced in eval mode (BatchNorm with its running statistics, Dropout off)")
-    inferred = _infer_dim(gm)
-    d = dim if dim is not None else inferred
-    if d is None:
-        raise SymresError(f"cannot read the input size of {label} off its first layer; give it with --dim (dim=)")
+    if input_shape is not None:
+        if not input_shape or any(int(n) < 1 for n in input_shape):
+            raise SymresError(f"--input-shape must be positive integers such as 1,6,6, got {','.join(map(str, input_shape))}")
+        size = int(np.prod(input_shape))
+        if dim is not None and dim != size:
+            raise SymresError(f"--dim {dim} and --input-shape {','.join(map(str, input_shape))} (size {size}) disagree")
+        d = size
+        shapes: tuple[tuple[int, ...], ...] = ((1, *input_shape), tuple(input_shape))
+    else:
+        inferred = dim if dim is not None else _infer_dim(gm)
+        if inferred is None:
+            raise SymresError(
+                f"cannot read the input size of {label} off its first layer; give it with --dim (dim=), "
+                f"or the shape of one input with --input-shape C,H,W (input_shape=)"
+            )
+        d = inferred
+        shapes = ((1, d), (d,))
     if d < 1:
         raise SymresError(f"--dim must be a positive integer, got {d}")
-    input_shape, out_shape = _propagate(gm, d, label)
-    if not _vector_shape(out_shape):
-        raise SymresError(f"{label} maps R^{d} to a tensor of shape {out_shape}, not a vector")
+    passed_shape, out_shape = _propagate(gm, shapes, label)
+    if not out_shape:
+        raise SymresError(f"{label} maps R^{d} to a number, not a tensor with a batch of one")
     sizes = _sizes(gm, d)
     tr = _Translator(gm, label, d, sizes)
     m = int(np.prod(out_shape))
     block = TorchBlock(
         name=label,
-        title=f"the PyTorch module {label}, traced with torch.fx",
+        title=f"the PyTorch module {label}, traced with torch.fx" + _flattening(input_shape, d),
         source=source or f"the nn.Module {label}",
         build=tr.build,
         out_dim=lambda k: tr.size(k, m),
         dim=d,
         values=tr.values,
         module=gm,
-        input_shape=input_shape,
+        input_shape=passed_shape,
         notes=tuple(notes),
     )
     forward = block.instance(d).forward  # writes the graph once: an unsupported node fails here; records the weights
     conventions = sorted({c for c in map(_convention, forward.atoms(Elementwise)) if c})
     return replace(block, title=f"{block.title}; {', '.join(conventions)} as in PyTorch") if conventions else block
+
+
+def _flattening(input_shape: tuple[int, ...] | None, d: int) -> str:
+    """How x holds an input of several axes: its flattening in C order."""
+    if input_shape is None or len(input_shape) < 2:
+        return ""
+    rest = int(np.prod(input_shape[1:]))
+    row = "a row" if len(input_shape) == 2 else "a row, read row by row"
+    return (
+        f", on one input of shape {_shape_text(tuple(input_shape))}: x ∈ R^{d} is it flattened in C order "
+        f"(x = vec(Xᵀ), X the {input_shape[0]}×{rest} matrix with one channel {row}), y likewise"
+    )
 
 
 def _convention(node: Elementwise) -> str:
@@ -509,9 +633,9 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def _propagate(gm: Any, d: int, label: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Run the traced module on a zero input of shape (1, d), else (d,), recording every
-    node's shape; returns (input shape, output shape)."""
+def _propagate(gm: Any, shapes: tuple[tuple[int, ...], ...], label: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Run the traced module on a zero input of the first of `shapes` it accepts ((1, d),
+    else (d,)), recording every node's shape; returns (input shape, output shape)."""
     torch = import_torch()
 
     class Shapes(torch.fx.Interpreter):  # type: ignore[misc, name-defined]
@@ -521,26 +645,28 @@ def _propagate(gm: Any, d: int, label: str) -> tuple[tuple[int, ...], tuple[int,
             return out
 
     error: BaseException | None = None
-    for shape in ((1, d), (d,)):
+    dtype = next((t.dtype for t in (*gm.parameters(), *gm.buffers()) if t.is_floating_point()), torch.float32)
+    for shape in shapes:
         try:
             with torch.no_grad():
                 interpreter = Shapes(gm)
                 interpreter.extra_traceback = False  # the user's error as it is, in one line
-                interpreter.run(torch.zeros(shape))
+                interpreter.run(torch.zeros(shape, dtype=dtype))
         except (Exception, SystemExit) as exc:  # the user's forward rejects this shape: try the other
             error = exc
             continue
         out = [n for n in gm.graph.nodes if n.op == "output"][0]
         return shape, _shape(out.args[0]) if _is_node(out.args[0]) else ()
     why = f"{type(error).__name__}: {_one_line(error)}" if error is not None else "no shape fits"
-    raise SymresError(f"{label} does not accept an input x of size {d}: {why}")
+    what = f"of size {shapes[-1][0]}" if len(shapes[-1]) == 1 else f"of shape {_shape_text(shapes[-1])}"
+    raise SymresError(f"{label} does not accept an input x {what}: {why}")
 
 
 def _sizes(gm: Any, d: int) -> list[int]:
     """Every tensor size met in the graph (the input size d first)."""
     sizes = [d]
     for node in gm.graph.nodes:
-        sizes += [int(s) for s in _shape(node)]
+        sizes += [int(s) for s in _shape(node)] + [int(np.prod(_shape(node)))]
         if node.op == "get_attr":
             tensor = _buffer(gm, node.target) if not _is_param(gm, node.target) else gm.get_parameter(node.target)
             sizes += [int(s) for s in getattr(tensor, "shape", ())]
@@ -602,13 +728,20 @@ def autograd_check(proof: Proof, block: TorchBlock, *, points: int = 4, seed: in
 
 
 def derive_module(
-    module: Any, *, dim: int | None = None, trials: int = 200, seed: int = 0, points: int = 4, source: str = ""
+    module: Any,
+    *,
+    dim: int | None = None,
+    input_shape: tuple[int, ...] | None = None,
+    trials: int = 200,
+    seed: int = 0,
+    points: int = 4,
+    source: str = "",
 ) -> Proof:
     """The Jacobian ∂y/∂x (numerator layout, m×d) of an nn.Module (or a TorchBlock), derived
     and checked as for any block, plus one more checked fact: it agrees with
     torch.autograd.functional.jacobian on the module itself at its own weights
     (`proof.meta["autograd"]`: passed, max_abs_error, max_error, points, seed)."""
-    block = module if isinstance(module, TorchBlock) else from_torch(module, dim=dim, source=source)
+    block = module if isinstance(module, TorchBlock) else from_torch(module, dim=dim, input_shape=input_shape, source=source)
     proof = derive(block, dim=block.dim, trials=trials, seed=seed)
     check, absolute = autograd_check(proof, block, points=points, seed=seed)
     fact = Step(

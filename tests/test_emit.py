@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from helpers import torch_jacobian
+from helpers import torch_derivative, torch_hessian, torch_jacobian
 
 from symres.activations import get_function
 from symres.blocks import derive
@@ -75,7 +75,7 @@ def test_keyword_arguments_are_named_after_the_symbols():
 def test_the_docstring_names_block_layout_and_kink_convention():
     fn = load(emit(derive("preact", check=False), "numpy"), "jacobian_preact")
     doc = fn.__doc__
-    assert "preact" in doc and "Numerator layout: J[i, j] = ∂y_i/∂x_j, a 3×3 array" in doc
+    assert "preact" in doc and "∂y/∂x in numerator layout: J[i, j] = ∂y_i/∂x_j, an array of shape (3, 3)" in doc
     assert "ReLU'(0) := 0" in doc and "σ = relu" in doc
 
 
@@ -92,7 +92,7 @@ def test_emitted_functions_agree_with_the_catalogue(name):
     u = np.linspace(0.1, 3.0, 7) if name in ("rsqrt", "log", "sqrt") else np.linspace(-3.0, 3.0, 7)
     u = np.linspace(-1.2, 1.2, 7) if name == "tan" else u
     helpers = emit_helpers("numpy")
-    for order in (0, 1):
+    for order in (0, 1, 2):
         src = _FUNCTIONS["numpy"][name][order]
         assert np.allclose(eval(src, helpers, {"u": u}), get_function(name).numpy(order)(u), atol=1e-12)
         tsrc = _FUNCTIONS["torch"][name][order]
@@ -184,3 +184,214 @@ def test_a_bad_backend_is_one_line(capsys):
     assert code == 2 and err.count("\n") == 1 and "invalid choice" in err
     with pytest.raises(SymresError, match="choose one of numpy, torch"):
         emit(derive("preact", check=False), "jax")
+
+
+# --------------------------------------------------------------------------- --wrt, --grad, --hessian
+
+MODES = [
+    ("residual", "relu", {"wrt": "W_1"}),
+    ("residual", "tanh", {"grad": "W_2"}),
+    ("residual", "sigmoid", {"hessian": True}),
+    ("preact", "relu", {"grad": "W_1"}),
+    ("preact", "gelu", {"hessian": True}),
+    ("prenorm", "tanh", {"wrt": "W_1"}),
+    ("prenorm", "relu", {"grad": "W_1"}),
+    ("prenorm", "gelu", {"grad": "W_2"}),
+    ("gated-exclusive", "tanh", {"wrt": "b_g"}),
+    ("gated-exclusive", "relu", {"grad": "W_g"}),
+    ("gated-exclusive", "tanh", {"hessian": True}),
+    ("rezero", "relu", {"grad": "alpha"}),
+    ("rezero", "sigmoid", {"wrt": "alpha"}),
+]
+
+
+def autograd_value(proof, values: dict, activation: str, mode: dict) -> np.ndarray:
+    """The value of what `proof` derives, by torch autograd on its forward map (the oracle
+    of tests/helpers.py): ∂y/∂vec(W) (columns stacked), ∇_W (gᵀy) in W's shape, ∇²_x (gᵀy)."""
+    y = proof.meta["forward"]
+    if "hessian" in mode:
+        return torch_hessian(y, values, activation, values["g"])
+    name = mode.get("wrt") or mode["grad"]
+    J = torch_derivative(y, values, activation, name)
+    if "wrt" in mode:
+        return J
+    G = values["g"].reshape(-1) @ J  # gᵀ ∂y/∂vec(W): vec(∇_W s)ᵀ
+    shape = np.shape(values[name])
+    return G.reshape(shape[1], shape[0]).T if len(shape) == 2 and shape[1] > 1 else G.reshape(shape)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+@pytest.mark.parametrize("block, activation, mode", MODES)
+def test_emitted_derivatives_against_autograd(block, activation, mode, backend):
+    proof = derive(block, dim=3, activation=activation, check=False, **mode)
+    source = emit(proof, backend)
+    fname = source.split("\ndef ")[-1].split("(")[0]
+    fn = load(source, fname)
+    for seed in range(3):
+        values = point(proof, seed)
+        got = fn(*(values[str(p.symbol)] for p in proof.meta["instance"].params))
+        got = got.detach().numpy() if backend == "torch" else np.asarray(got)
+        expected = autograd_value(proof, values, activation, mode)
+        assert got.shape == expected.shape or got.size == expected.size == 1, (got.shape, expected.shape)
+        assert np.allclose(got.reshape(expected.shape), expected, atol=1e-9), (block, mode, seed)
+
+
+def test_function_names_and_docstrings_say_what_is_returned():
+    src = emit(derive("residual", wrt="W1", check=False), "numpy")
+    fn = load(src, "jacobian_wrt_W_1_residual")
+    assert "∂y/∂vec(W_1) in numerator layout, an array of shape (3, 9)" in fn.__doc__
+    assert "column i + 3·j (0-based) holds ∂y/∂W_1[i, j]" in fn.__doc__
+    fn = load(emit(derive("residual", grad="W_1", check=False), "torch"), "gradient_W_1_residual")
+    assert "in the shape of W_1: 3×3, G[i, j] = ∂s/∂W_1[i, j]" in fn.__doc__
+    assert "g (3,): the upstream gradient" in fn.__doc__ and "ReLU'(0) := 0" in fn.__doc__
+    fn = load(emit(derive("preact", hessian=True, check=False), "numpy"), "hessian_preact")
+    assert "∇²ₓ s, the Hessian of the scalar s = gᵀy" in fn.__doc__
+    assert "ReLU'(0) := 0, ReLU''(0) := 0" in fn.__doc__
+    fn = load(emit(derive("rezero", grad="alpha", check=False), "numpy"), "gradient_alpha_rezero")
+    assert "a 0-d array (a scalar)" in fn.__doc__
+    assert fn(np.ones(3), 0.5, np.eye(3), np.eye(3), np.ones(3)).shape == ()
+
+
+def test_the_hessian_at_a_kink_follows_autograd():
+    """ReLU''(u) := 0 everywhere, also at u = 0: what torch's double backward gives."""
+    proof = derive("residual", dim=2, hessian=True, check=False)
+    fn = load(emit(proof, "numpy"), "hessian_residual")
+    values = {"x": np.array([[0.0], [1.0]]), "W_1": np.eye(2), "W_2": np.eye(2), "g": np.array([[1.0], [2.0]])}
+    expected = torch_hessian(proof.meta["forward"], values, "relu", values["g"])
+    assert np.array_equal(fn(**values), expected) and not expected.any()
+
+
+@pytest.mark.parametrize(
+    "block, mode, lets",
+    [
+        ("residual", ["--grad", "W1"], {"x": "1,-2,0.5", "W_1": "1,2,0;0,1,-1;2,0,1", "W_2": "0.5", "g": "1,0,-2"}),
+        ("preact", ["--wrt", "W2"], {"x": "1,-2,0.5", "W_1": "1,2,0;0,1,-1;2,0,1", "W_2": "1,0,1;0,2,0;1,1,1"}),
+        (
+            "preact",
+            ["--hessian"],
+            {"x": "1,-2,0.5", "W_1": "1,2,0;0,1,-1;2,0,1", "W_2": "0.5", "g": "1,2,3"},
+        ),
+    ],
+)
+def test_cli_emit_of_a_derivative_equals_the_let_value(capsys, block, mode, lets):
+    code, source, _ = run(capsys, "derive", block, *mode, "--activation", "tanh", "--emit", "numpy", "--trials", "10")
+    assert code == 0
+    argv = [a for n, v in lets.items() for a in ("--let", f"{n}={v}")]
+    code, out, _ = run(capsys, "derive", block, *mode, "--activation", "tanh", *argv, "--json", "--trials", "10")
+    assert code == 0
+    from symres.numeric import parse_value
+
+    proof = derive(block, activation="tanh", check=False, **_mode_kwargs(mode))
+    args = [parse_value(lets[str(s)], tuple(s.shape), str(s)) for s in proof.meta["instance"].symbols]
+    fname = source.split("\ndef ")[-1].split("(")[0]
+    assert np.allclose(load(source, fname)(*args), json.loads(out)["value"], atol=1e-12)
+
+
+def _mode_kwargs(argv: list[str]) -> dict:
+    if argv[0] == "--hessian":
+        return {"hessian": True}
+    return {argv[0][2:]: argv[1]}
+
+
+def test_no_code_is_emitted_from_a_failed_derivation(capsys, monkeypatch):
+    from symres.proof import Proof
+
+    monkeypatch.setattr(Proof, "passed", property(lambda self: False))
+    code, out, err = run(capsys, "derive", "residual", "--grad", "W1", "--emit", "numpy", "--trials", "5")
+    assert code == 1 and out == "" and err.count("\n") == 1 and "no code emitted" in err
+
+
+# --------------------------------------------------------------------------- Cookbook functions and powers
+
+COOKBOOK_CASES = ["exp", "log", "sin", "cos", "tan", "sqrt", 3, -1, "3/2", "-1/2"]
+
+
+def _cookbook_block(f):
+    from symres.blocks import Block
+    from symres.numeric import POSITIVE
+
+    positive = f in ("log", "sqrt", "3/2", "-1/2")
+    kw = {"domain": POSITIVE} if positive else {}
+
+    def build(v):
+        u = v.matrix("W1", **kw) @ v.x
+        return v.x + v.matrix("W2") @ (v.act(f, u) if isinstance(f, str) and f.isalpha() else v.pow(u, f))
+
+    return Block.define(f"cook-{f}", build, x_domain="positive" if positive else None)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+@pytest.mark.parametrize("f", COOKBOOK_CASES)
+def test_cookbook_functions_and_powers_emit_with_first_and_second_derivatives(f, backend):
+    from symres.numeric import draw
+
+    blk = _cookbook_block(f)
+    for mode in ({}, {"grad": "W1"}, {"hessian": True}):
+        proof = derive(blk, dim=3, check=False, **mode)
+        source = emit(proof, backend)
+        order = 2 if mode.get("hessian") else 1
+        assert f"_d{order if order == 2 else ''}(" in source  # f' (and f'') are emitted, not refused
+        fn = load(source, source.split("\ndef ")[-1].split("(")[0])
+        inst = proof.meta["instance"]
+        batch = draw(inst.symbols, inst.domains, 2, np.random.default_rng(5))
+        for k in range(2):
+            values = {name: v[k] for name, v in batch.items()}
+            got = fn(*(values[str(s)] for s in inst.symbols))
+            got = got.numpy() if backend == "torch" else got
+            expected = torch_jacobian(inst.forward, values, "relu") if not mode else autograd_value(proof, values, "relu", mode)
+            np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("p", [2, 3, -1, "3/2", "-1/2", "1/3"])
+def test_emitted_powers_agree_with_the_catalogue(p):
+    from symres.activations import power
+    from symres.emit import function_source
+
+    f = power(p)
+    u = np.linspace(0.3, 2.5, 9)
+    for order in (0, 1, 2):
+        got = eval(function_source("numpy", f.name, order), {"numpy": np}, {"u": u})
+        np.testing.assert_allclose(got, f.numpy(order)(u), rtol=1e-14)
+        tgot = eval(function_source("torch", f.name, order), {"torch": torch}, {"u": torch.tensor(u)}).numpy()
+        np.testing.assert_allclose(tgot, f.numpy(order)(u), rtol=1e-14)
+
+
+def test_cli_emits_a_user_block_with_a_power_and_a_cookbook_function(capsys, tmp_path):
+    path = tmp_path / "cook.py"
+    path.write_text(
+        "from symres import Block\nb = Block.define('cook', lambda v: v.x + v.matrix('W') @ v.pow(v.act('exp', v.x), '3/2'))\n"
+    )
+    code, source, err = run(capsys, "derive", "--block", f"{path}:b", "--hessian", "--emit", "torch", "--trials", "20")
+    assert code == 0, err
+    fn = load(source, "hessian_cook")
+    assert "_pow_3_2_d2" in source and "_exp_d2" in source
+    rng = np.random.default_rng(0)
+    x, W, g = rng.standard_normal(3), rng.standard_normal((3, 3)), rng.standard_normal(3)
+    Wt, gt = torch.tensor(W), torch.tensor(g)
+    expected = torch.autograd.functional.hessian(lambda t: gt @ (t + Wt @ torch.exp(t) ** 1.5), torch.tensor(x))
+    assert np.allclose(fn(x, W, g).numpy(), expected.numpy(), atol=1e-10)
+
+
+def test_emitted_code_of_a_convolutional_module_against_autograd():
+    from torch import nn
+
+    from symres.torch_bridge import derive_module
+
+    class Conv(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 2, 3, padding=1)
+            self.conv2 = nn.Conv2d(2, 1, 3, padding=1, bias=False)
+
+        def forward(self, x):
+            return x + self.conv2(torch.tanh(self.conv1(x)))
+
+    torch.manual_seed(7)
+    module = Conv().double()
+    proof = derive_module(module, input_shape=(1, 4, 4), trials=10)
+    fn = load(emit(proof, "numpy"), "jacobian_Conv")
+    values = proof.meta["instance"].block.values
+    x = np.random.default_rng(2).standard_normal(16)
+    got = fn(x, *(values[str(p.symbol)] for p in proof.meta["instance"].params[1:]))
+    expected = torch.autograd.functional.jacobian(lambda t: module(t.reshape(1, 1, 4, 4)).reshape(-1), torch.tensor(x))
+    assert np.allclose(got, expected.numpy(), atol=1e-12)

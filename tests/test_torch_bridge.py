@@ -90,7 +90,7 @@ def _randomise_bn(module: nn.Module, seed: int = 0) -> nn.Module:
     """Running statistics and affine parameters away from their initial values."""
     gen = torch.Generator().manual_seed(seed)
     for m in module.modules():
-        if isinstance(m, nn.BatchNorm1d):
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
             m.running_mean.copy_(torch.randn(m.num_features, generator=gen))
             m.running_var.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
             with torch.no_grad():
@@ -163,19 +163,19 @@ class WithLSTM(nn.Module):
         return x + self.rnn(self.fc(x))[0]
 
 
-class WithConv(nn.Module):
+class WithPool(nn.Module):
     def __init__(self):
         super().__init__()
         self.fc = nn.Linear(3, 3)
-        self.conv = nn.Conv1d(1, 1, 3, padding=1)
+        self.pool = nn.MaxPool1d(3, stride=1, padding=1)
 
     def forward(self, x):
-        return x + self.conv(self.fc(x))
+        return x + self.pool(self.fc(x))
 
 
 @pytest.mark.parametrize(
     "module, message",
-    [(WithLSTM(), "the layer LSTM (rnn) at node 'rnn'"), (WithConv(), "the layer Conv1d (conv) at node 'conv'")],
+    [(WithLSTM(), "the layer LSTM (rnn) at node 'rnn'"), (WithPool(), "the layer MaxPool1d (pool) at node 'pool'")],
 )
 def test_an_unsupported_layer_is_named_with_its_node(module, message):
     with pytest.raises(SymresError) as info:
@@ -344,3 +344,231 @@ def test_a_module_on_1d_inputs_with_a_parameter_on_the_left():
     assert block.input_shape == (3,) and block.dim == 3
     proof = derive_module(block, trials=20)
     assert proof.passed and proof.meta["autograd"]["max_abs_error"] < 1e-12
+
+
+# --------------------------------------------------------------------------- convolutions
+
+
+class ConvResidual(nn.Module):
+    """The residual layer of seed 003's MNIST experiment net at 1×6×6: x + conv2(relu(conv1(x)))."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3, padding=1)
+        self.conv2 = nn.Conv2d(4, 1, 3, padding=1)
+
+    def forward(self, x):
+        return x + self.conv2(F.relu(self.conv1(x)))
+
+
+class Conv1dProjection(nn.Module):
+    """Conv1d with stride, padding, dilation, groups and a circular padding; a strided 1×1 shortcut."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv1d(2, 4, 3, stride=2, padding=2, dilation=2)
+        self.conv2 = nn.Conv1d(4, 4, 3, padding=1, groups=2, padding_mode="circular", bias=False)
+        self.shortcut = nn.Conv1d(2, 4, 1, stride=2, bias=False)
+
+    def forward(self, x):
+        return self.shortcut(x) + self.conv2(torch.tanh(self.conv1(x)))
+
+
+class SeedConvBlock(nn.Module):
+    """Seed 002's ResidualBlock as written: Conv2d and BatchNorm2d."""
+
+    def __init__(self, channels: int = 2) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+
+    def forward(self, x):
+        residual = x
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        out = out + residual
+        return F.relu(out)
+
+
+class SeedConvProjection(nn.Module):
+    """Seed 002's ProjectionResidualBlock as written (stride 2, the 1×1 conv shortcut with BN)."""
+
+    def __init__(self, in_channels: int = 2, out_channels: int = 3, stride: int = 2) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.shortcut = nn.Sequential(
+            nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), nn.BatchNorm2d(out_channels)
+        )
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(x))
+
+
+def _module_jacobian(module: nn.Module, shape: tuple[int, ...], x: np.ndarray) -> np.ndarray:
+    model = module.double().eval()
+    f = lambda t: model(t.reshape(1, *shape)).reshape(-1)  # noqa: E731
+    return torch.autograd.functional.jacobian(f, torch.tensor(x)).numpy()
+
+
+@pytest.mark.parametrize(
+    "module, shape, names",
+    [
+        (ConvResidual(), (1, 6, 6), {"K_conv1": (144, 36), "b_conv1": (144, 1), "K_conv2": (36, 144), "b_conv2": (36, 1)}),
+        (Conv1dProjection(), (2, 7), {"K_conv1": (16, 14), "b_conv1": (16, 1), "K_conv2": (16, 16), "K_shortcut": (16, 14)}),
+        (SeedConvBlock(), (2, 4, 4), {"K_conv1": (32, 32), "gamma_1": (32, 1), "beta_2": (32, 1)}),
+        (SeedConvProjection(), (2, 4, 4), {"K_conv1": (12, 32), "K_shortcut_0": (12, 32), "gamma_s": (12, 1)}),
+    ],
+    ids=["ConvResidual-1x6x6", "Conv1d", "seed-ResidualBlock", "seed-ProjectionResidualBlock"],
+)
+def test_convolutions_are_linear_operators_checked_against_autograd(module, shape, names):
+    torch.manual_seed(5)
+    module = _randomise_bn(module, seed=5).eval()
+    proof = derive_module(module, input_shape=shape, trials=20)
+    assert proof.passed, proof.failures()
+    assert proof.meta["autograd"]["passed"] and proof.meta["autograd"]["max_abs_error"] < 1e-12
+    block = proof.meta["instance"].block
+    assert block.dim == int(np.prod(shape)) and block.input_shape == (1, *shape)
+    for name, size in names.items():
+        assert block.values[name].shape == size, name
+    # the derived Jacobian at the module's weights is torch's, x flattened in C order
+    from symres.numeric import evaluate
+
+    x = np.random.default_rng(1).standard_normal(block.dim)
+    out, _ = evaluate({"J": proof.result}, {**block.values, "x": x[:, None]})
+    assert np.allclose(out["J"], _module_jacobian(module, shape, x), atol=1e-12)
+
+
+def test_the_operator_matrix_is_the_convolution_on_the_c_order_flattening():
+    torch.manual_seed(6)
+    module = ConvResidual()
+    block = from_torch(module, input_shape=(1, 6, 6))
+    conv = module.conv1.double()
+    jac = torch.func.jacrev(lambda t: F.conv2d(t.reshape(1, 1, 6, 6), conv.weight, None, padding=1).reshape(-1))
+    K = jac(torch.zeros(36, dtype=torch.float64)).detach().numpy()
+    assert np.array_equal(block.values["K_conv1"], K)
+    # entry c·H·W + h·W + w of K x is channel c at (h, w): x = vec(Xᵀ), X one channel a row
+    x = np.random.default_rng(0).standard_normal((1, 6, 6))
+    image = conv(torch.tensor(x)[None]).detach().numpy()[0] - conv.bias.detach().numpy()[:, None, None]
+    assert np.allclose(K @ x.reshape(-1), image.reshape(-1)) and np.allclose(
+        x.reshape(-1), x.reshape(1, 36).T.reshape(-1, order="F")
+    )
+    assert "flattened in C order (x = vec(Xᵀ), X the 1×36 matrix with one channel a row, read row by row)" in block.title
+    params = {str(p.symbol): p.description for p in block.instance(block.dim).params}
+    assert "Conv2d(1→4, kernel_size 3, stride 1, padding 1, dilation 1) as a linear operator" in params["K_conv1"]
+
+
+def test_a_convolution_needs_the_input_shape():
+    with pytest.raises(SymresError, match="give it with --dim \\(dim=\\), or the shape of one input with --input-shape"):
+        from_torch(ConvResidual())
+    with pytest.raises(SymresError, match="--dim 30 and --input-shape 1,6,6 \\(size 36\\) disagree"):
+        from_torch(ConvResidual(), dim=30, input_shape=(1, 6, 6))
+    with pytest.raises(SymresError, match="does not accept an input x of shape \\(2, 6, 6\\)"):
+        from_torch(ConvResidual(), input_shape=(2, 6, 6))
+
+
+def test_a_layer_on_the_last_axis_of_an_image_is_refused():
+    class Mixed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(2, 2, 1)
+            self.fc = nn.Linear(5, 5)
+
+        def forward(self, x):
+            return x + self.fc(self.conv(x))
+
+    with pytest.raises(
+        SymresError, match="Linear \\(fc\\) on an input of shape \\(1, 2, 5\\) \\(it acts on the last axis only\\)"
+    ):
+        from_torch(Mixed(), input_shape=(2, 5))
+
+
+CONV_PY = """
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+
+class ConvResidual(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3, padding=1)
+        self.conv2 = nn.Conv2d(4, 1, 3, padding=1)
+
+    def forward(self, x):
+        return x + self.conv2(F.relu(self.conv1(x)))
+
+
+class Pooled(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 1, 3, padding=1)
+        self.pool = nn.MaxPool2d(3, stride=1, padding=1)
+
+    def forward(self, x):
+        return x + self.pool(self.conv1(x))
+"""
+
+
+def test_cli_module_with_convolutions_and_an_input_shape(capsys, tmp_path):
+    path = tmp_path / "conv.py"
+    path.write_text(CONV_PY)
+    code, out, err = run(
+        capsys, "derive", "--module", f"{path}:ConvResidual", "--input-shape", "1,6,6", "--json", "--trials", "20"
+    )
+    assert code == 0, err
+    obj = json.loads(out)
+    assert obj["passed"] and obj["autograd"]["passed"] and obj["autograd"]["max_abs_error"] < 1e-12
+    assert "K_{conv1}" in obj["jacobian"] or "K_{conv_{1}}" in obj["jacobian"] or "conv" in obj["jacobian"]
+    code, out, err = run(capsys, "derive", "--module", f"{path}:Pooled", "--input-shape", "1,6,6")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "the layer MaxPool2d (pool) at node 'pool' of the traced graph is not supported" in err
+    code, _, err = run(capsys, "derive", "--module", f"{path}:ConvResidual", "--input-shape", "1,x,6")
+    assert code == 2 and "expected positive integers separated by commas" in err
+    code, _, err = run(capsys, "derive", "residual", "--input-shape", "1,6,6")
+    assert code == 2 and err.count("\n") == 1 and "--input-shape is the shape of one input of a --module" in err
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_operator_matrices_of_random_convolution_geometries(seed):
+    """Random Conv1d/Conv2d geometries (stride, padding, dilation, groups, padding_mode):
+    K is torch.func.jacrev of the convolution without bias; b its bias per position."""
+    rng = np.random.default_rng(seed)
+    two_d = bool(seed % 2)
+    groups = int(rng.choice([1, 2]))
+    c_in, c_out = 2 * int(rng.integers(1, 3)), 2 * int(rng.integers(1, 3))
+    kernel, stride, dilation = int(rng.integers(1, 4)), int(rng.integers(1, 3)), int(rng.integers(1, 3))
+    padding = int(rng.integers(0, 3))
+    mode = str(rng.choice(["zeros", "circular", "reflect"])) if padding else "zeros"
+    size = (5, 4) if two_d else (7,)
+    conv_type = nn.Conv2d if two_d else nn.Conv1d
+    torch.manual_seed(seed)
+    conv = conv_type(c_in, c_out, kernel, stride=stride, padding=padding, dilation=dilation, groups=groups, padding_mode=mode)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c = conv
+
+        def forward(self, x):
+            return torch.tanh(self.c(x))
+
+    shape = (c_in, *size)
+    block = from_torch(Net(), input_shape=shape)
+    n = int(np.prod(shape))
+    layer = conv.double()
+    K = torch.func.jacrev(lambda t: layer._conv_forward(t.reshape(1, *shape), layer.weight, None).reshape(-1))(
+        torch.zeros(n, dtype=torch.float64)
+    )
+    assert np.allclose(block.values["K_c"], K.detach().numpy(), atol=1e-15)
+    positions = K.shape[0] // c_out
+    assert np.array_equal(block.values["b_c"][:, 0], layer.bias.detach().numpy().repeat(positions))
+    x = rng.standard_normal(n)
+    y = layer(torch.tensor(x).reshape(1, *shape)).detach().numpy().reshape(-1)
+    assert np.allclose(block.values["K_c"] @ x + block.values["b_c"][:, 0], y, atol=1e-12)

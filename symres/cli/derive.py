@@ -11,6 +11,17 @@ from symres.cli._common import budget, new_console, non_negative, parse_lets, po
 from symres.errors import SymresError
 
 
+def shape(text: str) -> tuple[int, ...]:
+    """`--input-shape 1,6,6`: positive integers separated by commas."""
+    try:
+        dims = tuple(int(t) for t in text.split(","))
+    except ValueError:
+        dims = ()
+    if not dims or any(n < 1 for n in dims):
+        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas, such as 1,6,6; got {text!r}")
+    return dims
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     from symres.blocks import BLOCKS, derive
     from symres.latex import latex
@@ -111,10 +122,14 @@ def _derive_proof(args: argparse.Namespace) -> tuple[Any, dict[str, Any] | None]
         if args.out_dim is not None:
             raise SymresError("--out-dim does not apply to --module: the module fixes its output size")
         module = load_module(args.module)
-        proof = derive_module(module, dim=args.dim, trials=args.trials, seed=args.seed, source=args.module)
+        proof = derive_module(
+            module, dim=args.dim, input_shape=args.input_shape, trials=args.trials, seed=args.seed, source=args.module
+        )
         for note in proof.meta["notes"]:
             sys.stderr.write(f"symres: note: {note}\n")
         return proof, proof.meta["instance"].block.values
+    if args.input_shape is not None:
+        raise SymresError("--input-shape is the shape of one input of a --module (e.g. 1,6,6 for C,H,W)")
     if args.block is not None:
         from symres.blocks import load_block
 
@@ -146,6 +161,11 @@ def _emit(args: argparse.Namespace, proof: Any, point: dict[str, Any] | None) ->
     if args.emit:
         from symres.emit import emit
 
+        if not proof.passed:  # code is emitted only from a derivation whose every check passed
+            sys.stderr.write(
+                "symres: --emit: the derivation failed a check (run it without --emit to see which); no code emitted\n"
+            )
+            return status
         sys.stdout.write(emit(proof, args.emit))
         return status
     if args.pdf:
@@ -208,6 +228,13 @@ def register(sub: Any) -> None:
         help="a PyTorch nn.Module: path/to/file.py:Name or package.module:Name (a subclass is built as Name())",
     )
     p.add_argument("--dim", type=positive, default=None, help="input size d (default 3; a module's is read off its first layer)")
+    p.add_argument(
+        "--input-shape",
+        type=shape,
+        default=None,
+        metavar="C,H,W",
+        help="with --module: the shape of one input without the batch (C,L or C,H,W); x is it flattened in C order",
+    )
     p.add_argument("--out-dim", type=positive, default=None, help="output size m, for blocks that change it (projection)")
     p.add_argument(
         "--tokens", type=positive, default=None, metavar="N", help="tokens n of a token block (attention, …; default 3)"
