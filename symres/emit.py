@@ -117,6 +117,18 @@ _HELPERS: dict[str, dict[str, str]] = {
         "_vstack": "def _vstack(*parts):\n    return numpy.concatenate(parts, axis=-2)",
         "_vec": "def _vec(a):\n    return numpy.reshape(numpy.swapaxes(a, -1, -2), (-1, 1))  # the columns stacked",
         "_kron": "def _kron(a, b):\n    return numpy.kron(a, b)",
+        # token blocks (symres.tokens): K_{p,q} vec(A) = vec(Aᵀ); f and J_f on each row of m
+        "_commutation": (
+            "def _commutation(p, q):\n    k = numpy.zeros((p * q, p * q))\n    for j in range(p * q):\n"
+            "        k[(j % p) * q + j // p, j] = 1.0\n    return k"
+        ),
+        "_rowmap": "def _rowmap(f, m):\n    return numpy.concatenate([numpy.reshape(f(r.reshape(-1, 1)), (1, -1)) for r in m])",
+        "_rowblocks": (
+            "def _rowblocks(jac, m):\n    blocks = [jac(r.reshape(-1, 1)) for r in m]\n"
+            "    (r, c), n = blocks[0].shape, len(blocks)\n    out = numpy.zeros((n * r, n * c))\n"
+            "    for i, b in enumerate(blocks):\n        out[i * r : (i + 1) * r, i * c : (i + 1) * c] = b\n    return out"
+        ),
+        "_causal": "def _causal(n):\n    return numpy.where(numpy.tril(numpy.ones((n, n))) > 0, 0.0, -1e300)  # −∞ above",
         "_erf": "_erf = numpy.vectorize(math.erf, otypes=[float])",
         "_sigmoid": "def _sigmoid(u):\n    return 0.5 * (1.0 + numpy.tanh(0.5 * u))",
     },
@@ -128,7 +140,17 @@ _HELPERS: dict[str, dict[str, str]] = {
         "_diag": "def _diag(v):\n    return v * torch.eye(v.shape[-2], dtype=v.dtype)",
         "_vstack": "def _vstack(*parts):\n    return torch.cat(parts, dim=-2)",
         "_vec": "def _vec(a):\n    return a.transpose(-1, -2).reshape(-1, 1)  # the columns stacked",
-        "_kron": "def _kron(a, b):\n    return torch.kron(a, b)",
+        "_kron": "def _kron(a, b):\n    return torch.kron(a.contiguous(), b.contiguous())  # kron needs a contiguous layout",
+        "_commutation": (
+            "def _commutation(p, q):\n    k = torch.zeros(p * q, p * q, dtype=torch.float64)\n    for j in range(p * q):\n"
+            "        k[(j % p) * q + j // p, j] = 1.0\n    return k"
+        ),
+        "_rowmap": "def _rowmap(f, m):\n    return torch.cat([f(r.reshape(-1, 1)).reshape(1, -1) for r in m])",
+        "_rowblocks": "def _rowblocks(jac, m):\n    return torch.block_diag(*[jac(r.reshape(-1, 1)) for r in m])",
+        "_causal": (
+            "def _causal(n):\n    ones = torch.ones(n, n, dtype=torch.float64)\n"
+            "    return torch.where(torch.tril(ones) > 0, 0.0 * ones, -1e300 * ones)  # −∞ above the diagonal"
+        ),
     },
 }
 
@@ -215,6 +237,13 @@ def _returned(proof: Proof, names: dict[Basic, str]) -> _Returned:
     assert proof.result is not None
     m, n = (int(k) for k in proof.result.shape)
     lines: tuple[str, ...]
+    if mode is None and "tokens" in proof.meta:  # a token block: X ∈ R^{n×d}
+        lines = (
+            f"∂vec(Y)/∂vec(X) in numerator layout, an array of shape ({m}, {n}), float64: vec stacks the",
+            "columns, so entry i + n·j of vec(X) is X[i, j] (from torch's jacobian of shape (n, d', n, d):",
+            f"J.permute(1, 0, 3, 2).reshape({m}, {n})).",
+        )
+        return _Returned("jacobian", lines, "∂vec(Y)/∂vec(X)")
     if mode is None:
         return _Returned(
             "jacobian", (f"∂y/∂x in numerator layout: J[i, j] = ∂y_i/∂x_j, an array of shape ({m}, {n}), float64.",), "∂y/∂x"
