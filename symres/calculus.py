@@ -312,6 +312,12 @@ def defined_derivation(definition: Lambda) -> Derivation:
     return differentiate(body if body.shape[1] == 1 else Vec(body), u)  # a matrix function: ∂vec(g(U))/∂vec(U)
 
 
+def _parameter_inside(f: Defined, x: Basic) -> bool:
+    """True when x occurs in f's definition itself (a gain γ of LN), not only in its argument:
+    then ∂f(a)/∂x ≠ J_f(a) ∂a/∂x, and the chain rule through J_f alone would drop a term."""
+    return depends_on(f.body, x)
+
+
 def _defined_chain(D: Deriv) -> MatrixExpr:
     f: Defined = D.expr
     J = DefinedJacobian(f.args[0], f.arg, Lambda(f.variable, defined_derivation(f.definition).result))
@@ -395,6 +401,14 @@ RULES: tuple[Rule, ...] = (
         r"a\, \partial s/\partial x + s\, \partial a/\partial x$ ($\partial s/\partial x$ is a row)",
         lambda D: _scalar_split(D.expr, D.wrt) is not None,
         lambda D: _scalar_rewrite(D),
+    ),
+    Rule(
+        "unfold",
+        "definition unfolded",
+        r"the function defined above depends on the variable through a parameter of its definition "
+        r"(not only through its argument), so it is replaced by its definition: $f(a) = \mathrm{body}_f(a)$",
+        lambda D: isinstance(D.expr, Defined) and _parameter_inside(D.expr, D.wrt),
+        lambda D: D.func(D.expr.body.xreplace({D.expr.variable: D.expr.arg}), D.wrt),
     ),
     Rule(
         "defined",

@@ -227,6 +227,7 @@ _MACROS: list[tuple[str, Any]] = [
     (r"\^\{T\}", "ᵀ"),
     (r"\\mu", "μ"),
     (r"\\partial", "∂"),
+    (r"\\nabla", "∇"),
     (r"\\sigma", "σ"),
     (r"\\alpha", "α"),
     (r"\\odot", "⊙"),

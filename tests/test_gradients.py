@@ -22,7 +22,9 @@ def _points(proof, n=3, seed=1):
         yield {name: v[k] for name, v in batch.items()}, derived[k], inst
 
 
-@pytest.mark.parametrize("block, wrt", [("residual", "W1"), ("residual", "W_2"), ("rezero", "alpha"), ("highway", "b_T")])
+@pytest.mark.parametrize(
+    "block, wrt", [("residual", "W1"), ("residual", "W_2"), ("rezero", "alpha"), ("highway", "b_T"), ("postnorm", "gamma")]
+)
 def test_wrt_matches_torch(block, wrt):
     proof = derive(block, wrt=wrt, activation="tanh", trials=30)
     assert proof.passed
@@ -36,7 +38,10 @@ def test_gradient_of_the_residual_block_is_the_closed_form():
     assert proof.passed and text(proof.result) == "diag(σ'(W₁ x)) W₂ᵀ g xᵀ"
 
 
-@pytest.mark.parametrize("block, name", [("residual", "W1"), ("preact", "W_2"), ("residual", "x"), ("rezero", "alpha")])
+@pytest.mark.parametrize(
+    "block, name",
+    [("residual", "W1"), ("preact", "W_2"), ("residual", "x"), ("rezero", "alpha"), ("prenorm", "gamma"), ("prenorm", "beta")],
+)
 def test_gradient_matches_torch(block, name):
     proof = derive(block, grad=name, activation="gelu", trials=30)
     assert proof.passed
