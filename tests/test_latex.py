@@ -95,3 +95,21 @@ def test_every_character_of_the_derivation_library_typesets():
     for st in load_statements([root]):
         for text in (st.text, st.corrected, st.where):
             assert _text(text).count("?") == text.count("?"), (st.id, text)
+
+
+def test_a_statement_proof_is_typeset_compactly() -> None:
+    """`symres.verify.tested` gives a one-step Proof; the booklet shows it as the statement,
+    its note, the verdict and the counterexample."""
+    from symres.latex import _evidence_latex, statement_latex
+    from symres.proof import Check, Proof, Step
+    from symres.verify import evidence_verdict, tested
+
+    t = tested("a bound", r"c \le 1", Check("numeric", False, "200 trials", 200, 0.5, 1e-6, 7, instance={"c": 2.0}), "a note")
+    assert isinstance(t, Proof)
+    tex = statement_latex(t, failed="refuted by the counterexample")
+    assert tex.startswith("\\paragraph{a bound}\n\\[ c \\le 1 \\]\na note\\par\n\\textit{refuted}: numerically (200 trials)")
+    assert "Counterexample:" in tex and _evidence_latex(t) == statement_latex(t)
+    verdict, line = evidence_verdict(t)
+    assert verdict == "refuted" and line.endswith("; counterexample c = 2.0")
+    prose = Proof("theorem", ("a",), (Step.claim("norm(J_l) <= c", "why", Check("symbolic", True)),), "c")
+    assert r"\parbox[t]{0.8\linewidth}{\raggedright norm(J\textsubscript{l}) \ensuremath{\le} c}" in prose.latex()

@@ -140,17 +140,52 @@ def test_counts_match_enumeration() -> None:
 # --------------------------------------------------------------------------- closed form
 
 
-def test_closed_form_steps_are_plain_data_and_pass() -> None:
-    steps = paths.count_steps() + paths.induction_steps(max_depth=4, trials=2)
-    assert all(s.passed for s in steps), [s.as_dict() for s in steps if not s.passed]
-    for s in steps:
-        d = s.as_dict()
-        assert d["latex"] and d["reason"] and d["check"] in {"symbolic", "numeric"}
-        json.dumps(d)
-    symbolic = [s for s in steps if s.check == "symbolic"]
-    assert any("2^{L}" in s.latex and s.sympy_result == "0" for s in symbolic)  # Σ C(L,k) = 2^L
-    assert any(r"\binom{L+1}{k}" in s.latex and s.sympy_result == "0" for s in symbolic)  # Pascal
+def test_count_proof_checks_carry_the_counts() -> None:
+    """Σ_k C(L, k) = 2^L: the enumerated counts, compared exactly with an independent oracle
+    (itertools.combinations and math.comb), and what SymPy returned, are in the Checks."""
+    proof = paths.count_proof(max_depth=6)
+    assert proof.verdict == "proved" and proof.passed
+    enum, total = proof.steps
+    assert enum.check.method == "exact" and enum.check.verdict == "proved" and enum.check.trials == 7
+    oracle = [[sum(1 for _ in itertools.combinations(range(n), k)) for k in range(n + 1)] for n in range(7)]
+    assert enum.check.numbers["enumerated"] == oracle
+    assert enum.check.numbers["binomial"] == [[math.comb(n, k) for k in range(n + 1)] for n in range(7)]
+    assert enum.check.numbers["max_difference"] == 0 and enum.check.numbers["depths"] == list(range(7))
+    assert total.check.method == "symbolic" and total.check.numbers == {"summation": "2**L", "sympy_result": "0"}
+    assert (total.lhs, total.rhs) == (r"\sum_{k=0}^{L} \binom{L}{k}", "2^{L}")
+    d = proof.as_dict()
+    json.dumps(d)
+    assert d["steps"][0]["latex"] == r"\#\{S \subseteq \{1,\dots,L\} : |S| = k\} = \binom{L}{k}"
+    assert d["steps"][0]["check"]["numbers"]["enumerated"][6] == [1, 6, 15, 20, 15, 6, 1]
     assert sp.summation(sp.binomial(closed_form._L, closed_form._K), (closed_form._K, 0, closed_form._L)) == 2**closed_form._L
+
+
+def test_induction_proof_checks_carry_the_errors() -> None:
+    """The matrix identities of the induction are checked on random J with the largest
+    relative error in the Check (recomputed here independently); Pascal's rule by SymPy."""
+    proof = paths.induction_proof(max_depth=3, trials=2, seed=5)
+    assert proof.passed and proof.verdict == "holds"  # two steps are numeric only
+    methods = [s.check.method for s in proof.steps]
+    assert methods == ["symbolic", "numeric", "numeric", "symbolic", "symbolic", "symbolic"]
+    split, distrib = proof.steps[1].check, proof.steps[2].check
+    expected = closed_form._numeric_product_check([0, 1, 2, 3], 3, 2, 5)
+    assert (split.max_error, distrib.max_error) == expected[:2]
+    assert split.trials == 8 and split.seed == 5 and 0 < split.max_error < 1e-12
+    assert split.tolerance == closed_form.NUMERIC_TOLERANCE
+    subsets = proof.steps[3].check
+    assert subsets.max_error == expected[2] and subsets.numbers["sympy_result"] == "True"
+    pascal = proof.steps[4].check
+    assert pascal.numbers == {"sympy_result": "0", "exact_up_to": 40, "exact": True}
+    assert proof.steps[2].lhs is None  # continues the previous line
+    json.dumps(proof.as_dict())
+
+
+def test_a_failed_numeric_identity_fails_the_induction(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(closed_form, "_numeric_product_check", lambda *a: (1e-3, 0.0, 0.0))
+    proof = paths.induction_proof(max_depth=2, trials=1)
+    assert not proof.passed and proof.verdict == "failed"
+    assert [i for i, _ in proof.failures()] == [2]
+    assert proof.steps[1].check.max_error == 1e-3
 
 
 # --------------------------------------------------------------------------- spectrum
