@@ -86,7 +86,9 @@ def test_expansion_equals_numeric_product_via_lambdify(L: int) -> None:
 def test_check_expansion_passes_and_catches_a_wrong_order(L: int) -> None:
     expr = paths.expand_product(L)
     check = paths.check_expansion(expr, L, seed=L)
-    assert check.passed and check.terms == 2**L and check.max_error < 1e-12
+    assert check.passed and check.verdict == "holds" and check.max_error < 1e-12
+    assert check.numbers == {"depth": L, "terms": 2**L, "terms_expected": 2**L, "d": 3, "norm": 0.9}
+    assert (check.trials, check.seed, check.tolerance) == (3, L, 1e-10 * (L + 1))
     if L >= 2:  # the same terms with J_1 J_2 in place of J_2 J_1 are refused
         J = paths.jacobian_symbols(L)
         bad = MatAdd(*[t for t in expr.args if t != MatMul(J[1], J[0])], MatMul(J[0], J[1]))
@@ -287,7 +289,7 @@ def test_cli_expand_3_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert [t["length"] for t in data["terms"]] == [0, 1, 1, 1, 2, 2, 2, 3]
     assert [t["word"] for t in data["terms"]] == ["III", "J1II", "IJ2I", "IIJ3", "J1J2I", "J1IJ3", "IJ2J3", "J1J2J3"]
     assert data["counts"] == [1, 3, 3, 1] and data["total"] == 8
-    assert data["check"]["passed"] and data["check"]["terms"] == 8
+    assert data["check"]["passed"] and data["check"]["numbers"]["terms"] == 8 and data["check"]["method"] == "numeric"
 
 
 def test_cli_expand_counts_54_exact(capsys: pytest.CaptureFixture[str]) -> None:
@@ -295,6 +297,7 @@ def test_cli_expand_counts_54_exact(capsys: pytest.CaptureFixture[str]) -> None:
     data = json.loads(capsys.readouterr().out)
     assert data["counts"] == [math.comb(54, k) for k in range(55)]
     assert data["total"] == 2**54 and data["check"]["passed"]
+    assert data["check"] == {"method": "exact", "passed": True, "detail": paths.COUNTS_CHECK}
 
 
 @pytest.mark.parametrize("flags", [[], ["--grouped"], ["--latex"], ["--latex", "--grouped"], ["--counts"]])

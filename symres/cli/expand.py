@@ -15,6 +15,7 @@ MAX_SHOWN_TERMS = 4096
 
 def _cmd_expand(args: argparse.Namespace) -> int:
     from symres import paths
+    from symres.proof import Check
 
     L: int = args.L
     if args.counts:
@@ -23,7 +24,7 @@ def _cmd_expand(args: argparse.Namespace) -> int:
         how = paths.COUNTS_CHECK
         if args.json:
             with paths.exact_int_text():  # exact integers at any L
-                print_json({"L": L, "counts": counts, "total": total, "check": {"method": "exact", "what": how, "passed": ok}})
+                print_json({"L": L, "counts": counts, "total": total, "check": Check("exact", ok, how).as_dict()})
         elif args.latex:
             sys.stdout.write(f"{paths.counts_latex(L, counts, total)}\n% checked: {how}\n")
         else:
@@ -53,10 +54,11 @@ def _cmd_expand(args: argparse.Namespace) -> int:
     terms = paths.expansion_terms(expr, L)  # read back from the SymPy object that was checked
     check = paths.check_expansion(expr, L)
     counts = paths.path_counts(L)
+    n, d = check.numbers["terms"], check.numbers["d"]
     how = (
-        f"numeric: the sum of these {check.terms} terms equals (I+J_{L})⋯(I+J_1) for {check.trials} random "
-        f"{check.d}×{check.d} instances (‖J_ℓ‖₂ = {check.norm:g}, seed {check.seed}), max relative error "
-        f"{check.max_error:.1e} (tolerance {check.tolerance:.0e}); {check.terms} terms = 2^{L}: "
+        f"numeric: the sum of these {n} terms equals (I+J_{L})⋯(I+J_1) for {check.trials} random "
+        f"{d}×{d} instances (‖J_ℓ‖₂ = {check.numbers['norm']:g}, seed {check.seed}), max relative error "
+        f"{check.max_error:.1e} (tolerance {check.tolerance:.0e}); {n} terms = 2^{L}: "
         f"{'passed' if check.passed else 'FAILED'}"
     )
     if args.json:

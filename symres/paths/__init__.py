@@ -36,7 +36,6 @@ from symres.paths.cost import exact_int_text as exact_int_text
 from symres.paths.cost import format_count as format_count
 from symres.paths.cost import spectrum_cost as spectrum_cost
 from symres.paths.expansion import COUNTS_CHECK as COUNTS_CHECK
-from symres.paths.expansion import ExpansionCheck as ExpansionCheck
 from symres.paths.expansion import PathTerm as PathTerm
 from symres.paths.expansion import check_expansion as check_expansion
 from symres.paths.expansion import checked_counts as checked_counts
@@ -76,7 +75,6 @@ __all__ = [
     "MAX_EXPLICIT_DEPTH",
     "BAND_DEFINITION",
     "PathTerm",
-    "ExpansionCheck",
     "MonteCarloEstimate",
     "PathSpectrum",
     "dimension_symbol",
