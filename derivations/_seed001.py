@@ -24,7 +24,7 @@ from symres import check_equal, derive, jacobian
 from symres.claims import Verdict, check
 from symres.errors import SymresError
 from symres.expr import Deriv, Elementwise, add, matmul
-from symres.paths import path_counts, path_spectrum, total_paths
+from symres.paths import count_proof, path_spectrum
 from symres.proof import Check, Proof
 from symres.symbolic import explicit, symbolic_equal
 from symres.verify import tested
@@ -184,31 +184,10 @@ def seed_column_forms() -> tuple[Proof, Proof]:
 
 @functools.cache
 def counts(max_depth: int = 12) -> Proof:
-    """#paths of length k = C(L, k) (1, L, C(L,2), …, 1) and 2^L in all: subsets enumerated
-    exactly for L = 0..max_depth; for symbolic L, Pascal's rule by SymPy (combsimp) and the
-    induction it gives (Σ_k C(L+1, k) = 2 Σ_k C(L, k), base Σ_k C(0, k) = 1)."""
-    import itertools
-
-    L, k = sp.symbols("L k", integer=True, nonnegative=True)
-    enumerated = True
-    for n in range(max_depth + 1):
-        by_len = [sum(1 for _ in itertools.combinations(range(n), r)) for r in range(n + 1)]
-        enumerated &= by_len == path_counts(n) and sum(by_len) == total_paths(n) == 2**n
-        enumerated &= by_len[0] == 1 and by_len[-1] == 1 and (n == 0 or by_len[1] == n)
-    pascal = sp.combsimp(sp.binomial(L + 1, k) - sp.binomial(L, k) - sp.binomial(L, k - 1))
-    ends = [sp.binomial(L, 0) - 1, sp.expand_func(sp.binomial(L, 1)) - L, sp.binomial(L, L) - 1]
-    ok = enumerated and pascal == 0 and all(e == 0 for e in ends)
-    detail = (
-        f"subsets of {{1..L}} counted by length for L = 0..{max_depth} (exact integers) equal C(L, k) and sum to 2^L; "
-        f"for symbolic L, SymPy: C(L+1,k) − C(L,k) − C(L,k−1) = {pascal} (Pascal), so Σ_k C(L+1,k) = 2 Σ_k C(L,k) "
-        f"and with Σ_k C(0,k) = 1 the total is 2^L; C(L,0) − 1, C(L,1) − L, C(L,L) − 1 = {ends}"
-    )
-    return exact(
-        "paths of each length",
-        r"\#\{S : |S| = k\} = \binom{L}{k}:\ 1,\ L,\ \binom{L}{2},\ \dots,\ 1;\quad \sum_{k=0}^{L}\binom{L}{k} = 2^{L}",
-        ok,
-        detail,
-    )
+    """#paths of length k = C(L, k) (1, L, C(L,2), …, 1) and 2^L in all, for symbolic L:
+    `symres.paths.count_proof` (subsets enumerated exactly for L = 0..max_depth, the ends
+    and Σ_k C(L,k) = 2^L by SymPy), one derivation for the library and the toolkit."""
+    return count_proof(max_depth=max_depth)
 
 
 # --------------------------------------------------------------------------- the path-length spectrum

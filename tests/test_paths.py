@@ -147,7 +147,8 @@ def test_count_proof_checks_carry_the_counts() -> None:
     (itertools.combinations and math.comb), and what SymPy returned, are in the Checks."""
     proof = paths.count_proof(max_depth=6)
     assert proof.verdict == "proved" and proof.passed
-    enum, total = proof.steps
+    enum, ends, total = proof.steps
+    assert ends.check.numbers == {"sympy_result": ["0", "0", "0"]}
     assert enum.check.method == "exact" and enum.check.verdict == "proved" and enum.check.trials == 7
     oracle = [[sum(1 for _ in itertools.combinations(range(n), k)) for k in range(n + 1)] for n in range(7)]
     assert enum.check.numbers["enumerated"] == oracle
@@ -166,10 +167,10 @@ def test_induction_proof_checks_carry_the_errors() -> None:
     """The matrix identities of the induction are checked on random J with the largest
     relative error in the Check (recomputed here independently); Pascal's rule by SymPy."""
     proof = paths.induction_proof(max_depth=3, trials=2, seed=5)
-    assert proof.passed and proof.verdict == "holds"  # two steps are numeric only
-    methods = [s.check.method for s in proof.steps]
-    assert methods == ["symbolic", "numeric", "numeric", "symbolic", "symbolic", "symbolic"]
+    assert proof.passed and proof.verdict == "proved"
+    assert [s.check.method for s in proof.steps] == ["symbolic"] * 6
     split, distrib = proof.steps[1].check, proof.steps[2].check
+    assert split.numbers == {"sympy_result": "True"} and distrib.numbers == {"sympy_result": "0"}
     expected = closed_form._numeric_product_check([0, 1, 2, 3], 3, 2, 5)
     assert (split.max_error, distrib.max_error) == expected[:2]
     assert split.trials == 8 and split.seed == 5 and 0 < split.max_error < 1e-12

@@ -19,7 +19,15 @@ import numpy as np
 import sympy
 from sympy.matrices.expressions import Identity, MatAdd, MatMul
 
-from symres.paths.expansion import dimension_symbol, expand_product, jacobian_symbols, path_counts, path_subsets, total_paths
+from symres.paths.expansion import (
+    dimension_symbol,
+    expand_product,
+    jacobian_symbols,
+    path_counts,
+    path_subsets,
+    product_expression,
+    total_paths,
+)
 from symres.proof import Check, Proof, Step
 
 #: the relative error up to which a numeric check of a matrix identity passes (float64 products)
@@ -37,11 +45,12 @@ def _pascal_residual() -> sympy.Expr:
 
 
 def count_proof(*, max_depth: int = 12) -> Proof:
-    """Σ_k C(L, k) = 2^L for symbolic L, as a Proof of two Steps.
+    """Σ_k C(L, k) = 2^L for symbolic L, as a Proof of three Steps.
 
     Step 1 counts the length-k subsets by enumeration for L = 0..max_depth and compares
     them with C(L, k) exactly (Check ``exact``: ``numbers`` holds the depths, the
-    enumerated and the binomial counts, and the largest difference); step 2 asks SymPy for
+    enumerated and the binomial counts, and the largest difference); step 2 has SymPy show
+    C(L,0) = C(L,L) = 1 and C(L,1) = L for symbolic L; step 3 asks SymPy for
     Σ_{k=0}^{L} binomial(L, k) with L symbolic (Check ``symbolic``: ``numbers`` holds
     what summation returned and the residual after subtracting 2^L).
     """
@@ -56,6 +65,7 @@ def count_proof(*, max_depth: int = 12) -> Proof:
         worst = max(worst, abs(sum(counted) - total_paths(n)))
     total = sympy.summation(sympy.binomial(_L, _K), (_K, 0, _L))
     residual = sympy.simplify(total - 2**_L)
+    ends = [sympy.binomial(_L, 0) - 1, sympy.expand_func(sympy.binomial(_L, 1)) - _L, sympy.binomial(_L, _L) - 1]
     counts = Check(
         "exact",
         worst == 0,
@@ -81,6 +91,18 @@ def count_proof(*, max_depth: int = 12) -> Proof:
             reason="a length-k path chooses the k blocks that take J_ℓ; the ordered product J_S is fixed by S",
             check=counts,
             short="choose the k blocks",
+        ),
+        Step(
+            lhs=r"\binom{L}{0}",
+            rhs=r"\binom{L}{L} = 1, \quad \binom{L}{1} = L",
+            reason="one path takes I at every block, one takes J at every block (J_L⋯J_1), L paths take J at one block",
+            check=Check(
+                "symbolic",
+                all(e == 0 for e in ends),
+                f"SymPy for symbolic L: C(L,0) − 1, C(L,1) − L, C(L,L) − 1 = {ends}",
+                numbers={"sympy_result": [str(e) for e in ends]},
+            ),
+            short="the shortest and the longest paths",
         ),
         Step(
             lhs=r"\sum_{k=0}^{L} \binom{L}{k}",
@@ -135,11 +157,12 @@ def induction_proof(*, max_depth: int = 6, d: int = 3, trials: int = 5, seed: in
     """The induction ∏_{ℓ≤L+1}(I+J_ℓ) = (I+J_{L+1}) ∏_{ℓ≤L}(I+J_ℓ) = Σ_{S⊆[L+1]} J_S, and
     Pascal's rule C(L+1, k) = C(L, k) + C(L, k−1) for symbolic L, k, as a Proof.
 
-    Matrix identities are checked numerically (random J_ℓ scaled to spectral norm 0.9,
-    L = 0..max_depth, ``trials`` instances each, seed ``seed``; Check ``numeric`` with the
-    largest relative error) and, where SymPy can compare the objects, structurally: the
-    expansion at L+1 is the expansion at L followed by J_{L+1} times each of its terms,
-    for L = 0..max_depth (Check ``symbolic``, confirmed numerically).
+    Every step is shown by SymPy — the product order and the expansion structurally for
+    L = 0..max_depth (the expansion at L+1 is the expansion at L followed by J_{L+1} times
+    each of its terms), distributivity with non-commutative symbols, Pascal's rule for
+    symbolic L, k — and each matrix identity is confirmed numerically (random J_ℓ scaled to
+    spectral norm 0.9, L = 0..max_depth, ``trials`` instances each, seed ``seed``): its
+    Check carries the trials and the largest relative error.
     """
     L_values = list(range(max_depth + 1))
     e_split, e_distrib, e_subsets = _numeric_product_check(L_values, d, trials, seed)
@@ -171,15 +194,34 @@ def induction_proof(*, max_depth: int = 6, d: int = 3, trials: int = 5, seed: in
         sympy.summation(sympy.binomial(_L + 1, _K), (_K, 0, _L + 1)) - 2 * sympy.summation(sympy.binomial(_L, _K), (_K, 0, _L))
     )
 
-    def numeric(error: float) -> Check:
-        return Check("numeric", error <= NUMERIC_TOLERANCE, where, n_trials, error, NUMERIC_TOLERANCE, seed)
+    ordered = True  # the product order: ∏_{ℓ≤L+1} is (I + J_{L+1}) followed by the factors of ∏_{ℓ≤L}
+    for n in L_values:
+        upper, lower = product_expression(n + 1), product_expression(n)
+        head = jacobian_symbols(n + 1)[-1] + Identity(dimension_symbol())
+        lower_factors = () if n == 0 else lower.args if isinstance(lower, MatMul) else (lower,)
+        upper_factors = upper.args if isinstance(upper, MatMul) else (upper,)
+        ordered &= upper_factors == (head, *lower_factors)
+    P, J = sympy.symbols("P J", commutative=False)
+    distributed = sympy.expand((1 + J) * P - (P + J * P))
+
+    def confirmed(what: str, ok: bool, error: float, **numbers: object) -> Check:
+        return Check(
+            "symbolic",
+            ok and error <= NUMERIC_TOLERANCE,
+            f"{what}; random J: {where}",
+            n_trials,
+            error,
+            NUMERIC_TOLERANCE,
+            seed,
+            numbers=numbers,
+        )
 
     prod_L = r"\prod_{\ell=1}^{L}\left(I + J_{\ell}\right)"
     steps = (
         Step(
             lhs=r"\prod_{\ell=1}^{0}\left(I + J_{\ell}\right)",
             rhs=r"I = \sum_{S \subseteq \emptyset} J_{S}",
-            reason="base case: the empty product is I, and the only subset of the empty set gives J_∅ = I",
+            reason="base case: the empty product is I, and the only subset of the empty set, S = ∅, gives J_S = I",
             check=Check("symbolic", bool(base_ok), "expand_product(0) == Identity(d)", numbers={"sympy_result": str(base_ok)}),
             short="base case",
         ),
@@ -187,13 +229,23 @@ def induction_proof(*, max_depth: int = 6, d: int = 3, trials: int = 5, seed: in
             lhs=r"\prod_{\ell=1}^{L+1}\left(I + J_{\ell}\right)",
             rhs=r"\left(I + J_{L+1}\right)" + prod_L,
             reason="∂h_{L+1}/∂h_0 = ∂h_{L+1}/∂h_L · ∂h_L/∂h_0: the later block stands to the left",
-            check=numeric(e_split),
+            check=confirmed(
+                f"product_expression(L+1) is (I + J_(L+1)) followed by the factors of product_expression(L), L = 0..{max_depth}",
+                bool(ordered),
+                e_split,
+                sympy_result=str(bool(ordered)),
+            ),
             short="chain rule, later block left",
         ),
         Step(
             rhs=prod_L + " + J_{L+1}" + prod_L,
             reason="distributivity (left multiplication; no factor is moved past another)",
-            check=numeric(e_distrib),
+            check=confirmed(
+                f"SymPy, non-commutative P, J: expand((1 + J) P − (P + J P)) = {distributed}",
+                distributed == 0,
+                e_distrib,
+                sympy_result=str(distributed),
+            ),
             short="distributivity",
         ),
         Step(
@@ -207,7 +259,7 @@ def induction_proof(*, max_depth: int = 6, d: int = 3, trials: int = 5, seed: in
                 "symbolic",
                 bool(structural) and e_subsets <= NUMERIC_TOLERANCE,
                 f"SymPy terms of expand_product(L+1) equal those of expand_product(L) plus J_(L+1)·each, "
-                f"L = 0..{max_depth}; numerically Σ_S J_S vs the product, {where}",
+                f"L = 0..{max_depth}; numerically Σ_S J_S vs the product, random J: {where}",
                 n_trials,
                 e_subsets,
                 NUMERIC_TOLERANCE,
@@ -246,7 +298,7 @@ def induction_proof(*, max_depth: int = 6, d: int = 3, trials: int = 5, seed: in
         title="The expansion of a residual stack over subsets, by induction on L",
         assumptions=(
             "∂h_L/∂h_0 = (I + J_L)⋯(I + J_1), later block left; the J_ℓ do not commute",
-            "J_S := J_{s_k}⋯J_{s_1} for S = {s_1 < ⋯ < s_k}, J_∅ := I",
+            "J_S := J_{s_k}⋯J_{s_1} for S = {s_1 < ⋯ < s_k}, and J_S := I for S = ∅",
         ),
         steps=steps,
         conclusion=r"\prod_{\ell=1}^{L}\left(I + J_{\ell}\right) = \sum_{S \subseteq \{1..L\}} J_{S}, \quad "
