@@ -130,8 +130,10 @@ def evidence_verdict(evidence: Any) -> tuple[str, str]:
     if verdict in ("failed", "refuted"):
         n = len(evidence.failures())
         return verdict, f"{n} step(s) of “{evidence.title}” failed their check"
-    how = evidence.final.summary() if evidence.final is not None else f"{len(evidence.steps)} steps checked"
-    return verdict, how
+    if evidence.final is not None:
+        return verdict, evidence.final.summary()
+    methods = dict.fromkeys(s.check.method for s in evidence.steps if s.check is not None)
+    return verdict, f"{evidence.title}: {len(evidence.steps)} steps checked ({', '.join(methods)})"
 
 
 def _combine(items: Iterable[Any]) -> tuple[str, list[str]]:

@@ -298,7 +298,7 @@ def induction_proof(*, max_depth: int = 6, d: int = 3, trials: int = 5, seed: in
         title="The expansion of a residual stack over subsets, by induction on L",
         assumptions=(
             "∂h_L/∂h_0 = (I + J_L)⋯(I + J_1), later block left; the J_ℓ do not commute",
-            "J_S := J_{s_k}⋯J_{s_1} for S = {s_1 < ⋯ < s_k}, and J_S := I for S = ∅",
+            "J_S is the ordered product of the J_ℓ with ℓ ∈ S, later block left, and J_S := I for S = ∅",
         ),
         steps=steps,
         conclusion=r"\prod_{\ell=1}^{L}\left(I + J_{\ell}\right) = \sum_{S \subseteq \{1..L\}} J_{S}, \quad "
