@@ -526,8 +526,12 @@ def _relation(rel: str) -> str:
     return {"=": "=", "<=": r"\le", ">=": r"\ge", "<": "<", ">": ">", ":=": ":="}.get(rel, rel)
 
 
-def _mark(step: Any) -> str:
-    return f"[{step.check.mark}]" if step.check is not None else "[unchecked]"
+def _mark(step: Any, failed: str = "FAILED") -> str:
+    """How a step was checked, for the margin: ``[symbolic]``; a failed check adds the word
+    `failed` (``[numeric, 200 pts, err 5e-01: FAILED]``)."""
+    if step.check is None:
+        return "[unchecked]"
+    return f"[{step.check.mark}]" if step.check.passed or not step.check.decided else f"[{step.check.mark}: {failed}]"
 
 
 def proof_lines(proof: Any) -> list[str]:
@@ -567,7 +571,7 @@ def proof_align(proof: Any, *, failed: str = "FAILED") -> str:
             lines = _broken(step.rhs, names, LINE_WIDTH - min(_visible(lhs), LINE_WIDTH / 3))
             rows.append(f"{lhs} &{_relation(step.relation)} {lines[0]}")
             rows += [rf" &\qquad {line}" for line in lines[1:]]
-        mark = _mark(step).replace("FAILED", failed)
+        mark = _mark(step, failed)
         rows.append(_reason_row(f"({i}) {_text(step.reason)} {_text(mark)}"))
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
@@ -607,7 +611,7 @@ def proof_section(proof: Any, *, level: str = "section*", failed: str = "FAILED"
     out += [r"\end{itemize}", r"\paragraph{Derivation.}", proof_align(proof, failed=failed)]
     if proof.facts:
         out += [r"\paragraph{Read off the result.}", r"\begin{itemize}"]
-        out += [rf"\item {_text(f.reason)} {_text(_mark(f).replace('FAILED', failed))}" for f in proof.facts]
+        out += [rf"\item {_text(f.reason)} {_text(_mark(f, failed))}" for f in proof.facts]
         out += [r"\end{itemize}"]
     out += [r"\paragraph{Conclusion.}", _conclusion(proof)]
     if proof.final is not None:

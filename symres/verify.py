@@ -168,10 +168,9 @@ class Outcome:
     @property
     def label(self) -> str:
         """The verdict as the table shows it."""
-        names = {"proved": "proved", "holds": "holds numerically", "refuted": "refuted"}
         if self.verdict == "refuted":
-            return f"refuted → corrected ({names.get(self.corrected_verdict, self.corrected_verdict)})"
-        return names.get(self.verdict, self.verdict)
+            return f"refuted → corrected ({Verdicts.label_of(self.corrected_verdict)})"
+        return Verdicts.label_of(self.verdict)
 
 
 def _as_tuple(x: Any) -> tuple[Any, ...]:

@@ -113,3 +113,20 @@ def test_a_statement_proof_is_typeset_compactly() -> None:
     assert verdict == "refuted" and line.endswith("; counterexample c = 2.0")
     prose = Proof("theorem", ("a",), (Step.claim("norm(J_l) <= c", "why", Check("symbolic", True)),), "c")
     assert r"\parbox[t]{0.8\linewidth}{\raggedright norm(J\textsubscript{l}) \ensuremath{\le} c}" in prose.latex()
+
+
+def test_a_failed_step_says_so_in_the_margin() -> None:
+    """The margin of a failed step carries the word the printer was given (LaTeX and Markdown)."""
+    import sympy as sp
+
+    from symres.latex import proof_section
+    from symres.proof import Check, Proof, Step
+
+    x = sp.Symbol("x")
+    bad = Check("numeric", False, "trials", 200, 0.5, 1e-6, 0, instance={"x": 1.0})
+    good = Check("symbolic", True, "simplify")
+    proof = Proof("p", ("a",), (Step(rhs=x, lhs=x, reason="ok", check=good), Step(rhs=2 * x, reason="bad", check=bad)), "c")
+    tex = proof_section(proof, failed="refuted by the counterexample")
+    assert "(1) ok [symbolic]}" in tex
+    assert "(2) bad [numeric, 200 pts, err \\ensuremath{0.5}: refuted by the counterexample]}" in tex
+    assert "2. bad [numeric, 200 pts, err 5e-01: FAILED]" in proof.markdown()

@@ -141,3 +141,13 @@ def test_a_statement_is_a_one_step_proof():
         "reason": "given",
         "check": {"method": "symbolic", "passed": True, "detail": ""},
     }
+
+
+def test_one_set_of_verdict_words():
+    """The verdicts of checks, proofs, claims and the derivation library are named by one
+    enum; the table's words come from it."""
+    from symres.outcome import Outcome
+
+    assert [o.label for o in Outcome] == ["proved", "holds numerically", "refuted", "undecided"]
+    assert Outcome.label_of("holds") == "holds numerically" and Outcome.label_of("failed") == "failed"
+    assert {Check("numeric", True, trials=1).verdict, Check("symbolic", True).verdict} == {Outcome.HOLDS, Outcome.PROVED}
