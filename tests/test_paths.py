@@ -345,3 +345,21 @@ def test_cli_paths_text_and_plot(tmp_path, capsys: pytest.CaptureFixture[str]) -
     assert "checked (numeric)" in out and "effective band" in out and "Monte-Carlo" in out
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in tmp_path.iterdir()] == ["spectrum.png"]  # no temporary file left
+
+
+def test_cli_expand_proof_renders_the_closed_form(capsys: pytest.CaptureFixture[str]) -> None:
+    """`symres expand L --proof`: the counts and the induction for symbolic L, the checks
+    enumerating depths 0..L, as JSON (the Proofs' as_dict), terminal text and LaTeX."""
+    assert main(["expand", "5", "--proof", "--json"]) == 0
+    counts, induction = json.loads(capsys.readouterr().out)
+    enumerated = counts["steps"][0]["check"]["numbers"]["enumerated"]
+    assert enumerated == [[math.comb(n, k) for k in range(n + 1)] for n in range(6)]
+    assert counts["passed"] and induction["passed"] and len(induction["steps"]) == 6
+    assert induction["steps"][1]["check"]["trials"] == 6 * 5  # L = 0..5, five instances each
+    assert main(["expand", "3", "--proof"]) == 0
+    out = capsys.readouterr().out
+    assert "#{S ⊆ {1,…,L} : |S| = k} = C(L,k)" in out and "✓ exact; 4 cases" in out
+    assert main(["expand", "3", "--proof", "--latex"]) == 0
+    assert r"\binom{L+1}{k} &= \binom{L}{k} + \binom{L}{k-1}" in capsys.readouterr().out
+    assert main(["expand", "15", "--proof"]) == 2
+    assert "give L <= 14" in capsys.readouterr().err
