@@ -24,10 +24,10 @@ from symres import check_equal, derive, jacobian
 from symres.claims import Verdict, check
 from symres.errors import SymresError
 from symres.expr import Deriv, Elementwise, add, matmul
-from symres.paths import path_counts, path_spectrum, total_paths
-from symres.proof import Check
+from symres.paths import count_proof, path_spectrum
+from symres.proof import Check, Proof
 from symres.symbolic import explicit, symbolic_equal
-from symres.verify import Tested, tested
+from symres.verify import tested
 
 SEED = "001_3a3f3c0e152939cc.txt"
 #: every numeric check of seed 001 uses this many seeded trials, in one batch
@@ -44,7 +44,7 @@ def claim(text: str, dim: int | None = 2) -> Verdict:
     return check(text, trials=TRIALS, seed=0, dim=dim)
 
 
-def exact(title: str, statement: str, ok: bool, detail: str, instance: dict[str, Any] | None = None, note: str = "") -> Tested:
+def exact(title: str, statement: str, ok: bool, detail: str, instance: dict[str, Any] | None = None, note: str = "") -> Proof:
     """A statement decided by exact arithmetic (Python integers, Fractions, SymPy): a
     symbolic Check. A failed one must carry the instance that breaks it."""
     if not ok and instance is None:
@@ -52,7 +52,7 @@ def exact(title: str, statement: str, ok: bool, detail: str, instance: dict[str,
     return tested(title, statement, Check("symbolic", ok, detail, instance=None if ok else instance), note)
 
 
-def both(title: str, statement: str, lhs: Any, rhs: Any, *, domains: dict | None = None, activation: str = "relu") -> Tested:
+def both(title: str, statement: str, lhs: Any, rhs: Any, *, domains: dict | None = None, activation: str = "relu") -> Proof:
     """lhs = rhs shown entry by entry by SymPy at the sizes the expressions carry (any
     differentiable σ) and confirmed on 200 seeded instances (σ = activation); numeric only
     when SymPy cannot show it; a failed numeric check keeps its breaking instance."""
@@ -84,7 +84,7 @@ def gradient_bounds(c: str = "c") -> Verdict:
 
 
 @functools.cache
-def attained(c: Fraction, L: int) -> Tested:
+def attained(c: Fraction, L: int) -> Proof:
     """With J_ℓ = ∓cI every factor is (1 ∓ c)I, so ∂h_L/∂h_0 = (1 ∓ c)^L I exactly: the two
     ends of `stack_bounds` are attained (exact rational powers, a 2×2 instance)."""
     lo, hi = sp.Rational(1) - sp.Rational(c), sp.Rational(1) + sp.Rational(c)
@@ -132,7 +132,7 @@ def two_blocks(d: int = 2) -> TwoBlocks:
 
 
 @functools.cache
-def chain_rule_row() -> Tested:
+def chain_rule_row() -> Proof:
     """∂L/∂x = ∂L/∂h₂ · (I + J₂)(I + J₁) for the two-block network (row gradient)."""
     n = two_blocks()
     rhs = matmul(Transpose(n.c), add(n.eye, n.J2), add(n.eye, n.J1))
@@ -146,7 +146,7 @@ def chain_rule_row() -> Tested:
 
 
 @functools.cache
-def chain_rule_column() -> Tested:
+def chain_rule_column() -> Proof:
     """The column gradient is the transpose: (∂L/∂x)ᵀ = (I + J₁)ᵀ(I + J₂)ᵀ c."""
     n = two_blocks()
     rhs = matmul(Transpose(add(n.eye, n.J1)), Transpose(add(n.eye, n.J2)), n.c)
@@ -159,7 +159,7 @@ def chain_rule_column() -> Tested:
 
 
 @functools.cache
-def seed_column_forms() -> tuple[Tested, Tested]:
+def seed_column_forms() -> tuple[Proof, Proof]:
     """The seed's ∂L/∂h₀ = (∏(I + J_ℓ))·∂L/∂h_L as a column, in either order of ∏, against
     the true column gradient: both fail (numerically, with the breaking instance)."""
     n = two_blocks()
@@ -183,32 +183,11 @@ def seed_column_forms() -> tuple[Tested, Tested]:
 
 
 @functools.cache
-def counts(max_depth: int = 12) -> Tested:
-    """#paths of length k = C(L, k) (1, L, C(L,2), …, 1) and 2^L in all: subsets enumerated
-    exactly for L = 0..max_depth; for symbolic L, Pascal's rule by SymPy (combsimp) and the
-    induction it gives (Σ_k C(L+1, k) = 2 Σ_k C(L, k), base Σ_k C(0, k) = 1)."""
-    import itertools
-
-    L, k = sp.symbols("L k", integer=True, nonnegative=True)
-    enumerated = True
-    for n in range(max_depth + 1):
-        by_len = [sum(1 for _ in itertools.combinations(range(n), r)) for r in range(n + 1)]
-        enumerated &= by_len == path_counts(n) and sum(by_len) == total_paths(n) == 2**n
-        enumerated &= by_len[0] == 1 and by_len[-1] == 1 and (n == 0 or by_len[1] == n)
-    pascal = sp.combsimp(sp.binomial(L + 1, k) - sp.binomial(L, k) - sp.binomial(L, k - 1))
-    ends = [sp.binomial(L, 0) - 1, sp.expand_func(sp.binomial(L, 1)) - L, sp.binomial(L, L) - 1]
-    ok = enumerated and pascal == 0 and all(e == 0 for e in ends)
-    detail = (
-        f"subsets of {{1..L}} counted by length for L = 0..{max_depth} (exact integers) equal C(L, k) and sum to 2^L; "
-        f"for symbolic L, SymPy: C(L+1,k) − C(L,k) − C(L,k−1) = {pascal} (Pascal), so Σ_k C(L+1,k) = 2 Σ_k C(L,k) "
-        f"and with Σ_k C(0,k) = 1 the total is 2^L; C(L,0) − 1, C(L,1) − L, C(L,L) − 1 = {ends}"
-    )
-    return exact(
-        "paths of each length",
-        r"\#\{S : |S| = k\} = \binom{L}{k}:\ 1,\ L,\ \binom{L}{2},\ \dots,\ 1;\quad \sum_{k=0}^{L}\binom{L}{k} = 2^{L}",
-        ok,
-        detail,
-    )
+def counts(max_depth: int = 12) -> Proof:
+    """#paths of length k = C(L, k) (1, L, C(L,2), …, 1) and 2^L in all, for symbolic L:
+    `symres.paths.count_proof` (subsets enumerated exactly for L = 0..max_depth, the ends
+    and Σ_k C(L,k) = 2^L by SymPy), one derivation for the library and the toolkit."""
+    return count_proof(max_depth=max_depth)
 
 
 # --------------------------------------------------------------------------- the path-length spectrum
@@ -302,7 +281,7 @@ def _derivative_at(M: sp.Matrix, point: sp.Expr) -> dict[sp.Basic, int]:
 
 
 @functools.cache
-def postact_rows_blocked() -> Tested:
+def postact_rows_blocked() -> Proof:
     """Post-activation at d = 2: where σ'((F(x) + x)_i) = 0 (for ReLU: (F(x) + x)_i ≤ 0, with
     ReLU'(0) := 0) row i of ∂y/∂x is zero, identity contribution included: SymPy with
     symbolic W₁, W₂, x and a generic σ."""
@@ -324,7 +303,7 @@ def postact_rows_blocked() -> Tested:
 
 
 @functools.cache
-def preact_columns_free() -> Tested:
+def preact_columns_free() -> Proof:
     """Pre-activation at d = 2: where σ'(x_i) = 0 (ReLU: x_i ≤ 0) column i of ∂y/∂x is exactly
     e_i (the identity column survives; only the branch is switched off)."""
     proof = derive("preact", dim=2)
@@ -344,8 +323,8 @@ def preact_columns_free() -> Tested:
     )
 
 
-def block_tested(block: str, statement: str, **kw: Any) -> tuple[Any, Tested]:
-    """The block's derivation (a Proof) and its shortcut fact as a Tested (read off the
+def block_tested(block: str, statement: str, **kw: Any) -> tuple[Any, Proof]:
+    """The block's derivation (a Proof) and its shortcut fact as a Proof (read off the
     structure of the derived Jacobian, symbolic)."""
     proof = derive(block, **kw)
     fact = proof.facts[0]
@@ -365,7 +344,7 @@ def log10_fraction(f: Fraction) -> float:
 
 
 @functools.cache
-def shape_mismatch() -> Tested:
+def shape_mismatch() -> Proof:
     """x + F(x) with F: ℝ² → ℝ³ is refused with a shape error (by `symres.expr.add`, and by a
     block whose branch changes the width, with the advice to use W_s x)."""
     from symres.blocks import Block
@@ -395,7 +374,7 @@ ZERO_PAD = [[1, 0], [0, 1], [0, 0]]
 
 
 @functools.cache
-def zero_padding() -> Tested:
+def zero_padding() -> Proof:
     """The zero-padding shortcut is the fixed projection P = [I; 0] (3×2): y = F(x) + P x is
     well-formed and ∂y/∂x = P + ∂F/∂x, whose top 2×2 block is I + (∂F/∂x)_top (SymPy, generic σ)."""
     proof = derive("projection", dim=2)
@@ -421,7 +400,7 @@ def zero_padding() -> Tested:
 
 
 @functools.cache
-def euler_is_residual() -> Tested:
+def euler_is_residual() -> Proof:
     """The Euler step h + εF(h) at ε = 1 is the residual block h + F(h) (forward maps equal)."""
     from symres.blocks import get_block
 
@@ -452,7 +431,7 @@ def plain_products(norm: float, L: int) -> np.ndarray:
     return np.linalg.norm(P, ord=2, axis=(1, 2))
 
 
-def plain_bound(norm: float, L: int) -> Tested:
+def plain_bound(norm: float, L: int) -> Proof:
     """‖J_L ⋯ J_1‖₂ ≤ norm^L on the 200 random stacks (numeric)."""
     got = plain_products(norm, L)
     ratio = got / norm**L
@@ -475,7 +454,7 @@ def plain_bound(norm: float, L: int) -> Tested:
 
 
 @functools.cache
-def q5_evidence() -> tuple[Tested, tuple[Any, Tested]]:
+def q5_evidence() -> tuple[Proof, tuple[Any, Proof]]:
     """ "A learned projection must replace the identity skip" against the parameter-free
     zero-padding W_s = [I; 0]: (the statement tested at that W_s, (the projection block's
     derivation, its Jacobian at W_s = [I; 0]))."""

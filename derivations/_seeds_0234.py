@@ -1,7 +1,7 @@
 """Shared helpers of the derivation modules for seeds 000, 002, 003 and 004.
 
-Every helper returns evidence that `symres.verify` understands (a `Tested`, a claims
-`Verdict`, a `Proof`); none of them decides a verdict by itself:
+Every helper returns evidence that `symres.verify` understands (a `Proof`, or a claims
+`Verdict`); none of them decides a verdict by itself:
 
 - `claim`: `symres.claims.check` with the dimension fixed (the counterexample search runs
   at that dimension only, which keeps the library fast);
@@ -31,9 +31,9 @@ from sympy import Identity, MatrixSymbol, Transpose
 from symres.claims import Verdict, check
 from symres.expr import Deriv, Diag, Elementwise, add, matmul
 from symres.numeric import Domain, check_equal, evaluate
-from symres.proof import Check
+from symres.proof import Check, Proof
 from symres.symbolic import symbolic_equal
-from symres.verify import Tested, tested
+from symres.verify import tested
 
 SEED000 = "000_bcba4f1ec0440903.txt"
 SEED002 = "002_279a00ab0ffe42de.txt"
@@ -77,7 +77,7 @@ def equal(
     trials: int = TRIALS,
     seed: int = 0,
     note: str = "",
-) -> Tested:
+) -> Proof:
     """lhs = rhs for `make(d) -> (lhs, rhs, domains)`: numerically at d = dim on `trials`
     seeded instances, symbolically (symbolic entries, generic σ) at d = sym_dim when the
     numbers agree. A disagreement is re-evaluated at its instance and returned as a counterexample."""
@@ -97,9 +97,7 @@ def equal(
     return tested(title, statement, num, note)
 
 
-def exact(
-    title: str, statement: str, passed: bool, detail: str, instance: dict[str, Any] | None = None, note: str = ""
-) -> Tested:
+def exact(title: str, statement: str, passed: bool, detail: str, instance: dict[str, Any] | None = None, note: str = "") -> Proof:
     """A fact computed in exact arithmetic; a failure carries the point as its instance."""
     return tested(title, statement, Check("symbolic", passed, detail, instance=None if passed else instance), note)
 
@@ -115,7 +113,7 @@ def batch(
     seed: int = 0,
     tolerance: float = 1e-9,
     note: str = "",
-) -> Tested:
+) -> Proof:
     """A property of `trials` seeded instances drawn in one batch: it holds on an instance
     when `margin(values) >= -tolerance` (relative margins). The worst instance, if it
     breaks the property, is re-evaluated alone and returned as the counterexample."""
@@ -184,7 +182,7 @@ def loss_gradient(y: Any, x: Any) -> tuple[Any, Any]:
     return Deriv(loss, x), Transpose(r)
 
 
-def layernorm_kills_ones(dim: int = 3, trials: int = TRIALS, seed: int = 0) -> Tested:
+def layernorm_kills_ones(dim: int = 3, trials: int = TRIALS, seed: int = 0) -> Proof:
     """J_LN(u) 𝟙 = 0: LayerNorm is shift-invariant, LN(u + t𝟙) = LN(u) (shown by SymPy at
     d = dim from the definition), so its Jacobian annihilates 𝟙; confirmed numerically on the
     derived post-norm Jacobian with the branch switched off (W₂ = 0), which is J_LN(x)."""
@@ -216,7 +214,7 @@ def layernorm_kills_ones(dim: int = 3, trials: int = TRIALS, seed: int = 0) -> T
     return tested("LayerNorm's Jacobian annihilates 𝟙", r"J_{\mathrm{LN}}(u)\,\mathbf{1} = 0", check)
 
 
-def closing_block(title: str, statement: str) -> Tested:
+def closing_block(title: str, statement: str) -> Proof:
     """The residual block at W₁ = I, W₂ = −I, x = (1, 2, 3) (ReLU): ∂F/∂x = −I exactly, so
     ∂y/∂x = 0 and every upstream gradient is blocked. Fails `statement` (the claim that the
     gradient always gets through) with this point as the counterexample."""

@@ -27,6 +27,7 @@ __all__ = [
     "latex",
     "proof_latex",
     "proof_markdown",
+    "statement_latex",
     "proof_dict",
     "compile_pdf",
     "instance_latex",
@@ -528,8 +529,12 @@ def _relation(rel: str) -> str:
     return {"=": "=", "<=": r"\le", ">=": r"\ge", "<": "<", ">": ">", ":=": ":="}.get(rel, rel)
 
 
-def _mark(step: Any) -> str:
-    return f"[{step.check.mark}]" if step.check is not None else "[unchecked]"
+def _mark(step: Any, failed: str = "FAILED") -> str:
+    """How a step was checked, for the margin: ``[symbolic]``; a failed check adds the word
+    `failed` (``[numeric, 200 pts, err 5e-01: FAILED]``)."""
+    if step.check is None:
+        return "[unchecked]"
+    return f"[{step.check.mark}]" if step.check.passed or not step.check.decided else f"[{step.check.mark}: {failed}]"
 
 
 def proof_lines(proof: Any) -> list[str]:
@@ -539,7 +544,8 @@ def proof_lines(proof: Any) -> list[str]:
     for step in proof.steps:
         lhs = _side(step.lhs) if step.lhs is not None else ""
         reason = step.short or step.reason
-        lines.append(rf"{lhs} &{_relation(step.relation)} {_side(step.rhs)} && \text{{{_text(reason)} {_mark(step)}}}")
+        rhs = rf"\text{{{_text(step.rhs)}}}" if step.prose else _side(step.rhs)
+        lines.append(rf"{lhs} &{_relation(step.relation)} {rhs} && \text{{{_text(reason)} {_mark(step)}}}")
     return lines
 
 
@@ -561,11 +567,14 @@ def proof_align(proof: Any, *, failed: str = "FAILED") -> str:
     if names:
         rows.append(_reason_row("names for the sub-expressions that recur below"))
     for i, step in enumerate(proof.steps, 1):
-        lhs = _side(step.lhs, names) if step.lhs is not None else ""
-        lines = _broken(step.rhs, names, LINE_WIDTH - min(_visible(lhs), LINE_WIDTH / 3))
-        rows.append(f"{lhs} &{_relation(step.relation)} {lines[0]}")
-        rows += [rf" &\qquad {line}" for line in lines[1:]]
-        mark = _mark(step).replace("FAILED", failed)
+        if step.prose:  # a claim in words: a paragraph, broken by TeX
+            rows.append(r" &\parbox[t]{0.8\linewidth}{\raggedright " + _text(str(step.rhs)) + "}")
+        else:
+            lhs = _side(step.lhs, names) if step.lhs is not None else ""
+            lines = _broken(step.rhs, names, LINE_WIDTH - min(_visible(lhs), LINE_WIDTH / 3))
+            rows.append(f"{lhs} &{_relation(step.relation)} {lines[0]}")
+            rows += [rf" &\qquad {line}" for line in lines[1:]]
+        mark = _mark(step, failed)
         rows.append(_reason_row(f"({i}) {_text(step.reason)} {_text(mark)}"))
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
@@ -583,6 +592,8 @@ def proof_latex(proof: Any, *, standalone: bool = False, jupyter: bool = False) 
 
 
 def _conclusion(proof: Any) -> str:
+    if proof.conclusion_prose:
+        return _text(proof.conclusion) + r"\par"
     lhs, sep, _ = proof.conclusion.partition("=")
     if _visible(proof.conclusion) <= LINE_WIDTH or proof.result is None or not sep:
         return rf"\[ {proof.conclusion} \]"
@@ -603,7 +614,7 @@ def proof_section(proof: Any, *, level: str = "section*", failed: str = "FAILED"
     out += [r"\end{itemize}", r"\paragraph{Derivation.}", proof_align(proof, failed=failed)]
     if proof.facts:
         out += [r"\paragraph{Read off the result.}", r"\begin{itemize}"]
-        out += [rf"\item {_text(f.reason)} {_text(_mark(f).replace('FAILED', failed))}" for f in proof.facts]
+        out += [rf"\item {_text(f.reason)} {_text(_mark(f, failed))}" for f in proof.facts]
         out += [r"\end{itemize}"]
     out += [r"\paragraph{Conclusion.}", _conclusion(proof)]
     if proof.final is not None:
@@ -619,7 +630,7 @@ def proof_markdown(proof: Any) -> str:
     out += [f"{i}. {s.reason} {_mark(s)}" for i, s in enumerate(proof.steps, 1)]
     if proof.facts:
         out += [""] + [f"- {f.reason} {_mark(f)}" for f in proof.facts]
-    out += ["", f"**Conclusion.** $${proof.conclusion}$$"]
+    out += ["", f"**Conclusion.** {proof.conclusion}" if proof.conclusion_prose else f"**Conclusion.** $${proof.conclusion}$$"]
     if proof.final is not None:
         out += ["", f"**Checked** {proof.final.summary()}."]
     return "\n".join(out) + "\n"
@@ -631,8 +642,12 @@ def proof_dict(proof: Any) -> dict[str, Any]:
     then the title, assumptions, steps and facts (LaTeX, reason, check) and the conclusion."""
 
     def step(s: Any) -> dict[str, Any]:
+        if s.prose:
+            claim = {"statement": s.rhs}
+        else:
+            claim = {"latex": (f"{_side(s.lhs)} " if s.lhs is not None else "") + f"{_relation(s.relation)} {_side(s.rhs)}"}
         return {
-            "latex": (f"{_side(s.lhs)} " if s.lhs is not None else "") + f"{_relation(s.relation)} {_side(s.rhs)}",
+            **claim,
             "reason": s.reason,
             "check": s.check.as_dict() if s.check is not None else None,
         }
@@ -688,15 +703,22 @@ def instance_latex(instance: dict[str, Any]) -> str:
     return "\\begin{gather*}\n" + " \\\\\n".join(rows) + "\n\\end{gather*}"
 
 
-def tested_latex(t: Any, *, failed: str = "FAILED") -> str:
-    """A `Tested` statement typeset: the statement displayed, the note, the verdict with
-    its check, and a counterexample as matrices."""
-    lines = [rf"\paragraph{{{_text(t.title)}}}", rf"\[ {t.statement} \]"]
-    if t.note:
-        lines.append(_text(t.note) + r"\par")
-    lines.append(rf"\textit{{{_text(t.verdict)}}}: {_text(t.check.summary(failed=failed))}.\par")
-    if t.verdict == "refuted" and t.check.instance:
-        lines.append(r"Counterexample:" + instance_latex(t.check.instance))
+def statement_latex(proof: Any, *, failed: str = "FAILED") -> str:
+    """The Proof of one statement (`Proof.is_statement`, e.g. from `symres.verify.tested`)
+    typeset: the title, the statement displayed (or as text when it is prose), the note,
+    the verdict with its check, and a counterexample as matrices."""
+    step = proof.steps[0]
+    lines = [rf"\paragraph{{{_text(proof.title)}}}"]
+    lines.append(_text(str(step.rhs)) + r"\par" if step.prose else rf"\[ {_side(step.rhs)} \]")
+    if step.reason:
+        lines.append(_text(step.reason) + r"\par")
+    check = step.check
+    if check is None:
+        lines.append(r"\textit{unchecked}.\par")
+    else:
+        lines.append(rf"\textit{{{_text(check.verdict)}}}: {_text(check.summary(failed=failed))}.\par")
+        if check.verdict == "refuted" and check.instance:
+            lines.append(r"Counterexample:" + instance_latex(check.instance))
     return "\n".join(lines) + "\n"
 
 
@@ -709,17 +731,19 @@ def overfull_boxes(log: str) -> list[tuple[float, str]]:
 
 
 def _evidence_latex(item: Any, failed: str = "FAILED") -> str:
+    """One piece of a statement's evidence (see `symres.verify.evidence_verdict`): a Proof,
+    compact when it is one statement, or a claims Verdict by its summary."""
+    from symres.claims import Verdict
+    from symres.errors import SymresError
     from symres.proof import Proof
-    from symres.verify import Tested
 
     if isinstance(item, Proof):
+        if item.is_statement:
+            return statement_latex(item, failed=failed)
         return proof_section(item, level="subsubsection*", failed=failed)
-    if isinstance(item, Tested):
-        return tested_latex(item, failed=failed)
-    if hasattr(item, "latex"):
-        return str(item.latex())
-    summary = getattr(item, "summary", item)
-    return _text(str(summary() if callable(summary) else summary)) + r"\par" + "\n"
+    if isinstance(item, Verdict):
+        return _text(item.summary) + r"\par" + "\n"
+    raise SymresError(f"no printer for evidence of type {type(item).__name__}; expected a Proof or a claims Verdict")
 
 
 def booklet_latex(outcomes: Any) -> str:

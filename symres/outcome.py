@@ -31,6 +31,17 @@ class Outcome(str, Enum):
         return self.value
 
     @property
+    def label(self) -> str:
+        """The verdict in words, as tables and summaries show it ("holds numerically")."""
+        return "holds numerically" if self is Outcome.HOLDS else self.value
+
+    @classmethod
+    def label_of(cls, verdict: str) -> str:
+        """The words for a verdict given by name; a name outside the enum (the derivation
+        library's ``failed``, ``error``) stands for itself."""
+        return cls(verdict).label if verdict in cls._value2member_map_ else verdict
+
+    @property
     def exit_status(self) -> int:
         """0 for proved and holds, 1 for refuted, 3 for undecided."""
         return {"proved": 0, "holds": 0, "refuted": 1, "undecided": 3}[self.value]

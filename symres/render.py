@@ -188,6 +188,11 @@ def text_names(proof: Any) -> dict[Basic, str]:
 
 
 _MACROS: list[tuple[str, Any]] = [
+    (r"\\\{", "\x00"),  # set braces, kept apart from TeX's grouping braces until the end
+    (r"\\\}", "\x01"),
+    (r"\\#", "#"),
+    (r"\\l?dots\b", "…"),
+    (r"\\binom\{([^{}]*)\}\{([^{}]*)\}", r"C(\1,\2)"),
     (r"\\frac\{\\partial ([^{}]*)\}\{\\partial ([^{}]*)\}", r"∂\1/∂\2"),
     (r"\\frac\{1\}\{\\sqrt\{([^{}]*(?:\{[^{}]*\})?)\}\}", r"1/√\1"),  # 1/√d_k (token blocks)
     (r"\\otimes(?![A-Za-z])", "⊗"),
@@ -250,9 +255,12 @@ _MACROS: list[tuple[str, Any]] = [
     (r"(?<=[\w)\]])_\{?(\d+)\}?(?!\w)", lambda m: m[1].translate(_SUB)),
     (r"\^\{([-+\d]+)\}|\^([-+]?\d)(?!\d)", lambda m: (m[1] or m[2]).translate(_SUP)),
     (r"\^\{([^{}]*)\}", r"^(\1)"),
+    (r"_\{([^{}]*[^\w{}\s][^{}]*)\}", r"_(\1)"),  # a subscript with an operator: Σ_(k=0)
     (r"\\([A-Za-z]+)", r"\1"),  # \tanh, \exp, \log: the name itself
     (r"\{([^{}]*)\}", r"\1"),
     (r"\$", ""),
+    ("\x00", "{"),
+    ("\x01", "}"),
 ]
 
 

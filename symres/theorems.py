@@ -3,7 +3,9 @@
 Each `Theorem` is a list of `TheoremStep`s whose statements are written in the
 `symres check` language (see `symres.grammar`), so every step is settled by
 `symres.claims.check`: ``proved`` symbolically or ``holds`` numerically (never both
-called the same). `check_theorem` returns the verdict of every step.
+called the same). `check_theorem` returns a `symres.proof.Proof` (the one model of
+evidence): a Step per line, whose Check (`claim_check`) carries the claims verdict's
+numbers (trials, seed, worst margin, the theorems applied, a counterexample).
 
 Conventions (DESIGN.md): numerator layout; a stack h_ℓ = h_{ℓ-1} + F_ℓ(h_{ℓ-1}) has
 ∂h_L/∂h_0 = (I + J_L)⋯(I + J_1), written ``prod(l=1..L, I + J_l)`` (later blocks on the
@@ -16,11 +18,16 @@ left), with J_ℓ = ∂F_ℓ/∂h_{ℓ-1}; ‖·‖ is the spectral norm.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from symres.claims import Verdict, check
 from symres.errors import SymresError
+from symres.outcome import Outcome
+from symres.proof import Check, Proof, Step
 
-__all__ = ["Theorem", "TheoremStep", "StepCheck", "TheoremCheck", "THEOREMS", "get_theorem", "check_theorem"]
+__all__ = ["Theorem", "TheoremStep", "THEOREMS", "get_theorem", "check_theorem", "claim_check"]
 
 
 @dataclass(frozen=True)
@@ -38,31 +45,6 @@ class Theorem:
     assumptions: list[str]
     steps: list[TheoremStep]
     conclusion: str
-
-
-@dataclass(frozen=True)
-class StepCheck:
-    step: TheoremStep
-    verdict: Verdict
-
-    @property
-    def ok(self) -> bool:
-        return self.verdict.ok
-
-
-@dataclass(frozen=True)
-class TheoremCheck:
-    theorem: Theorem
-    steps: list[StepCheck]
-
-    @property
-    def ok(self) -> bool:
-        """True when every step is proved or holds numerically."""
-        return all(s.ok for s in self.steps)
-
-    @property
-    def verdicts(self) -> list[str]:
-        return [s.verdict.verdict for s in self.steps]
 
 
 _STACK = "prod(l=1..L, I + J_l)"
@@ -234,7 +216,68 @@ def get_theorem(name: str) -> Theorem:
     raise SymresError(f"unknown theorem {name!r}; known: {', '.join(t.name for t in THEOREMS)}")
 
 
-def check_theorem(theorem: Theorem | str, *, trials: int = 200, seed: int = 0, dim: int | None = None) -> TheoremCheck:
-    """Check every step of a theorem with `symres.claims.check`; returns the verdicts."""
+def claim_check(verdict: Verdict) -> Check:
+    """A claims `Verdict` as a `Check` of the one evidence model, its verdict preserved:
+
+    proved → method ``theorem`` (``numbers["theorems"]`` the theorems applied, in order),
+    ``certified`` or ``symbolic``; holds → ``numeric`` with the trials and the seed;
+    refuted → failed, ``instance`` the re-verified counterexample (its integers and values);
+    undecided → ``decided=False``, ``numbers["interval"]`` the enclosure that straddles 0.
+    ``detail`` is how the checker settled it; ``numbers`` the worst margin seen, the
+    tolerance, the dimension and the counterexample search.
+    """
+    v = verdict.verdict
+    how = verdict.method
+    for prefix in ("symbolic: ", "theorems: ", "numeric: "):
+        how = how.removeprefix(prefix)
+    numbers: dict[str, Any] = {
+        "worst_margin": verdict.worst_margin,
+        "tolerance": verdict.tolerance,
+        "dim": verdict.dim,
+        "search_candidates": verdict.search_candidates,
+        "search_worst_margin": verdict.search_worst_margin,
+    }
+    if verdict.theorems:
+        numbers["theorems"] = list(verdict.theorems)
+    if verdict.interval is not None:
+        numbers["interval"] = list(verdict.interval)
+    if v == Outcome.PROVED:
+        method = "theorem" if verdict.theorems else "certified" if verdict.method.startswith("certified") else "symbolic"
+        detail = ", ".join(verdict.theorems) if verdict.theorems else how
+        return Check(method, True, detail, numbers=numbers)
+    instance = None
+    if verdict.counterexample is not None:
+        cx = verdict.counterexample
+        instance = {**dict(cx.integers), **{name: np.asarray(x).tolist() for name, x in cx.values.items()}}
+        numbers["counterexample_margin"] = cx.margin
+    return Check(
+        "numeric",
+        v == Outcome.HOLDS,
+        how,
+        trials=verdict.trials,
+        tolerance=verdict.tolerance,
+        seed=verdict.seed,
+        instance=instance,
+        numbers=numbers,
+        decided=v != Outcome.UNDECIDED,
+    )
+
+
+def check_theorem(theorem: Theorem | str, *, trials: int = 200, seed: int = 0, dim: int | None = None) -> Proof:
+    """Check every step of a theorem with `symres.claims.check`: a `Proof` with the
+    theorem's title, assumptions and conclusion, one prose Step per line (the statement in
+    the `symres check` grammar, its reason) whose Check is `claim_check` of its verdict;
+    ``meta["theorem"]`` is the theorem's name. Its `Proof.verdict` is ``proved`` when every
+    step is, ``holds`` when some step holds only numerically."""
     thm = get_theorem(theorem) if isinstance(theorem, str) else theorem
-    return TheoremCheck(thm, [StepCheck(s, check(s.statement, trials=trials, seed=seed, dim=dim)) for s in thm.steps])
+    steps = tuple(
+        Step.claim(s.statement, s.reason, claim_check(check(s.statement, trials=trials, seed=seed, dim=dim))) for s in thm.steps
+    )
+    return Proof(
+        title=thm.title,
+        assumptions=tuple(thm.assumptions),
+        steps=steps,
+        conclusion=thm.conclusion,
+        meta={"theorem": thm.name},
+        conclusion_prose=True,
+    )

@@ -2,9 +2,10 @@
 
 A derivation module (derivations/*.py) declares statements with `@statement(...)`: where
 the statement stands (seed file, section), what it says, and the verdict its author
-expects. The decorated function gathers the evidence and returns it: a `Proof`, a
-claims `Verdict`, or a tuple (evidence for the statement as written, evidence for the
-corrected statement). The toolkit's verdict is computed from the evidence, never typed in:
+expects. The decorated function gathers the evidence and returns it: a `Proof` (`tested`
+makes the Proof of one statement decided by one Check), a claims `Verdict`, or a tuple
+(evidence for the statement as written, evidence for the corrected statement). The
+toolkit's verdict is computed from the evidence (`Proof.verdict`, from its Checks), never typed in:
 
 - `proved`: every step was shown symbolically, or derived rule by rule;
 - `holds`: every check passed, at least one only numerically (N seeded trials);
@@ -30,14 +31,14 @@ from typing import Any
 from symres.errors import SymresError
 from symres.guard import time_limit, user_code
 from symres.outcome import Outcome as Verdicts
-from symres.proof import Check, Proof
+from symres.proof import VERDICT_ORDER, Check, Proof
 
 __all__ = [
     "Statement",
     "Outcome",
     "statement",
     "tested",
-    "Tested",
+    "instance_text",
     "load_statements",
     "run_statement",
     "evidence_verdict",
@@ -86,39 +87,16 @@ def statement(
 # --------------------------------------------------------------------------- evidence
 
 
-@dataclass(frozen=True)
-class Tested:
-    """A statement put to a test: `statement` (LaTeX) with the `Check` that decided it.
-
-    Its verdict follows the check: passed symbolically → proved, passed numerically →
-    holds, failed with a breaking instance → refuted (the instance is the counterexample,
-    reproducible from the check's seed).
-    """
-
-    title: str
-    statement: str
-    check: Check
-    note: str = ""
-
-    @property
-    def verdict(self) -> str:
-        if self.check.passed:
-            return "proved" if self.check.method == "symbolic" else "holds"
-        return "refuted" if self.check.instance is not None else "failed"
-
-    def summary(self) -> str:
-        text = f"{self.title}: {self.check.summary()}"
-        if self.verdict == "refuted":
-            text += f"; counterexample {_instance_text(self.check.instance)}"
-        return text
-
-    def latex(self) -> str:
-        from symres.latex import tested_latex
-
-        return tested_latex(self)
+def tested(title: str, statement: str, check: Check, note: str = "") -> Proof:
+    """Evidence for or against `statement` (LaTeX), decided by `check`: a one-step `Proof`
+    (`Proof.statement`) whose verdict is the check's — passed symbolically or exactly →
+    proved, numerically → holds, failed with a breaking instance → refuted (the instance is
+    the counterexample, reproducible from the check's seed)."""
+    return Proof.statement(title, statement, check, note)
 
 
-def _instance_text(instance: dict[str, Any] | None) -> str:
+def instance_text(instance: dict[str, Any] | None) -> str:
+    """A counterexample in one line: ``name = value; …``, arrays rounded to 4 decimals."""
     import numpy as np
 
     if not instance:
@@ -133,33 +111,29 @@ def _instance_text(instance: dict[str, Any] | None) -> str:
     return "; ".join(parts)
 
 
-def tested(title: str, statement: str, check: Check, note: str = "") -> Tested:
-    """Evidence for or against `statement` (LaTeX), decided by `check`."""
-    return Tested(title, statement, check, note)
-
-
 def evidence_verdict(evidence: Any) -> tuple[str, str]:
-    """(verdict, one-line summary) of one piece of evidence.
+    """(verdict, one-line summary) of one piece of evidence: a `Proof` (its `Proof.verdict`,
+    computed from its Checks) or a claims `Verdict` (its verdict and summary)."""
+    from symres.claims import Verdict
 
-    A Proof is `proved` when it passed and every check is symbolic or the proof is a
-    rule-by-rule derivation (meta["derived"]); `holds` when it passed with numeric
-    checks; `failed` otherwise. Objects with `verdict` and `summary()` (claims) speak
-    for themselves.
-    """
-    if isinstance(evidence, Proof):
-        if not evidence.passed:
-            n = len(evidence.failures())
-            return "failed", f"{n} step(s) of “{evidence.title}” failed their check"
-        methods = {s.check.method for s in (*evidence.steps, *evidence.facts) if s.check is not None}
-        how = evidence.final.summary() if evidence.final is not None else f"{len(evidence.steps)} steps checked"
-        if evidence.meta.get("derived") or methods <= {"symbolic", "definition"}:
-            return "proved", how
-        return "holds", how
-    verdict = getattr(evidence, "verdict", None)
-    if verdict in VERDICTS or verdict in ("failed", Verdicts.UNDECIDED.value):
-        summary = getattr(evidence, "summary", verdict)
-        return str(verdict), str(summary() if callable(summary) else summary)
-    raise SymresError(f"a derivation returned {type(evidence).__name__}; expected a Proof or a claims Verdict")
+    if isinstance(evidence, Verdict):
+        return str(evidence.verdict), evidence.summary
+    if not isinstance(evidence, Proof):
+        raise SymresError(f"a derivation returned {type(evidence).__name__}; expected a Proof or a claims Verdict")
+    verdict = evidence.verdict
+    if evidence.is_statement and evidence.steps[0].check is not None:
+        check = evidence.steps[0].check
+        text = f"{evidence.title}: {check.summary()}"
+        if verdict == "refuted":
+            text += f"; counterexample {instance_text(check.instance)}"
+        return verdict, text
+    if verdict in ("failed", "refuted"):
+        n = len(evidence.failures())
+        return verdict, f"{n} step(s) of “{evidence.title}” failed their check"
+    if evidence.final is not None:
+        return verdict, evidence.final.summary()
+    methods = dict.fromkeys(s.check.method for s in evidence.steps if s.check is not None)
+    return verdict, f"{evidence.title}: {len(evidence.steps)} steps checked ({', '.join(methods)})"
 
 
 def _combine(items: Iterable[Any]) -> tuple[str, list[str]]:
@@ -170,10 +144,7 @@ def _combine(items: Iterable[Any]) -> tuple[str, list[str]]:
         v, s = evidence_verdict(item)
         verdicts.append(v)
         lines.append(s)
-    for v in ("refuted", "failed", "undecided", "holds"):
-        if v in verdicts:
-            return v, lines
-    return "proved", lines
+    return next((v for v in VERDICT_ORDER if v in verdicts), "proved"), lines
 
 
 @dataclass(frozen=True)
@@ -197,10 +168,9 @@ class Outcome:
     @property
     def label(self) -> str:
         """The verdict as the table shows it."""
-        names = {"proved": "proved", "holds": "holds numerically", "refuted": "refuted"}
         if self.verdict == "refuted":
-            return f"refuted → corrected ({names.get(self.corrected_verdict, self.corrected_verdict)})"
-        return names.get(self.verdict, self.verdict)
+            return f"refuted → corrected ({Verdicts.label_of(self.corrected_verdict)})"
+        return Verdicts.label_of(self.verdict)
 
 
 def _as_tuple(x: Any) -> tuple[Any, ...]:

@@ -95,3 +95,38 @@ def test_every_character_of_the_derivation_library_typesets():
     for st in load_statements([root]):
         for text in (st.text, st.corrected, st.where):
             assert _text(text).count("?") == text.count("?"), (st.id, text)
+
+
+def test_a_statement_proof_is_typeset_compactly() -> None:
+    """`symres.verify.tested` gives a one-step Proof; the booklet shows it as the statement,
+    its note, the verdict and the counterexample."""
+    from symres.latex import _evidence_latex, statement_latex
+    from symres.proof import Check, Proof, Step
+    from symres.verify import evidence_verdict, tested
+
+    t = tested("a bound", r"c \le 1", Check("numeric", False, "200 trials", 200, 0.5, 1e-6, 7, instance={"c": 2.0}), "a note")
+    assert isinstance(t, Proof)
+    tex = statement_latex(t, failed="refuted by the counterexample")
+    assert tex.startswith("\\paragraph{a bound}\n\\[ c \\le 1 \\]\na note\\par\n\\textit{refuted}: numerically (200 trials)")
+    assert "Counterexample:" in tex and _evidence_latex(t) == statement_latex(t)
+    verdict, line = evidence_verdict(t)
+    assert verdict == "refuted" and line.endswith("; counterexample c = 2.0")
+    prose = Proof("theorem", ("a",), (Step.claim("norm(J_l) <= c", "why", Check("symbolic", True)),), "c")
+    assert r"\parbox[t]{0.8\linewidth}{\raggedright norm(J\textsubscript{l}) \ensuremath{\le} c}" in prose.latex()
+
+
+def test_a_failed_step_says_so_in_the_margin() -> None:
+    """The margin of a failed step carries the word the printer was given (LaTeX and Markdown)."""
+    import sympy as sp
+
+    from symres.latex import proof_section
+    from symres.proof import Check, Proof, Step
+
+    x = sp.Symbol("x")
+    bad = Check("numeric", False, "trials", 200, 0.5, 1e-6, 0, instance={"x": 1.0})
+    good = Check("symbolic", True, "simplify")
+    proof = Proof("p", ("a",), (Step(rhs=x, lhs=x, reason="ok", check=good), Step(rhs=2 * x, reason="bad", check=bad)), "c")
+    tex = proof_section(proof, failed="refuted by the counterexample")
+    assert "(1) ok [symbolic]}" in tex
+    assert "(2) bad [numeric, 200 pts, err \\ensuremath{0.5}: refuted by the counterexample]}" in tex
+    assert "2. bad [numeric, 200 pts, err 5e-01: FAILED]" in proof.markdown()

@@ -86,7 +86,9 @@ def test_expansion_equals_numeric_product_via_lambdify(L: int) -> None:
 def test_check_expansion_passes_and_catches_a_wrong_order(L: int) -> None:
     expr = paths.expand_product(L)
     check = paths.check_expansion(expr, L, seed=L)
-    assert check.passed and check.terms == 2**L and check.max_error < 1e-12
+    assert check.passed and check.verdict == "holds" and check.max_error < 1e-12
+    assert check.numbers == {"depth": L, "terms": 2**L, "terms_expected": 2**L, "d": 3, "norm": 0.9}
+    assert (check.trials, check.seed, check.tolerance) == (3, L, 1e-10 * (L + 1))
     if L >= 2:  # the same terms with J_1 J_2 in place of J_2 J_1 are refused
         J = paths.jacobian_symbols(L)
         bad = MatAdd(*[t for t in expr.args if t != MatMul(J[1], J[0])], MatMul(J[0], J[1]))
@@ -140,17 +142,53 @@ def test_counts_match_enumeration() -> None:
 # --------------------------------------------------------------------------- closed form
 
 
-def test_closed_form_steps_are_plain_data_and_pass() -> None:
-    steps = paths.count_steps() + paths.induction_steps(max_depth=4, trials=2)
-    assert all(s.passed for s in steps), [s.as_dict() for s in steps if not s.passed]
-    for s in steps:
-        d = s.as_dict()
-        assert d["latex"] and d["reason"] and d["check"] in {"symbolic", "numeric"}
-        json.dumps(d)
-    symbolic = [s for s in steps if s.check == "symbolic"]
-    assert any("2^{L}" in s.latex and s.sympy_result == "0" for s in symbolic)  # Σ C(L,k) = 2^L
-    assert any(r"\binom{L+1}{k}" in s.latex and s.sympy_result == "0" for s in symbolic)  # Pascal
+def test_count_proof_checks_carry_the_counts() -> None:
+    """Σ_k C(L, k) = 2^L: the enumerated counts, compared exactly with an independent oracle
+    (itertools.combinations and math.comb), and what SymPy returned, are in the Checks."""
+    proof = paths.count_proof(max_depth=6)
+    assert proof.verdict == "proved" and proof.passed
+    enum, ends, total = proof.steps
+    assert ends.check.numbers == {"sympy_result": ["0", "0", "0"]}
+    assert enum.check.method == "exact" and enum.check.verdict == "proved" and enum.check.trials == 7
+    oracle = [[sum(1 for _ in itertools.combinations(range(n), k)) for k in range(n + 1)] for n in range(7)]
+    assert enum.check.numbers["enumerated"] == oracle
+    assert enum.check.numbers["binomial"] == [[math.comb(n, k) for k in range(n + 1)] for n in range(7)]
+    assert enum.check.numbers["max_difference"] == 0 and enum.check.numbers["depths"] == list(range(7))
+    assert total.check.method == "symbolic" and total.check.numbers == {"summation": "2**L", "sympy_result": "0"}
+    assert (total.lhs, total.rhs) == (r"\sum_{k=0}^{L} \binom{L}{k}", "2^{L}")
+    d = proof.as_dict()
+    json.dumps(d)
+    assert d["steps"][0]["latex"] == r"\#\{S \subseteq \{1,\dots,L\} : |S| = k\} = \binom{L}{k}"
+    assert d["steps"][0]["check"]["numbers"]["enumerated"][6] == [1, 6, 15, 20, 15, 6, 1]
     assert sp.summation(sp.binomial(closed_form._L, closed_form._K), (closed_form._K, 0, closed_form._L)) == 2**closed_form._L
+
+
+def test_induction_proof_checks_carry_the_errors() -> None:
+    """The matrix identities of the induction are checked on random J with the largest
+    relative error in the Check (recomputed here independently); Pascal's rule by SymPy."""
+    proof = paths.induction_proof(max_depth=3, trials=2, seed=5)
+    assert proof.passed and proof.verdict == "proved"
+    assert [s.check.method for s in proof.steps] == ["symbolic"] * 6
+    split, distrib = proof.steps[1].check, proof.steps[2].check
+    assert split.numbers == {"sympy_result": "True"} and distrib.numbers == {"sympy_result": "0"}
+    expected = closed_form._numeric_product_check([0, 1, 2, 3], 3, 2, 5)
+    assert (split.max_error, distrib.max_error) == expected[:2]
+    assert split.trials == 8 and split.seed == 5 and 0 < split.max_error < 1e-12
+    assert split.tolerance == closed_form.NUMERIC_TOLERANCE
+    subsets = proof.steps[3].check
+    assert subsets.max_error == expected[2] and subsets.numbers["sympy_result"] == "True"
+    pascal = proof.steps[4].check
+    assert pascal.numbers == {"sympy_result": "0", "exact_up_to": 40, "exact": True}
+    assert proof.steps[2].lhs is None  # continues the previous line
+    json.dumps(proof.as_dict())
+
+
+def test_a_failed_numeric_identity_fails_the_induction(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(closed_form, "_numeric_product_check", lambda *a: (1e-3, 0.0, 0.0))
+    proof = paths.induction_proof(max_depth=2, trials=1)
+    assert not proof.passed and proof.verdict == "failed"
+    assert [i for i, _ in proof.failures()] == [2]
+    assert proof.steps[1].check.max_error == 1e-3
 
 
 # --------------------------------------------------------------------------- spectrum
@@ -252,7 +290,7 @@ def test_cli_expand_3_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert [t["length"] for t in data["terms"]] == [0, 1, 1, 1, 2, 2, 2, 3]
     assert [t["word"] for t in data["terms"]] == ["III", "J1II", "IJ2I", "IIJ3", "J1J2I", "J1IJ3", "IJ2J3", "J1J2J3"]
     assert data["counts"] == [1, 3, 3, 1] and data["total"] == 8
-    assert data["check"]["passed"] and data["check"]["terms"] == 8
+    assert data["check"]["passed"] and data["check"]["numbers"]["terms"] == 8 and data["check"]["method"] == "numeric"
 
 
 def test_cli_expand_counts_54_exact(capsys: pytest.CaptureFixture[str]) -> None:
@@ -260,6 +298,7 @@ def test_cli_expand_counts_54_exact(capsys: pytest.CaptureFixture[str]) -> None:
     data = json.loads(capsys.readouterr().out)
     assert data["counts"] == [math.comb(54, k) for k in range(55)]
     assert data["total"] == 2**54 and data["check"]["passed"]
+    assert data["check"] == {"method": "exact", "passed": True, "detail": paths.COUNTS_CHECK}
 
 
 @pytest.mark.parametrize("flags", [[], ["--grouped"], ["--latex"], ["--latex", "--grouped"], ["--counts"]])
@@ -306,3 +345,21 @@ def test_cli_paths_text_and_plot(tmp_path, capsys: pytest.CaptureFixture[str]) -
     assert "checked (numeric)" in out and "effective band" in out and "Monte-Carlo" in out
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in tmp_path.iterdir()] == ["spectrum.png"]  # no temporary file left
+
+
+def test_cli_expand_proof_renders_the_closed_form(capsys: pytest.CaptureFixture[str]) -> None:
+    """`symres expand L --proof`: the counts and the induction for symbolic L, the checks
+    enumerating depths 0..L, as JSON (the Proofs' as_dict), terminal text and LaTeX."""
+    assert main(["expand", "5", "--proof", "--json"]) == 0
+    counts, induction = json.loads(capsys.readouterr().out)
+    enumerated = counts["steps"][0]["check"]["numbers"]["enumerated"]
+    assert enumerated == [[math.comb(n, k) for k in range(n + 1)] for n in range(6)]
+    assert counts["passed"] and induction["passed"] and len(induction["steps"]) == 6
+    assert induction["steps"][1]["check"]["trials"] == 6 * 5  # L = 0..5, five instances each
+    assert main(["expand", "3", "--proof"]) == 0
+    out = capsys.readouterr().out
+    assert "#{S ⊆ {1,…,L} : |S| = k} = C(L,k)" in out and "✓ exact; 4 cases" in out
+    assert main(["expand", "3", "--proof", "--latex"]) == 0
+    assert r"\binom{L+1}{k} &= \binom{L}{k} + \binom{L}{k-1}" in capsys.readouterr().out
+    assert main(["expand", "15", "--proof"]) == 2
+    assert "give L <= 14" in capsys.readouterr().err

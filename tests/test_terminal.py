@@ -55,6 +55,10 @@ def test_one_unicode_notation():
     assert unicode_math(r"$\mu = \frac13 \mathbf{1}^T u$") == "μ = 1/3 𝟙ᵀ u"
     assert unicode_math("W_2 ||g_k|| <= 2e-11, -0.00") == "W₂ ‖g_k‖ ≤ 2·10⁻¹¹, 0.00"
     assert text(r"(v + \varepsilon)^{-1/2}") == "(v + ε)^(-1/2)"
+    # the path counts' LaTeX sides (symres.paths.count_proof): set braces stay, \binom reads C(L,k)
+    assert text(r"\#\{S \subseteq \{1,\dots,L\} : |S| = k\}") == "#{S ⊆ {1,…,L} : |S| = k}"
+    assert text(r"\sum_{k=0}^{L} \binom{L}{k}") == "Σ_(k=0)^(L) C(L,k)"
+    assert text(r"\prod_{\ell=1}^{L+1}\left(I + J_{\ell}\right)") == "∏_(ℓ=1)^(L+1)(I + J_ℓ)"
 
 
 def test_plot_without_matplotlib_is_one_line(capsys, monkeypatch):

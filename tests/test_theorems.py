@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pytest
 
 from symres.claims import check, parse
 from symres.errors import SymresError
-from symres.theorems import THEOREMS, Theorem, check_theorem, get_theorem
+from symres.proof import Proof
+from symres.theorems import THEOREMS, Theorem, check_theorem, claim_check, get_theorem
 
 #: the verdict of every step: "proved" symbolically or by theorems, or "holds" numerically
 EXPECTED = {
@@ -31,12 +35,52 @@ def test_library_is_data() -> None:
 @pytest.mark.parametrize("name", list(EXPECTED))
 def test_theorem_checks(name: str) -> None:
     result = check_theorem(name, trials=100, seed=1)
-    assert result.ok
-    assert result.verdicts == EXPECTED[name]
-    for s in result.steps:
-        if s.verdict.verdict == "holds":
-            assert s.verdict.summary == "holds numerically (100 trials, seed 1)"
-        assert s.verdict.counterexample is None
+    thm = get_theorem(name)
+    assert isinstance(result, Proof) and result.passed and result.meta["theorem"] == name
+    assert (result.title, result.conclusion, list(result.assumptions)) == (thm.title, thm.conclusion, thm.assumptions)
+    assert [s.check.verdict for s in result.steps] == EXPECTED[name]
+    assert result.verdict == ("holds" if "holds" in EXPECTED[name] else "proved")
+    for step, line in zip(result.steps, thm.steps):
+        assert step.prose and (step.rhs, step.reason) == (line.statement, line.reason)
+        check_ = step.check
+        assert check_.instance is None and check_.decided
+        if check_.verdict == "holds":
+            assert (check_.method, check_.trials, check_.seed) == ("numeric", 100, 1)
+            assert check_.numbers["worst_margin"] >= -check_.numbers["tolerance"]
+            assert check_.numbers["search_candidates"] > 0
+        else:
+            assert check_.method in {"symbolic", "theorem", "certified"}
+
+
+def test_theorem_checks_carry_the_claims_numbers() -> None:
+    """A step's Check is the claims verdict of its statement, numbers and all."""
+    result = check_theorem("plain_stack", trials=50, seed=2)
+    statement = get_theorem("plain_stack").steps[0].statement
+    verdict = check(statement, trials=50, seed=2)
+    step = result.steps[0].check
+    assert step.numbers["worst_margin"] == verdict.worst_margin
+    assert step.numbers["tolerance"] == verdict.tolerance and step.numbers["dim"] == verdict.dim
+    if verdict.theorems:
+        assert step.method == "theorem" and step.numbers["theorems"] == list(verdict.theorems)
+    d = result.as_dict()
+    json.dumps(d)
+    assert d["steps"][0]["statement"] == statement and d["steps"][0]["check"]["method"] == step.method
+
+
+def test_claim_check_of_a_refutation_and_a_theorem_chain() -> None:
+    """refuted → a failed Check with the counterexample as its instance (the statement is
+    false there: recomputed with NumPy); proved by theorems → the theorems in order."""
+    v = check("svals(I + J) = 1 + svals(J)", trials=50)
+    c = claim_check(v)
+    assert c.verdict == "refuted" and not c.passed
+    J = np.asarray(c.instance["J"], dtype=float)
+    lhs = np.linalg.svd(np.eye(len(J)) + J, compute_uv=False)
+    rhs = 1 + np.linalg.svd(J, compute_uv=False)
+    assert not np.allclose(np.sort(lhs), np.sort(rhs))
+    assert c.numbers["counterexample_margin"] == v.counterexample.margin < 0
+    proved = claim_check(check("norm(A B) <= norm(A) norm(B)", trials=20))
+    assert proved.verdict == "proved" and proved.method == "theorem"
+    assert proved.numbers["theorems"] and proved.numbers["theorems"][0].startswith("submultiplicativity")
 
 
 def test_bounds_are_attained_at_both_ends() -> None:

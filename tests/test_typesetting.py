@@ -21,6 +21,21 @@ def test_every_standalone_proof_fits_the_page(name, tmp_path):
     assert "Jacobian" in text
 
 
+def test_the_evidence_proofs_fit_the_page(tmp_path):
+    """The path-count derivations and a theorem of the library (prose steps, claims
+    grammar) are Proofs: typeset standalone, they fit and leak nothing."""
+    from symres.latex import proof_section
+    from symres.paths import count_proof, induction_proof
+    from symres.theorems import check_theorem
+
+    proofs = [count_proof(max_depth=4), induction_proof(max_depth=2, trials=1), check_theorem("stack_bounds", trials=20)]
+    tex = _PREAMBLE + "".join(proof_section(p) for p in proofs) + "\\end{document}\n"
+    log, text = typeset(tex, tmp_path)
+    assert problems(log, text) == []
+    assert "13 cases" not in text and "exact; 5 cases" in text
+    assert "smin(prod(l=1..L, I + J" in text and "Weyl" in text
+
+
 #: what pdftotext reads back where the math glyph is another character than the input
 _READ_AS = {
     "²": "2",

@@ -15,15 +15,18 @@ MAX_SHOWN_TERMS = 4096
 
 def _cmd_expand(args: argparse.Namespace) -> int:
     from symres import paths
+    from symres.proof import Check
 
     L: int = args.L
+    if args.proof:
+        return _closed_form(args)
     if args.counts:
         paths.counts_cost(L, exact_text=args.json or args.latex).check(args.budget)
         counts, total, ok = paths.checked_counts(L)
         how = paths.COUNTS_CHECK
         if args.json:
             with paths.exact_int_text():  # exact integers at any L
-                print_json({"L": L, "counts": counts, "total": total, "check": {"method": "exact", "what": how, "passed": ok}})
+                print_json({"L": L, "counts": counts, "total": total, "check": Check("exact", ok, how).as_dict()})
         elif args.latex:
             sys.stdout.write(f"{paths.counts_latex(L, counts, total)}\n% checked: {how}\n")
         else:
@@ -53,10 +56,11 @@ def _cmd_expand(args: argparse.Namespace) -> int:
     terms = paths.expansion_terms(expr, L)  # read back from the SymPy object that was checked
     check = paths.check_expansion(expr, L)
     counts = paths.path_counts(L)
+    n, d = check.numbers["terms"], check.numbers["d"]
     how = (
-        f"numeric: the sum of these {check.terms} terms equals (I+J_{L})⋯(I+J_1) for {check.trials} random "
-        f"{check.d}×{check.d} instances (‖J_ℓ‖₂ = {check.norm:g}, seed {check.seed}), max relative error "
-        f"{check.max_error:.1e} (tolerance {check.tolerance:.0e}); {check.terms} terms = 2^{L}: "
+        f"numeric: the sum of these {n} terms equals (I+J_{L})⋯(I+J_1) for {check.trials} random "
+        f"{d}×{d} instances (‖J_ℓ‖₂ = {check.numbers['norm']:g}, seed {check.seed}), max relative error "
+        f"{check.max_error:.1e} (tolerance {check.tolerance:.0e}); {n} terms = 2^{L}: "
         f"{'passed' if check.passed else 'FAILED'}"
     )
     if args.json:
@@ -112,6 +116,32 @@ def _cmd_expand(args: argparse.Namespace) -> int:
     return 0 if check.passed else 1
 
 
+#: the largest depth --proof enumerates in its checks (the counts: 2^L subsets; the induction: fewer)
+MAX_PROOF_DEPTH = 14
+#: the induction's numeric checks build every subset product up to this depth
+MAX_INDUCTION_DEPTH = 8
+
+
+def _closed_form(args: argparse.Namespace) -> int:
+    """`symres expand L --proof`: the counts and the expansion for symbolic L
+    (`symres.paths.count_proof`, `induction_proof`), their checks enumerating depths 0..L."""
+    from symres import paths
+
+    L: int = args.L
+    if L > MAX_PROOF_DEPTH:
+        raise SymresError(f"--proof enumerates its checks up to depth L; give L <= {MAX_PROOF_DEPTH} (the proof is for every L)")
+    proofs = [paths.count_proof(max_depth=L), paths.induction_proof(max_depth=min(L, MAX_INDUCTION_DEPTH))]
+    if args.json:
+        print_json([p.as_dict() for p in proofs])
+    elif args.latex:
+        sys.stdout.write("\n".join(p.latex() for p in proofs) + "\n")
+    else:
+        console = new_console()
+        for p in proofs:
+            console.print(p)
+    return 0 if all(p.passed for p in proofs) else 1
+
+
 def register(sub: Any) -> None:
     """Add the subcommand(s) of this module to the `symres` parser."""
     from symres.cli._common import budget
@@ -121,6 +151,12 @@ def register(sub: Any) -> None:
     p.add_argument("L", type=non_negative, help="the number of blocks L (a non-negative integer)")
     p.add_argument("--counts", action="store_true", help="only the counts C(L,k) and 2^L (any L, exact)")
     p.add_argument("--grouped", action="store_true", help="one line per path length k, with the path words")
+    p.add_argument(
+        "--proof",
+        action="store_true",
+        help="the derivation for symbolic L (counts C(L,k), 2^L; the expansion by induction), every step checked, "
+        f"the checks enumerating depths 0..L (L <= {MAX_PROOF_DEPTH})",
+    )
     out = p.add_mutually_exclusive_group()
     out.add_argument("--latex", action="store_true", help="the expansion as LaTeX")
     out.add_argument("--json", action="store_true", help="one JSON object: terms, counts, total, check")

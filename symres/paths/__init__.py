@@ -23,9 +23,8 @@ from symres.paths._common import MAX_EXPLICIT_DEPTH as MAX_EXPLICIT_DEPTH
 from symres.paths._common import Float64Array as Float64Array
 from symres.paths._common import ProgressFn as ProgressFn
 from symres.paths._common import non_negative_int as non_negative_int
-from symres.paths.closed_form import DerivationStep as DerivationStep
-from symres.paths.closed_form import count_steps as count_steps
-from symres.paths.closed_form import induction_steps as induction_steps
+from symres.paths.closed_form import count_proof as count_proof
+from symres.paths.closed_form import induction_proof as induction_proof
 from symres.paths.cost import BATCH_BUDGET as BATCH_BUDGET
 from symres.paths.cost import DEFAULT_BUDGET as DEFAULT_BUDGET
 from symres.paths.cost import EXACT_DIGITS as EXACT_DIGITS
@@ -37,7 +36,6 @@ from symres.paths.cost import exact_int_text as exact_int_text
 from symres.paths.cost import format_count as format_count
 from symres.paths.cost import spectrum_cost as spectrum_cost
 from symres.paths.expansion import COUNTS_CHECK as COUNTS_CHECK
-from symres.paths.expansion import ExpansionCheck as ExpansionCheck
 from symres.paths.expansion import PathTerm as PathTerm
 from symres.paths.expansion import check_expansion as check_expansion
 from symres.paths.expansion import checked_counts as checked_counts
@@ -77,8 +75,6 @@ __all__ = [
     "MAX_EXPLICIT_DEPTH",
     "BAND_DEFINITION",
     "PathTerm",
-    "ExpansionCheck",
-    "DerivationStep",
     "MonteCarloEstimate",
     "PathSpectrum",
     "dimension_symbol",
@@ -108,8 +104,8 @@ __all__ = [
     "expansion_indices",
     "expansion_terms",
     "check_expansion",
-    "count_steps",
-    "induction_steps",
+    "count_proof",
+    "induction_proof",
     "random_stack",
     "path_components",
     "full_product",

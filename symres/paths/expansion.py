@@ -16,6 +16,7 @@ from sympy.matrices.expressions import Identity, MatAdd, MatMul, MatrixExpr, Mat
 
 from symres.errors import SymresError
 from symres.paths._common import non_negative_int
+from symres.proof import Check
 
 # --------------------------------------------------------------------------- subsets, words, counts
 
@@ -238,48 +239,15 @@ def expansion_terms(expr: MatrixExpr, L: int) -> list[PathTerm]:
     return [PathTerm(idx[::-1], L) for idx in expansion_indices(expr, L)]
 
 
-@dataclass(frozen=True)
-class ExpansionCheck:
-    """A numeric check of an expansion: Σ_S J_S against (I + J_L) ⋯ (I + J_1).
-
-    The J_ℓ are d×d standard Gaussian, scaled to spectral norm ``norm`` (seeded with
-    numpy.random.default_rng(seed)); ``max_error`` is the largest Frobenius-norm error
-    relative to the product over ``trials`` instances; ``terms`` counts the terms read
-    from the expression.
-    """
-
-    depth: int
-    terms: int
-    d: int
-    trials: int
-    seed: int
-    norm: float
-    max_error: float
-    tolerance: float
-
-    @property
-    def passed(self) -> bool:
-        return self.terms == total_paths(self.depth) and self.max_error <= self.tolerance
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "method": "numeric",
-            "what": "sum of the printed terms vs (I+J_L)...(I+J_1) for random J",
-            "terms": self.terms,
-            "terms_expected": total_paths(self.depth),
-            "d": self.d,
-            "trials": self.trials,
-            "seed": self.seed,
-            "norm": self.norm,
-            "max_rel_error": self.max_error,
-            "tolerance": self.tolerance,
-            "passed": self.passed,
-        }
-
-
-def check_expansion(expr: MatrixExpr, L: int, *, d: int = 3, trials: int = 3, seed: int = 0, norm: float = 0.9) -> ExpansionCheck:
+def check_expansion(expr: MatrixExpr, L: int, *, d: int = 3, trials: int = 3, seed: int = 0, norm: float = 0.9) -> Check:
     """Evaluate the terms of ``expr`` (read back from the SymPy object) with random J_ℓ
     and compare their sum with the product (I + J_L) ⋯ (I + J_1) computed directly.
+
+    The J_ℓ are d×d standard Gaussian, scaled to spectral norm ``norm`` (seeded with
+    numpy.random.default_rng(seed)). The answer is a numeric `symres.proof.Check`:
+    ``max_error`` the largest Frobenius-norm error relative to the product over ``trials``
+    instances, tolerance 1e-10·(L+1); ``numbers`` the depth, the terms read from the
+    expression and the 2^L expected (the check passes only when they agree), d and the norm.
 
     Terms of equal length are evaluated as one batched product, so L = 20 (10^6 terms)
     takes about a second.
@@ -307,7 +275,17 @@ def check_expansion(expr: MatrixExpr, L: int, *, d: int = 3, trials: int = 3, se
             prod = prod @ mats[:, arr[:, j]]
         total += prod.sum(axis=1)
     err = np.linalg.norm(total - direct, axis=(1, 2)) / np.linalg.norm(direct, axis=(1, 2))
-    return ExpansionCheck(L, len(idx_terms), d, trials, seed, norm, float(err.max()), 1e-10 * (L + 1))
+    max_error, tolerance, expected = float(err.max()), 1e-10 * (L + 1), total_paths(L)
+    return Check(
+        "numeric",
+        len(idx_terms) == expected and max_error <= tolerance,
+        "sum of the printed terms vs (I+J_L)...(I+J_1) for random J",
+        trials,
+        max_error,
+        tolerance,
+        seed,
+        numbers={"depth": L, "terms": len(idx_terms), "terms_expected": expected, "d": d, "norm": norm},
+    )
 
 
 # --------------------------------------------------------------------------- typesetting
