@@ -52,7 +52,7 @@ def test_a_block_from_a_file_derives_through_the_cli(capsys, blockfile):
 def test_a_block_from_a_module_on_the_current_directory(capsys, blockfile, monkeypatch):
     monkeypatch.chdir(blockfile.parent)
     monkeypatch.delitem(sys.modules, "myblocks", raising=False)
-    code, out, _ = run(capsys, "derive", "--block", "myblocks:gated_prenorm", "--json", "--trials", "50")
+    code, out, _ = run(capsys, "derive", "--block", "myblocks:gated_prenorm", "--json", "--trials", "50", "--budget", "120")
     data = json.loads(out)
     assert code == 0 and data["block"] == "gated-prenorm" and data["check"]["passed"]
     assert "J_{\\operatorname{LN}}\\left(x\\right)" in data["jacobian"]
