@@ -147,6 +147,38 @@ def test_tiny_margins_are_right_or_undecided(m: str, op: str, template: str) -> 
         assert v.verdict in (Outcome.REFUTED, Outcome.UNDECIDED), (m, op, v.method)
 
 
+#: values without an mpmath.iv function: singular values, eigenvalues of a symmetric
+#: matrix (inertia), the determinant and exponential of a matrix
+_MATRIX_TEMPLATES = [
+    "smin(A) + {m} {op} smin(A)",
+    "max(eig(S)) + {m} {op} max(eig(S)) where S symmetric",
+    "det(exp(A)) + {m} {op} det(exp(A)) where norm(A) <= 1",
+    "norm(A B) + {m} {op} norm(A B)",
+]
+
+
+@settings(max_examples=30, deadline=None)
+@given(m=_MARGINS, op=st.sampled_from(["<=", "<", ">=", ">", "="]), template=st.sampled_from(_MATRIX_TEMPLATES))
+def test_tiny_margins_of_matrix_functions_are_right_or_undecided(m: str, op: str, template: str) -> None:
+    """The same with the functions enclosed by symres itself (Jordan–Wielandt inertia,
+    Laplace expansion, Taylor remainder)."""
+    v = check(template.format(m=m, op=op), trials=8, dim=2)
+    if _truth(m, op):
+        assert v.verdict in (Outcome.PROVED, Outcome.HOLDS, Outcome.UNDECIDED), (m, op, v.counterexample)
+    else:
+        assert v.verdict in (Outcome.REFUTED, Outcome.UNDECIDED), (m, op, v.method)
+
+
+def test_near_zero_constant_is_decided_by_widening_precision(capsys: Any) -> None:
+    """exp(1)^2 + 1e-300 > exp(2): the margin is 1e-300, decided once the enclosure is
+    narrower than that (at more digits than the first pass)."""
+    status, obj = _json(capsys, "exp(1)^2 + 1e-300 > exp(2)")
+    assert status == 0 and obj["verdict"] == "proved"
+    status, obj = _json(capsys, "exp(1)^2 - 1e-300 > exp(2)")
+    assert status == 1 and obj["verdict"] == "refuted"
+    assert obj["counterexample"]["certified"]["digits"] > 300
+
+
 def test_undecided_shows_the_interval(capsys: Any) -> None:
     """exp(1)^2 < exp(2) is false (equal), but no precision can show it: undecided, exit 3."""
     status = main(["check", "exp(1)^2 < exp(2)"])

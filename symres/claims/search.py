@@ -516,7 +516,7 @@ def _verified(claim: Claim, cands: Sequence[_Instance], rng: np.random.Generator
 
 
 def _first_good(claim: Claim, cands: Sequence[_Instance], rng: np.random.Generator) -> _Instance | None:
-    """The first candidate that is a counterexample in double precision and at 40 digits."""
+    """The first candidate that is a counterexample in double precision and in certified arithmetic."""
     for got in _verified(claim, cands, rng):
         if got is not None and _certify(claim, got).state == "violated":
             return got
