@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symres.claims.enclose import INTERVAL_FUNCTIONS, Arithmetic, IMat, Imprecise, NoEnclosure, Undefined
+from symres.claims.enclose import Arithmetic, IMat, Imprecise, NoEnclosure, Undefined
+from symres.claims.functions import TABLE
 
 REF = mpmath.MPContext()
 REF.dps = 100
@@ -112,7 +113,7 @@ def test_a_nilpotent_matrix_has_eigenvalues_exactly_zero() -> None:
     """A permuted strictly triangular matrix: its blocks are 1×1 zeros."""
     ar = Arithmetic(30)
     n = np.array([[0.0, 0.0, 0.0], [1.3, 0.0, 0.0], [-0.2, 2.5, 0.0]])[[2, 0, 1]][:, [2, 0, 1]]
-    got = INTERVAL_FUNCTIONS["rho"](ar, _box(ar, n))
+    got = TABLE["rho"].interval(ar, _box(ar, n))
     assert ar.ends(got) == (0, 0)
 
 
@@ -130,3 +131,16 @@ def test_the_precision_of_the_global_iv_context_is_not_touched() -> None:
     before = mpmath.iv.prec
     Arithmetic(300).svals(_box(Arithmetic(300), np.eye(2)))
     assert mpmath.iv.prec == before
+
+
+def test_one_table_of_functions_covers_the_language() -> None:
+    """Every function the grammar reads has one row: a kind rule, a NumPy batch, an
+    interval enclosure; the kind checker's messages come from it."""
+    from symres import grammar
+
+    assert set(TABLE) == set(grammar.FUNCTIONS)
+    assert TABLE["eig"].kind(grammar.Kind.MATRIX) is grammar.Kind.MULTISET
+    assert TABLE["abs"].kind(grammar.Kind.ZERO) is grammar.Kind.SCALAR
+    assert TABLE["max"].kind(grammar.Kind.SCALAR) is None
+    with pytest.raises(Exception, match="column 1: norm\\(·\\) of a multiset is not defined"):
+        grammar.analyse(grammar.parse("norm(eig(A)) = 1"))

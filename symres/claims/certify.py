@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from symres import grammar as g
-from symres.claims.enclose import INTERVAL_FUNCTIONS, Arithmetic, IMat, Imprecise, NoEnclosure, Undefined, order_statistics
+from symres.claims.enclose import Arithmetic, IMat, Imprecise, NoEnclosure, Undefined, order_statistics
 from symres.claims.exact import _decide_exactly, _Decision, _exact_norm_bound, _premises
+from symres.claims.functions import TABLE
 from symres.claims.model import Claim, Key, Sub, _bindings, _match
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ class _Enclosed:
         if isinstance(node, g.Pow):
             return self._pow(node, scope)
         if isinstance(node, g.Call):
-            return INTERVAL_FUNCTIONS[node.func](ar, self.eval(node.arg, scope))
+            return TABLE[node.func].interval(ar, self.eval(node.arg, scope))
         if isinstance(node, g.Reduce):
             return self._reduce(node, scope)
         raise NoEnclosure(type(node).__name__)

@@ -411,9 +411,10 @@ def order_statistics(ar: Arithmetic, xs: Sequence[Any]) -> list[Any]:
 
 
 # =========================================================================== the functions
+# (the interval column of `symres.claims.functions.TABLE`)
 
 
-def _elementwise(fn: Any) -> Any:
+def elementwise(fn: Any) -> Any:
     """A scalar function that also acts on each element of a multiset."""
 
     def apply(ar: Arithmetic, x: Any) -> Any:
@@ -422,38 +423,31 @@ def _elementwise(fn: Any) -> Any:
     return apply
 
 
-def _norm(ar: Arithmetic, x: Any) -> Any:
+def norm(ar: Arithmetic, x: Any) -> Any:
+    """|x| of a scalar, the 2-norm of a vector, the spectral norm (σ_max) of a matrix."""
     if not isinstance(x, IMat):
         return ar.absolute(x)
-    if 1 in x.shape:  # a vector: the 2-norm
+    if 1 in x.shape:
         return ar.iv.sqrt(ar.iv.fsum(v**2 for v in x.entries()))
     return ar.svals(x)[-1]
 
 
-def _extreme(ar: Arithmetic, xs: Sequence[Any], top: bool) -> Any:
-    stats = order_statistics(ar, xs)
-    return stats[-1] if top else stats[0]
+def extreme(top: bool) -> Any:
+    """max (``top``) or min of a real multiset."""
+
+    def apply(ar: Arithmetic, xs: Sequence[Any]) -> Any:
+        stats = order_statistics(ar, xs)
+        return stats[-1] if top else stats[0]
+
+    return apply
 
 
-def _exp(ar: Arithmetic, x: Any) -> Any:
+def exp(ar: Arithmetic, x: Any) -> Any:
+    """exp of a scalar, of each element of a multiset, or of a matrix."""
     if isinstance(x, IMat):
         return ar.expm(x)
     return [ar.exp(v) for v in x] if isinstance(x, list) else ar.exp(x)
 
 
-#: the interval implementation of every function of the statement language
-INTERVAL_FUNCTIONS: dict[str, Any] = {
-    "norm": _norm,
-    "abs": _elementwise(Arithmetic.absolute),
-    "sqrt": _elementwise(Arithmetic.sqrt),
-    "exp": _exp,
-    "svals": lambda ar, x: ar.svals(x),
-    "smin": lambda ar, x: ar.svals(x)[0],
-    "smax": lambda ar, x: ar.svals(x)[-1],
-    "eig": lambda ar, x: ar.eigs(x),
-    "rho": lambda ar, x: _extreme(ar, [ar.absolute(v) for v in ar.eigs(x)], True),
-    "det": lambda ar, x: ar.det(x),
-    "tr": lambda ar, x: ar.trace(x),
-    "max": lambda ar, x: _extreme(ar, x, True),
-    "min": lambda ar, x: _extreme(ar, x, False),
-}
+def spectral_radius(ar: Arithmetic, x: IMat) -> Any:
+    return extreme(True)(ar, [ar.absolute(v) for v in ar.eigs(x)])

@@ -13,6 +13,7 @@ from typing import Any
 
 from symres import grammar as g
 from symres.budget import time_limit
+from symres.claims.functions import TABLE, Function
 from symres.claims.model import Claim, Key, _label, _match
 from symres.errors import SymresError
 
@@ -33,7 +34,6 @@ class _MS:
     scale: Any
 
 
-_TRANSPOSE_INVARIANT = frozenset({"norm", "smin", "svals", "eig", "rho", "det"})
 #: size limits that keep SymPy fast; beyond them the statement is left to the numbers
 MAX_TERMS = 4096
 #: the prover does not write out a power with a larger exponent
@@ -370,11 +370,12 @@ class _Prover:
         return t, core
 
     def _canon(self, core: dict[tuple[Any, ...], Any], fn: str) -> str:
-        keys = [self._poly_str(core)]
+        """One name for f(M) and the arguments f cannot tell from M (Mᵀ, cyclic shifts)."""
+        row = TABLE[fn]
         variants = [core]
-        if fn in _TRANSPOSE_INVARIANT:
+        if row.transpose_invariant:
             variants.append(self._poly(self._transpose(self._expr(core))))
-        if fn in ("eig", "tr"):
+        if row.cyclic:
             for v in list(variants):
                 if len(v) == 1:
                     ((w, c),) = v.items()
@@ -485,74 +486,67 @@ class _Prover:
         return ("m", a**e if (a.is_commutative or a.is_Symbol) else sp.Pow(a, e))
 
     def _call(self, node: g.Call, scope: Mapping[str, Any]) -> _SV:
+        """A function by its SymPy column of `symres.claims.functions.TABLE`."""
         sp = self.sp
         tag, v = self.conv(node.arg, scope)
-        f = node.func
+        fn = TABLE[node.func]
         if tag == "ms":
-            if v.key is not None and not (f == "abs" and v.fn == "svals" and v.shift == 0 and v.scale.is_nonnegative):
+            if v.key is not None and not (
+                fn.sympy_multiset == "abs" and v.fn == "svals" and v.shift == 0 and v.scale.is_nonnegative
+            ):
                 raise _NoProof
-            if f == "abs":
+            if fn.sympy_multiset == "abs":
                 return ("ms", _MS(v.fn, v.key, sp.Abs(v.shift), v.scale))
-            if f in ("max", "min"):
+            if fn.sympy_multiset == "extreme":
                 return ("s", v.shift)
             raise _NoProof
         if tag == "s":
-            table = {"norm": sp.Abs, "abs": sp.Abs, "sqrt": sp.sqrt, "exp": sp.exp}
-            if f not in table:
+            if fn.sympy_scalar is None:
                 raise _NoProof
-            return ("s", table[f](v))
-        return self._matrix_function(f, v)
+            return ("s", getattr(sp, fn.sympy_scalar)(v))
+        return self._matrix_function(fn, v)
 
-    def _matrix_function(self, f: str, e: Any) -> _SV:
+    def _matrix_function(self, fn: Function, e: Any) -> _SV:
         sp = self.sp
-        f = "norm" if f == "smax" else f
+        f, rule = fn.symbol_name, fn.sympy_rule
         poly = self._poly(e)
         if set(poly) <= {()}:
+            if fn.sympy_identity is None:
+                raise _NoProof
             s = poly.get((), sp.Integer(0))
             self.note("s I has every eigenvalue s and every singular value |s|")
-            if f in ("norm", "smin", "rho"):
-                return ("s", sp.Abs(s))
-            if f == "svals":
-                return ("ms", _MS("svals", None, sp.Abs(s), sp.Integer(0)))
-            if f == "eig":
-                return ("ms", _MS("eig", None, s, sp.Integer(0)))
-            if f == "det":
-                return ("s", s**self.d)
-            if f == "tr":
-                return ("s", self.d * s)
-            if f == "exp":
-                return ("m", sp.exp(s))
-            raise _NoProof
-        if f == "eig":
+            tag, value = fn.sympy_identity(sp, s, self.d)
+            return ("ms", _MS(f, None, value, sp.Integer(0))) if tag == "ms" else (tag, value)
+        if rule == "shift":
             s0 = poly.pop((), sp.Integer(0))
             t, core = self._split(poly)
             if s0 != 0 or t != 1:
-                self.note("eig(s I + t M) = s + t·eig(M)")
-            return ("ms", _MS("eig", self._canon(core, "eig"), s0, t))
-        if f == "tr":
+                self.note(f"{f}(s I + t M) = s + t·{f}(M)")
+            return ("ms", _MS(f, self._canon(core, f), s0, t))
+        if rule == "linear":
             total = 0
             for w, c in poly.items():
-                total += c * (self.d if not w else sp.Symbol(f"tr⟨{self._canon({w: 1}, 'tr')}⟩", real=True))
+                total += c * (self.d if not w else sp.Symbol(f"{f}⟨{self._canon({w: 1}, f)}⟩", real=True))
             self.note("the trace is linear and cyclic")
             return ("s", total)
-        if f == "exp":
-            key = self._canon(poly, "exp")
-            letter = sp.Symbol(f"exp⟨{key}⟩", commutative=False)
+        if rule == "opaque":
+            key = self._canon(poly, f)
+            letter = sp.Symbol(f"{f}⟨{key}⟩", commutative=False)
             if letter not in self.tmap:
-                other = sp.Symbol(f"exp⟨{self._canon(self._poly(self._transpose(self._expr(poly))), 'exp')}⟩", commutative=False)
+                other = sp.Symbol(f"{f}⟨{self._canon(self._poly(self._transpose(self._expr(poly))), f)}⟩", commutative=False)
                 self.tmap[letter], self.tmap[other] = other, letter
             return ("m", letter)
+        if rule not in ("scale-abs", "scale-power"):
+            raise _NoProof
         t, core = self._split(poly)
         key = self._canon(core, f)
         if t != 1:
-            self.note(f"{f}(t M) = |t|·{f}(M)" if f != "det" else "det(t M) = t^d det(M)")
-        if f == "svals":
-            return ("ms", _MS("svals", key, sp.Integer(0), sp.Abs(t)))
-        if f == "det":
-            return ("s", t**self.d * sp.Symbol(f"det⟨{key}⟩", real=True))
-        if f in ("norm", "smin", "rho"):
-            return ("s", sp.Abs(t) * sp.Symbol(f"{f}⟨{key}⟩", nonnegative=True))
-        raise _NoProof
+            self.note(f"{f}(t M) = |t|·{f}(M)" if rule == "scale-abs" else f"{f}(t M) = t^d {f}(M)")
+        if rule == "scale-power":
+            return ("s", t**self.d * sp.Symbol(f"{f}⟨{key}⟩", real=True))
+        if fn.result is g.Kind.MULTISET:
+            return ("ms", _MS(f, key, sp.Integer(0), sp.Abs(t)))
+        return ("s", sp.Abs(t) * sp.Symbol(f"{f}⟨{key}⟩", nonnegative=True))
 
     def _reduce(self, node: g.Reduce, scope: Mapping[str, Any]) -> _SV:
         sp = self.sp

@@ -7,70 +7,26 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
 from symres import grammar as g
+from symres.claims.functions import TABLE, real_part, safe, singular_values, spectral_norm
 from symres.claims.model import DEFAULT_SCALAR_RANGE, MAX_FACTORS, STRICT_GAP, Array, Claim, Key, Sub, _label, _match
 from symres.errors import SymresError
 
 # =========================================================================== numbers
 
 
-def _finite_rows(a: Array) -> Array:
-    return np.all(np.isfinite(a.reshape(a.shape[0], -1)), axis=1)
-
-
-def _safe(a: Array, fn: Callable[[Array], Array]) -> Array:
-    """Apply a LAPACK routine to the finite trials only (NaN elsewhere)."""
-    ok = _finite_rows(a)
-    if ok.all():
-        return fn(a)
-    filler = np.where(ok.reshape((-1,) + (1,) * (a.ndim - 1)), a, 0.0)
-    out = np.asarray(fn(filler))
-    out = out.astype(np.result_type(out.dtype, np.float64))
-    out[~ok] = np.nan
-    return out
-
-
-def _spectral_norm(a: Array) -> Array:
-    return _safe(a, lambda x: np.linalg.norm(x, 2, axis=(-2, -1)))
-
-
-def _svals(a: Array) -> Array:
-    return np.sort(_safe(a, lambda x: np.linalg.svd(x, compute_uv=False)), axis=-1)
-
-
-def _eigvals(a: Array) -> Array:
-    return _safe(a, np.linalg.eigvals)
-
-
 def _inverse(a: Array) -> Array:
-    s = _svals(a)
+    s = singular_values(a)
     bad = ~(s[:, 0] > 1e-13 * np.maximum(s[:, -1], 1e-300))
     eye = np.broadcast_to(np.eye(a.shape[-1]), a.shape)
     out = np.linalg.inv(np.where(bad[:, None, None], eye, np.nan_to_num(a)))
     out[bad] = np.nan
-    return out
-
-
-def _expm(a: Array) -> Array:
-    """Matrix exponential of a stack (T, d, d): scaling and squaring with Taylor terms."""
-    a = np.where(np.isfinite(a), a, np.nan)
-    norm1 = np.nan_to_num(np.abs(a).sum(axis=-2).max(axis=-1), nan=0.0, posinf=0.0)
-    s = int(max(0, math.ceil(math.log2(max(float(norm1.max(initial=0.0)), 1e-300) / 0.25)))) if norm1.size else 0
-    s = min(s, 200)
-    x = a / 2.0**s
-    term = np.broadcast_to(np.eye(a.shape[-1]), a.shape).copy()
-    out = term.copy()
-    for k in range(1, 20):
-        term = term @ x / k
-        out = out + term
-    for _ in range(s):
-        out = out @ out
     return out
 
 
@@ -351,7 +307,7 @@ class _Env:
         else:
             r = 10.0 ** rng.uniform(-1.0, 0.5, t)
             r = np.where(which == 1, 0.0, np.where(which == 2, 10.0 ** rng.uniform(0.5, 1.5, t), r))
-        n = _spectral_norm(m)
+        n = spectral_norm(m)
         return m * (r / np.maximum(n, 1e-300))[:, None, None]
 
     # ------------------------------------------------------------------ projection
@@ -375,15 +331,15 @@ class _Env:
             if "skew" in props:
                 x = (x - xt) / 2
             if "psd" in props:
-                x = _safe(x, _psd_part)
+                x = safe(x, _psd_part)
                 x = (x + np.swapaxes(x, -1, -2)) / 2
             if "orthogonal" in props:
-                x = _safe(x, _polar)
+                x = safe(x, _polar)
         for a, b in self._ranges(key):
             x = np.clip(x, np.reshape(a, (-1, 1, 1)), np.reshape(b, (-1, 1, 1)))
         lo_n, hi_n = self._interval(key, on_norm=True)
         if (lo_n is not None or hi_n is not None) and "orthogonal" not in props:
-            n = _spectral_norm(x)
+            n = spectral_norm(x)
             target = n
             if hi_n is not None:
                 target = np.minimum(target, hi_n)
@@ -472,33 +428,7 @@ class _Env:
         return int(first)
 
     def _call(self, node: g.Call, scope: Mapping[str, Sub]) -> Array:
-        a = self.eval(node.arg, scope)
-        f = node.func
-        if f == "norm":
-            return np.abs(a) if a.ndim == 1 else _spectral_norm(a)
-        if f == "abs":
-            return np.abs(a)
-        if f == "sqrt":
-            return np.sqrt(a)
-        if f == "exp":
-            return _expm(a) if a.ndim == 3 else np.exp(a)
-        if f == "svals":
-            return _svals(a)
-        if f == "smin":
-            return _svals(a)[:, 0]
-        if f == "smax":
-            return _spectral_norm(a)
-        if f == "eig":
-            return _eigvals(a)
-        if f == "rho":
-            return np.abs(_eigvals(a)).max(axis=-1)
-        if f == "det":
-            return _safe(a, np.linalg.det)
-        if f == "tr":
-            return np.trace(a, axis1=-2, axis2=-1)
-        # max / min of a multiset
-        real = _real(a, f"{f}(·) of complex eigenvalues is undefined; use abs(·) or rho(·)", node.col)
-        return real.max(axis=-1) if f == "max" else real.min(axis=-1)
+        return TABLE[node.func].numpy(self.eval(node.arg, scope), node.col)
 
     def _reduce(self, node: g.Reduce, scope: Mapping[str, Sub], kind: g.Kind) -> Array:
         lo = self._constant_int(self.eval(node.lo, scope), node.lo)
@@ -543,15 +473,6 @@ def _lift(a: Array, other: g.Kind) -> Array:
     return a[:, None] if (a.ndim == 1 and other is g.Kind.MULTISET) else a
 
 
-def _real(a: Array, message: str, col: int) -> Array:
-    if np.iscomplexobj(a):
-        scale = np.maximum(1.0, np.nan_to_num(np.abs(a), nan=0.0).max(initial=0.0))
-        if np.nanmax(np.abs(a.imag), initial=0.0) > 1e-9 * scale:
-            raise SymresError(f"column {col}: {message}")
-        return a.real
-    return a
-
-
 # =========================================================================== comparing
 
 
@@ -587,8 +508,8 @@ def _margin(a: Array, ka: g.Kind, op: str, b: Array, kb: g.Kind, tol: float, col
         elif a.ndim == 2 or b.ndim == 2:
             margin = _multiset_margin(a, op, b, col)
         else:
-            ra = _real(a, "an inequality between complex numbers", col)
-            rb = _real(b, "an inequality between complex numbers", col)
+            ra = real_part(a, "an inequality between complex numbers", col)
+            rb = real_part(b, "an inequality between complex numbers", col)
             scale = np.maximum(np.maximum(np.abs(ra), np.abs(rb)), _TINY)
             margin = {
                 "=": -np.abs(ra - rb),
@@ -613,8 +534,8 @@ def _multiset_margin(a: Array, op: str, b: Array, col: int) -> Array:
     scale = np.maximum(_TINY, np.maximum(np.abs(a).max(axis=1), np.abs(b).max(axis=1)))
     if op == "=":
         return -_matched_distance(a, b) / scale
-    ra = np.sort(_real(a, "an inequality between complex eigenvalues; use abs(·) or rho(·)", col), axis=1)
-    rb = np.sort(_real(b, "an inequality between complex eigenvalues; use abs(·) or rho(·)", col), axis=1)
+    ra = np.sort(real_part(a, "an inequality between complex eigenvalues; use abs(·) or rho(·)", col), axis=1)
+    rb = np.sort(real_part(b, "an inequality between complex eigenvalues; use abs(·) or rho(·)", col), axis=1)
     diff = (rb - ra) if op in ("<=", "<") else (ra - rb)
     return diff.min(axis=1) / scale
 
