@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from symres import grammar as g
 from symres.claims.enclose import Arithmetic, IMat, Imprecise, NoEnclosure, Undefined, order_statistics
 from symres.claims.exact import _decide_exactly, _Decision, _exact_norm_bound, _premises
-from symres.claims.functions import TABLE
+from symres.claims.functions import Function
+from symres.claims.interpret import Backend, evaluate, reduce_terms
 from symres.claims.model import Claim, Key, Sub, _bindings, _match
 
 if TYPE_CHECKING:
@@ -35,7 +37,7 @@ MAX_NEAR = 40
 _SYMMETRIC_PROPS = frozenset({"symmetric", "psd", "diagonal"})
 
 
-class _Enclosed:
+class _Enclosed(Backend[Any]):
     """The statement's syntax tree evaluated on one instance (its values as printed) in
     interval arithmetic: every result encloses the exact value."""
 
@@ -79,8 +81,6 @@ class _Enclosed:
     def _printed(self, key: Key) -> Any:
         """A value of the instance as printed: the shortest decimal that reads back as the
         double (``0.1`` is 1/10 here), enclosed."""
-        from fractions import Fraction
-
         import numpy as np
 
         v = np.asarray(self.inst.values[key], dtype=float)
@@ -100,38 +100,32 @@ class _Enclosed:
             return self.ar.zeros(1, self.d)
         return self.ar.iv.mpf(0)
 
-    # ------------------------------------------------------------------ the walk
+    # ------------------------------------------------------------------ the backend of `evaluate`
     def eval(self, node: g.Node, scope: Mapping[str, Sub]) -> Any:
-        ar = self.ar
-        if isinstance(node, g.Num):
-            return ar.num(node.value)
-        if isinstance(node, g.Pi):
-            return ar.iv.pi
-        if isinstance(node, g.Identity):
-            return ar.eye(self.d)
-        if isinstance(node, g.Name):
-            if node.sub is None and node.base in scope:
-                v = scope[node.base]
-                if not isinstance(v, int):
-                    raise Undefined(f"the index {node.base} has no value")
-                return ar.num(v)
-            text = node.sub
-            sub: Sub = None if text is None else (scope[text] if text in scope else (int(text) if text.isdigit() else text))
-            return self.value((node.base, sub))
-        if isinstance(node, g.Neg):
-            return self._scaled(self.eval(node.arg, scope), ar.iv.mpf(-1))
-        if isinstance(node, g.Transpose):
-            x = self.eval(node.arg, scope)
-            return ar.transpose(x) if isinstance(x, IMat) else x
-        if isinstance(node, g.BinOp):
-            return self._binop(node, scope)
-        if isinstance(node, g.Pow):
-            return self._pow(node, scope)
-        if isinstance(node, g.Call):
-            return TABLE[node.func].interval(ar, self.eval(node.arg, scope))
-        if isinstance(node, g.Reduce):
-            return self._reduce(node, scope)
-        raise NoEnclosure(type(node).__name__)
+        return evaluate(node, self, scope)
+
+    def number(self, value: Fraction) -> Any:
+        return self.ar.num(value)
+
+    def pi(self) -> Any:
+        return self.ar.iv.pi
+
+    def identity(self) -> Any:
+        return self.ar.eye(self.d)
+
+    def index(self, node: g.Name, value: Any) -> Any:
+        if not isinstance(value, int):
+            raise Undefined(f"the index {node.base} has no value")
+        return self.ar.num(value)
+
+    def symbol(self, node: g.Name, key: Key) -> Any:
+        return self.value(key)
+
+    def neg(self, x: Any) -> Any:
+        return self._scaled(x, self.ar.iv.mpf(-1))
+
+    def transpose(self, x: Any) -> Any:
+        return self.ar.transpose(x) if isinstance(x, IMat) else x
 
     def _scaled(self, x: Any, s: Any) -> Any:
         if isinstance(x, IMat):
@@ -140,65 +134,67 @@ class _Enclosed:
             return [s * v for v in x]
         return s * x
 
-    def _binop(self, node: g.BinOp, scope: Mapping[str, Sub]) -> Any:
-        ar = self.ar
-        ka, kb = self.sig.kind(node.left), self.sig.kind(node.right)
-        a, b = self.eval(node.left, scope), self.eval(node.right, scope)
-        if node.op in "+-":
-            sign = 1 if node.op == "+" else -1
-            if ka is g.Kind.ZERO:
-                return self._scaled(b, ar.iv.mpf(sign))
-            if kb is g.Kind.ZERO:
-                return a
-            if isinstance(a, IMat):
-                return ar.add(a, b, sign)
-            if isinstance(a, list):
-                return [v + sign * b for v in a]
-            if isinstance(b, list):
-                return [a + sign * v for v in b]
-            return a + sign * b
-        if node.op == "/":
-            if isinstance(a, IMat | list):
-                return self._scaled(a, ar.divide(ar.iv.mpf(1), b))
-            return ar.divide(a, b)
+    def add(self, node: g.BinOp, a: Any, b: Any, sign: int) -> Any:
+        if self.sig.kind(node.left) is g.Kind.ZERO:
+            return self._scaled(b, self.ar.iv.mpf(sign))
+        if self.sig.kind(node.right) is g.Kind.ZERO:
+            return a
+        if isinstance(a, IMat):
+            return self.ar.add(a, b, sign)
+        if isinstance(a, list):
+            return [v + sign * b for v in a]
+        if isinstance(b, list):
+            return [a + sign * v for v in b]
+        return a + sign * b
+
+    def divide(self, node: g.BinOp, a: Any, b: Any) -> Any:
+        if isinstance(a, IMat | list):
+            return self._scaled(a, self.ar.divide(self.ar.iv.mpf(1), b))
+        return self.ar.divide(a, b)
+
+    def multiply(self, node: g.BinOp, a: Any, b: Any) -> Any:
         if isinstance(a, IMat) and isinstance(b, IMat):
-            out = ar.matmul(a, b, sym=_gram(node))
-            if self.sig.kind(node) is g.Kind.SCALAR:
-                return out.rows[0][0]
-            return out
+            out = self.ar.matmul(a, b, sym=_gram(node))
+            return out.rows[0][0] if self.sig.kind(node) is g.Kind.SCALAR else out
         if isinstance(a, IMat | list):
             return self._scaled(a, b)
         return self._scaled(b, a)
 
-    def _pow(self, node: g.Pow, scope: Mapping[str, Sub]) -> Any:
+    def power(self, node: g.Pow, a: Any, e: Any) -> Any:
         ar = self.ar
-        a, e = self.eval(node.base, scope), self.eval(node.exp, scope)
         if isinstance(a, IMat):
-            return ar.matpow(a, _whole(ar, e))
+            return ar.matpow(a, self.whole(e, node.exp))
         if isinstance(a, list):
             return [ar.power(v, e) for v in a]
         return ar.power(a, e)
 
-    def _reduce(self, node: g.Reduce, scope: Mapping[str, Sub]) -> Any:
-        ar = self.ar
-        lo, hi = _whole(ar, self.eval(node.lo, scope)), _whole(ar, self.eval(node.hi, scope))
-        zero_body = self.sig.kind(node.body) is g.Kind.ZERO
-        acc: Any = None
-        for i in range(lo, hi + 1):
-            v = ar.iv.mpf(0) if zero_body else self.eval(node.body, {**scope, node.var: i})
-            if acc is None:
-                acc = v
-            elif node.op == "sum":
-                acc = ar.add(acc, v, 1) if isinstance(acc, IMat) else acc + v
-            elif isinstance(v, IMat) and isinstance(acc, IMat):
-                acc = ar.matmul(v, acc)  # later factors on the left
-            else:
-                acc = self._scaled(acc, v) if not isinstance(v, IMat) else self._scaled(v, acc)
-        if acc is not None:
-            return acc
+    def call(self, node: g.Call, fn: Function, a: Any) -> Any:
+        return fn.interval(self.ar, a)
+
+    def reduce(self, node: g.Reduce, scope: Mapping[str, Sub]) -> Any:
+        return reduce_terms(node, self, scope)
+
+    def whole(self, x: Any, node: g.Node) -> int:
+        """An exponent or a bound of prod/sum: an exact whole number."""
+        lo, hi = self.ar.ends(self.ar.real(x))
+        if lo != hi or lo != int(lo):
+            raise NoEnclosure("an exponent that is not a whole number")
+        return int(lo)
+
+    def zero_term(self, node: g.Reduce) -> Any:
+        return self.ar.iv.mpf(0)
+
+    def accumulate(self, node: g.Reduce, acc: Any, term: Any) -> Any:
+        if node.op == "sum":
+            return self.ar.add(acc, term, 1) if isinstance(acc, IMat) else acc + term
+        if isinstance(term, IMat) and isinstance(acc, IMat):
+            return self.ar.matmul(term, acc)  # later factors on the left
+        return self._scaled(term, acc) if isinstance(term, IMat) else self._scaled(acc, term)
+
+    def empty(self, node: g.Reduce) -> Any:
         if self.sig.kind(node) is g.Kind.MATRIX:
-            return ar.eye(self.d) if node.op == "prod" else ar.zeros(self.d, self.d)
-        return ar.num(1 if node.op == "prod" else 0)
+            return self.ar.eye(self.d) if node.op == "prod" else self.ar.zeros(self.d, self.d)
+        return self.ar.num(1 if node.op == "prod" else 0)
 
     # ------------------------------------------------------------------ margins
     def margin(self, a: g.Node, op: str, b: g.Node, scope: Mapping[str, Sub] | None = None) -> tuple[Any, Any]:
@@ -267,14 +263,6 @@ def _gram(node: g.BinOp) -> bool:
     """Is the product XᵀX or X Xᵀ (a symmetric matrix, whatever X)?"""
     left, right = node.left, node.right
     return (isinstance(left, g.Transpose) and left.arg == right) or (isinstance(right, g.Transpose) and right.arg == left)
-
-
-def _whole(ar: Arithmetic, x: Any) -> int:
-    """An exponent or a bound of prod/sum: an exact whole number."""
-    lo, hi = ar.ends(ar.real(x))
-    if lo != hi or lo != int(lo):
-        raise NoEnclosure("an exponent that is not a whole number")
-    return int(lo)
 
 
 def _extreme_ends(ar: Arithmetic, xs: list[Any], *, top: bool) -> tuple[Any, Any]:

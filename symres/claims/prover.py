@@ -9,13 +9,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from symres import grammar as g
 from symres.budget import time_limit
 from symres.claims.functions import TABLE, Function
+from symres.claims.interpret import Backend, evaluate
 from symres.claims.model import Claim, Key, _label, _match
-from symres.errors import SymresError
 
 # =========================================================================== symbolic proof
 
@@ -42,7 +43,7 @@ MAX_SIMPLIFY_OPS = 120
 _SV = tuple[str, Any]  # ("s", scalar) | ("m", matrix, 1 standing for I) | ("ms", _MS)
 
 
-class _Prover:
+class _Prover(Backend[Any]):
     """Prove a claim with SymPy: matrices are non-commutative symbols (A B ≠ B A unless
     the constraints say they commute), I is 1, and a few exact rules handle norms,
     singular values and eigenvalues of s I + t M. Raises `_NoProof` when it cannot."""
@@ -97,7 +98,7 @@ class _Prover:
                     continue
                 try:
                     (tx, sx), (ty, sy) = self.conv(x, {}), self.conv(y, {})
-                except (_NoProof, SymresError):
+                except _NoProof:
                     continue
                 if tx != "s" or ty != "s" or not sx.is_Symbol or not sy.is_number or not sy.is_real:
                     continue
@@ -384,43 +385,36 @@ class _Prover:
         return min(keys)
 
     # ------------------------------------------------------------------ the AST walk
+    # ------------------------------------------------------------------ the backend of `evaluate`
     def conv(self, node: g.Node, scope: Mapping[str, Any]) -> _SV:
-        sp = self.sp
-        if isinstance(node, g.Num):
-            return ("s", sp.Rational(node.value.numerator, node.value.denominator))
-        if isinstance(node, g.Pi):
-            return ("s", sp.pi)
-        if isinstance(node, g.Identity):
-            return ("m", sp.Integer(1))
-        if isinstance(node, g.Name):
-            return self._name(node, scope)
-        if isinstance(node, g.Neg):
-            tag, v = self.conv(node.arg, scope)
-            return (tag, _MS(v.fn, v.key, -v.shift, -v.scale)) if tag == "ms" else (tag, -v)
-        if isinstance(node, g.Transpose):
-            tag, v = self.conv(node.arg, scope)
-            return (tag, self._transpose(v)) if tag == "m" else (tag, v)
-        if isinstance(node, g.BinOp):
-            return self._binop(node, scope)
-        if isinstance(node, g.Pow):
-            return self._pow(node, scope)
-        if isinstance(node, g.Call):
-            return self._call(node, scope)
-        if isinstance(node, g.Reduce):
-            return self._reduce(node, scope)
-        raise _NoProof
+        """The SymPy form of ``node``: ("s", scalar), ("m", non-commutative matrix
+        expression, 1 standing for I) or ("ms", _MS); `_NoProof` where there is none."""
+        return evaluate(node, self, scope)
 
-    def _name(self, node: g.Name, scope: Mapping[str, Any]) -> _SV:
+    def number(self, value: Fraction) -> _SV:
+        return ("s", self.sp.Rational(value.numerator, value.denominator))
+
+    def pi(self) -> _SV:
+        return ("s", self.sp.pi)
+
+    def identity(self) -> _SV:
+        return ("m", self.sp.Integer(1))
+
+    def index(self, node: g.Name, value: Any) -> _SV:
+        if isinstance(value, str):
+            raise _NoProof
+        return ("s", self.sp.Integer(value) if isinstance(value, int) else value)
+
+    def neg(self, x: _SV) -> _SV:
+        tag, v = x
+        return (tag, _MS(v.fn, v.key, -v.shift, -v.scale)) if tag == "ms" else (tag, -v)
+
+    def transpose(self, x: _SV) -> _SV:
+        tag, v = x
+        return (tag, self._transpose(v)) if tag == "m" else (tag, v)
+
+    def symbol(self, node: g.Name, key: Key) -> _SV:
         sp = self.sp
-        if node.sub is None and node.base in scope:
-            v = scope[node.base]
-            if isinstance(v, str):
-                raise _NoProof
-            return ("s", sp.Integer(v) if isinstance(v, int) else v)
-        sub: Any = node.sub
-        if sub is not None:
-            sub = scope[sub] if sub in scope else (int(sub) if sub.isdigit() else sub)
-        key: Key = (node.base, sub)
         label = _label(key)
         for d in self.rules.defs:
             binding = _match(d.target, key)
@@ -440,23 +434,26 @@ class _Prover:
             return ("s", sp.Symbol(label, real=True))
         return ("m", self._letter(key))
 
-    def _binop(self, node: g.BinOp, scope: Mapping[str, Any]) -> _SV:
-        (ta, a), (tb, b) = self.conv(node.left, scope), self.conv(node.right, scope)
-        if node.op in "+-":
-            sign = 1 if node.op == "+" else -1
-            if "ms" in (ta, tb):
-                if ta == "ms" and tb == "s":
-                    return ("ms", _MS(a.fn, a.key, a.shift + sign * b, a.scale))
-                if ta == "s" and tb == "ms":
-                    return ("ms", _MS(b.fn, b.key, a + sign * b.shift, sign * b.scale))
-                raise _NoProof
-            return ("m" if "m" in (ta, tb) else "s", a + sign * b)
-        if node.op == "/":
-            if tb != "s":
-                raise _NoProof
-            if ta == "ms":
-                return ("ms", _MS(a.fn, a.key, a.shift / b, a.scale / b))
-            return (ta, a / b)
+    def add(self, node: g.BinOp, x: _SV, y: _SV, sign: int) -> _SV:
+        (ta, a), (tb, b) = x, y
+        if "ms" in (ta, tb):
+            if ta == "ms" and tb == "s":
+                return ("ms", _MS(a.fn, a.key, a.shift + sign * b, a.scale))
+            if ta == "s" and tb == "ms":
+                return ("ms", _MS(b.fn, b.key, a + sign * b.shift, sign * b.scale))
+            raise _NoProof
+        return ("m" if "m" in (ta, tb) else "s", a + sign * b)
+
+    def divide(self, node: g.BinOp, x: _SV, y: _SV) -> _SV:
+        (ta, a), (tb, b) = x, y
+        if tb != "s":
+            raise _NoProof
+        if ta == "ms":
+            return ("ms", _MS(a.fn, a.key, a.shift / b, a.scale / b))
+        return (ta, a / b)
+
+    def multiply(self, node: g.BinOp, x: _SV, y: _SV) -> _SV:
+        (ta, a), (tb, b) = x, y
         if ta == "ms" and tb == "s":
             return ("ms", _MS(a.fn, a.key, a.shift * b, a.scale * b))
         if ta == "s" and tb == "ms":
@@ -468,9 +465,9 @@ class _Prover:
             raise _NoProof  # a 1×1 product such as x^T x
         return ("m" if "m" in (ta, tb) else "s", product)
 
-    def _pow(self, node: g.Pow, scope: Mapping[str, Any]) -> _SV:
+    def power(self, node: g.Pow, x: _SV, y: _SV) -> _SV:
         sp = self.sp
-        (ta, a), (te, e) = self.conv(node.base, scope), self.conv(node.exp, scope)
+        (ta, a), (te, e) = x, y
         if te != "s":
             raise _NoProof
         if e.is_number and abs(e) > MAX_PROVER_EXPONENT and not (a.is_number and abs(a) in (0, 1)):
@@ -485,11 +482,10 @@ class _Prover:
             return ("m", a**e)
         return ("m", a**e if (a.is_commutative or a.is_Symbol) else sp.Pow(a, e))
 
-    def _call(self, node: g.Call, scope: Mapping[str, Any]) -> _SV:
+    def call(self, node: g.Call, fn: Function, x: _SV) -> _SV:
         """A function by its SymPy column of `symres.claims.functions.TABLE`."""
         sp = self.sp
-        tag, v = self.conv(node.arg, scope)
-        fn = TABLE[node.func]
+        tag, v = x
         if tag == "ms":
             if v.key is not None and not (
                 fn.sympy_multiset == "abs" and v.fn == "svals" and v.shift == 0 and v.scale.is_nonnegative
@@ -548,7 +544,8 @@ class _Prover:
             return ("ms", _MS(f, key, sp.Integer(0), sp.Abs(t)))
         return ("s", sp.Abs(t) * sp.Symbol(f"{f}⟨{key}⟩", nonnegative=True))
 
-    def _reduce(self, node: g.Reduce, scope: Mapping[str, Any]) -> _SV:
+    def reduce(self, node: g.Reduce, scope: Mapping[str, Any]) -> _SV:
+        """Written out for a few terms; a closed form for symbolic bounds (equal terms)."""
         sp = self.sp
         (tl, lo), (th, hi) = self.conv(node.lo, scope), self.conv(node.hi, scope)
         if tl != "s" or th != "s":

@@ -10,11 +10,13 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
 from symres import grammar as g
-from symres.claims.functions import TABLE, real_part, safe, singular_values, spectral_norm
+from symres.claims.functions import Function, real_part, safe, singular_values, spectral_norm
+from symres.claims.interpret import Backend, evaluate, reduce_terms
 from symres.claims.model import DEFAULT_SCALAR_RANGE, MAX_FACTORS, STRICT_GAP, Array, Claim, Key, Sub, _label, _match
 from symres.errors import SymresError
 
@@ -68,7 +70,7 @@ class _Missing(Exception):
     """A fixed instance lacks a free symbol (internal)."""
 
 
-class _Env:
+class _Env(Backend[Array]):
     """One batch of T trials at dimension d: the value of every symbol, drawn lazily.
 
     ``proposals`` maps keys (or ``(base, "*")`` for every member of a family) to arrays
@@ -348,78 +350,68 @@ class _Env:
             x = x * np.where(n > 0, target / np.maximum(n, 1e-300), 1.0)[:, None, None]
         return x
 
-    # ------------------------------------------------------------------ the AST walk
+    # ------------------------------------------------------------------ the backend of `evaluate`
     def eval(self, node: g.Node, scope: Mapping[str, Sub]) -> Array:
         """The value of ``node`` on every trial: a scalar is (T,), a matrix or vector
         (T, rows, cols), a multiset (T, d) (sorted only where it matters)."""
-        kind = self.sig.kind(node)
-        t = self.t
-        if isinstance(node, g.Num):
-            return np.full(t, _to_float(node.value))
-        if isinstance(node, g.Pi):
-            return np.full(t, math.pi)
-        if isinstance(node, g.Identity):
-            return np.broadcast_to(np.eye(self.d), (t, self.d, self.d))
-        if isinstance(node, g.Name):
-            if node.sub is None and node.base in scope:
-                v = scope[node.base]
-                if not isinstance(v, int):
-                    raise SymresError(f"the index {node.base} has no numeric value here (column {node.col})")
-                return np.full(t, float(v))
-            return self.value(self._key(node, scope))
-        if isinstance(node, g.Neg):
-            return -self.eval(node.arg, scope)
-        if isinstance(node, g.Transpose):
-            arg = self.eval(node.arg, scope)
-            return np.swapaxes(arg, -1, -2) if arg.ndim == 3 else arg
-        if isinstance(node, g.BinOp):
-            return self._binop(node, scope, kind)
-        if isinstance(node, g.Pow):
-            return self._pow(node, scope)
-        if isinstance(node, g.Call):
-            return self._call(node, scope)
-        if isinstance(node, g.Reduce):
-            return self._reduce(node, scope, kind)
-        raise SymresError(f"cannot evaluate {type(node).__name__}")
+        return evaluate(node, self, scope)
 
-    def _key(self, node: g.Name, scope: Mapping[str, Sub]) -> Key:
-        text = node.sub
-        if text is None:
-            return (node.base, None)
-        if text in scope:
-            return (node.base, scope[text])
-        return (node.base, int(text) if text.isdigit() else text)
+    def number(self, value: Fraction) -> Array:
+        return np.full(self.t, _to_float(value))
 
-    def _binop(self, node: g.BinOp, scope: Mapping[str, Sub], kind: g.Kind) -> Array:
+    def pi(self) -> Array:
+        return np.full(self.t, math.pi)
+
+    def identity(self) -> Array:
+        return np.broadcast_to(np.eye(self.d), (self.t, self.d, self.d))
+
+    def index(self, node: g.Name, value: Any) -> Array:
+        if not isinstance(value, int):
+            raise SymresError(f"the index {node.base} has no numeric value here (column {node.col})")
+        return np.full(self.t, float(value))
+
+    def symbol(self, node: g.Name, key: Key) -> Array:
+        return self.value(key)
+
+    def neg(self, x: Array) -> Array:
+        return -x
+
+    def transpose(self, x: Array) -> Array:
+        return np.swapaxes(x, -1, -2) if x.ndim == 3 else x
+
+    def add(self, node: g.BinOp, a: Array, b: Array, sign: int) -> Array:
         ka, kb = self.sig.kind(node.left), self.sig.kind(node.right)
-        a = self.eval(node.left, scope)
-        b = self.eval(node.right, scope)
-        if node.op in "+-":
-            sign = 1.0 if node.op == "+" else -1.0
-            if ka is g.Kind.ZERO:
-                return sign * b
-            if kb is g.Kind.ZERO:
-                return a
-            return _lift(a, kb) + sign * _lift(b, ka)
-        if node.op == "/":
-            return a / _expand(b, a.ndim)
+        if ka is g.Kind.ZERO:
+            return float(sign) * b
+        if kb is g.Kind.ZERO:
+            return a
+        return _lift(a, kb) + float(sign) * _lift(b, ka)
+
+    def divide(self, node: g.BinOp, a: Array, b: Array) -> Array:
+        return a / _expand(b, a.ndim)
+
+    def multiply(self, node: g.BinOp, a: Array, b: Array) -> Array:
         if a.ndim == 3 and b.ndim == 3:
             out = a @ b
-            return out[:, 0, 0] if kind is g.Kind.SCALAR else out
+            return out[:, 0, 0] if self.sig.kind(node) is g.Kind.SCALAR else out
         if a.ndim == 1:
             return _expand(a, b.ndim) * b
         return a * _expand(b, a.ndim)
 
-    def _pow(self, node: g.Pow, scope: Mapping[str, Sub]) -> Array:
-        a = self.eval(node.base, scope)
-        e = self.eval(node.exp, scope)
+    def power(self, node: g.Pow, a: Array, e: Array) -> Array:
         if a.ndim == 3:
-            n = self._constant_int(e, node.exp)
+            n = self.whole(e, node.exp)
             base = _inverse(a) if n < 0 else a
             return np.linalg.matrix_power(base, abs(n)) if n != 0 else np.broadcast_to(np.eye(self.d), a.shape)
         return np.power(a.astype(complex) if np.iscomplexobj(a) else a, _expand(e, a.ndim))
 
-    def _constant_int(self, v: Array, node: g.Node) -> int:
+    def call(self, node: g.Call, fn: Function, a: Array) -> Array:
+        return fn.numpy(a, node.col)
+
+    def reduce(self, node: g.Reduce, scope: Mapping[str, Sub]) -> Array:
+        return reduce_terms(node, self, scope)
+
+    def whole(self, v: Array, node: g.Node) -> int:
         if v.size == 0:
             return 0
         first = v.flat[0]
@@ -427,28 +419,20 @@ class _Env:
             raise SymresError(f"column {node.col}: {g.render(node)} must be the same whole number on every trial")
         return int(first)
 
-    def _call(self, node: g.Call, scope: Mapping[str, Sub]) -> Array:
-        return TABLE[node.func].numpy(self.eval(node.arg, scope), node.col)
+    def count_terms(self, node: g.Reduce, count: int) -> None:
+        if count > MAX_FACTORS:
+            raise SymresError(f"column {node.col}: {node.op}(...) over {count} terms; at most {MAX_FACTORS}")
 
-    def _reduce(self, node: g.Reduce, scope: Mapping[str, Sub], kind: g.Kind) -> Array:
-        lo = self._constant_int(self.eval(node.lo, scope), node.lo)
-        hi = self._constant_int(self.eval(node.hi, scope), node.hi)
-        if hi - lo + 1 > MAX_FACTORS:
-            raise SymresError(f"column {node.col}: {node.op}(...) over {hi - lo + 1} terms; at most {MAX_FACTORS}")
-        acc: Array | None = None
-        for i in range(lo, hi + 1):
-            v = self.eval(node.body, {**scope, node.var: i})
-            if self.sig.kind(node.body) is g.Kind.ZERO:
-                v = np.zeros(self.t)
-            if acc is None:
-                acc = v
-            elif node.op == "sum":
-                acc = acc + v
-            else:
-                acc = v @ acc if v.ndim == 3 else v * acc
-        if acc is not None:
-            return acc
-        if kind is g.Kind.MATRIX:
+    def zero_term(self, node: g.Reduce) -> Array:
+        return np.zeros(self.t)
+
+    def accumulate(self, node: g.Reduce, acc: Array, term: Array) -> Array:
+        if node.op == "sum":
+            return acc + term
+        return term @ acc if term.ndim == 3 else term * acc
+
+    def empty(self, node: g.Reduce) -> Array:
+        if self.sig.kind(node) is g.Kind.MATRIX:
             eye = np.broadcast_to(np.eye(self.d), (self.t, self.d, self.d))
             return eye if node.op == "prod" else np.zeros_like(eye)
         return np.full(self.t, 1.0 if node.op == "prod" else 0.0)
