@@ -8,7 +8,6 @@ Part of `symres.claims` (see its docstring for the verdicts and the method).
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -17,7 +16,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from symres import grammar as g
+from symres.claims import rational
+from symres.claims.functions import Function
+from symres.claims.interpret import Backend, evaluate, reduce_terms
 from symres.claims.model import Array, Claim, Key, Sub, _bindings, _match
+from symres.claims.rational import Exact, NotRational
 from symres.claims.sampling import _to_float
 from symres.errors import SymresError
 
@@ -51,31 +54,6 @@ def _exact(v: Array) -> list[list[Fraction]]:
     return [[Fraction(repr(float(x))) for x in row] for row in a]
 
 
-def _exact_mul(x: list[list[Fraction]], y: list[list[Fraction]]) -> list[list[Fraction]]:
-    return [[sum((x[i][k] * y[k][j] for k in range(len(y))), Fraction(0)) for j in range(len(y[0]))] for i in range(len(x))]
-
-
-def _exact_psd(x: list[list[Fraction]]) -> bool:
-    """Symmetric positive semidefinite, decided exactly (symmetric elimination)."""
-    n = len(x)
-    if any(x[i][j] != x[j][i] for i in range(n) for j in range(n)):
-        return False
-    m = [row[:] for row in x]
-    for k in range(n):
-        piv = m[k][k]
-        if piv < 0:
-            return False
-        if piv == 0:
-            if any(m[k][j] != 0 for j in range(k, n)):
-                return False
-            continue
-        for i in range(k + 1, n):
-            f = m[i][k] / piv
-            for j in range(k, n):
-                m[i][j] -= f * m[k][j]
-    return True
-
-
 def _exact_property(v: Array, prop: str) -> bool:
     """Does a matrix as printed have the property (decided in exact rationals)?"""
     x = _exact(v)
@@ -87,16 +65,16 @@ def _exact_property(v: Array, prop: str) -> bool:
     if prop == "skew":
         return all(x[i][j] == -x[j][i] for i in range(n) for j in range(n))
     if prop == "psd":
-        return _exact_psd(x)
+        return rational.psd(x)
     if prop == "nilpotent":
         power = x
         for _ in range(n - 1):
-            power = _exact_mul(power, x)
+            power = rational.mul(power, x)
         return all(e == 0 for row in power for e in row)
     if prop == "orthogonal":
         xt = [list(r) for r in zip(*x)]
         eye = [[Fraction(int(i == j)) for j in range(n)] for i in range(n)]
-        return _exact_mul(xt, x) == eye
+        return rational.mul(xt, x) == eye
     raise SymresError(f"unknown property {prop}")
 
 
@@ -114,193 +92,162 @@ def _premises(claim: Claim, inst: _Instance) -> bool:
         members = [k for k in keys if any(_match(n, k) is not None for n in names)]
         for k1, k2 in itertools.combinations(members, 2):
             x, y = _exact(inst.values[k1]), _exact(inst.values[k2])
-            if _exact_mul(x, y) != _exact_mul(y, x):
+            if rational.mul(x, y) != rational.mul(y, x):
                 return False
     return True
 
 
-_XM = list[list[Fraction]]
-
-
 def _exact_scalar(claim: Claim, inst: _Instance, node: g.Node, scope: Mapping[str, Sub]) -> Fraction | None:
     """A scalar node in exact rationals (see `_Exact`), or None."""
-    v = _Exact(claim, inst).value(node, scope)
+    v = _Exact(claim, inst).attempt(node, scope)
     return v if isinstance(v, Fraction) else None
 
 
-class _Exact:
-    """The statement on an instance as printed, in exact rationals: literals, symbols,
-    + − · /, integer powers, transposes, finite products and sums, det and tr of any
-    matrix, and norm, σ_min, ρ, |·| where they are rational (diagonal matrices: the 1×1
-    counterexamples and the zero matrix among them). Anything else is None: the caller
+class _Exact(Backend[Exact]):
+    """The backend of `evaluate` for the statement on an instance as printed, in exact
+    rationals: literals, symbols, + − · /, integer powers, transposes, finite products
+    and sums, and each function where its ``exact`` column gives a rational value (det
+    and tr of any matrix; norm, σ_min, ρ of diagonal matrices, the 1×1 counterexamples
+    and the zero matrix among them). Anything else raises `NotRational`: the caller
     falls back to enclosures (`_certify`)."""
 
     MAX_STEPS = 20_000
+    MAX_TERMS = 200
+    MAX_EXPONENT = 64
 
     def __init__(self, claim: Claim, inst: _Instance) -> None:
         self.claim, self.inst, self.d = claim, inst, inst.d
         self.sig = claim.signature
         self.steps = 0
 
-    def _eye(self, s: Fraction) -> _XM:
-        return [[s if i == j else Fraction(0) for j in range(self.d)] for i in range(self.d)]
-
-    def value(self, node: g.Node, scope: Mapping[str, Sub], depth: int = 0) -> Fraction | _XM | None:
-        self.steps += 1
-        if depth > 200 or self.steps > self.MAX_STEPS:
+    def attempt(self, node: g.Node, scope: Mapping[str, Sub]) -> Exact | None:
+        """The exact value of ``node``, or None where it is not rational (or too costly)."""
+        try:
+            return evaluate(node, self, scope)
+        except NotRational:
             return None
-        kind = self.sig.kind(node)
-        if isinstance(node, g.Num):
-            return node.value
-        if isinstance(node, g.Identity):
-            return self._eye(Fraction(1))
-        if isinstance(node, g.Neg):
-            x = self.value(node.arg, scope, depth + 1)
-            return _scale(x, Fraction(-1))
-        if isinstance(node, g.Transpose):
-            x = self.value(node.arg, scope, depth + 1)
-            return [list(r) for r in zip(*x)] if isinstance(x, list) else x
-        if isinstance(node, g.Name):
-            return self._name(node, scope, depth)
-        if isinstance(node, g.BinOp):
-            x, y = self.value(node.left, scope, depth + 1), self.value(node.right, scope, depth + 1)
-            if x is None or y is None:
-                return None
-            if node.op == "/":
-                return _scale(x, 1 / y) if isinstance(y, Fraction) and y != 0 else None
-            if node.op in "+-":
-                sign = Fraction(1 if node.op == "+" else -1)
-                if isinstance(x, Fraction) and isinstance(y, Fraction):
-                    return x + sign * y
-                if self.sig.kind(node.left) is g.Kind.ZERO:
-                    return _scale(y, sign)
-                if self.sig.kind(node.right) is g.Kind.ZERO:
-                    return x
-                if isinstance(x, list) and isinstance(y, list) and len(x) == len(y) and len(x[0]) == len(y[0]):
-                    return [[p + sign * q for p, q in zip(r, t)] for r, t in zip(x, y)]
-                return None
-            if isinstance(x, Fraction):
-                return _scale(y, x)
-            if isinstance(y, Fraction):
-                return _scale(x, y)
-            if len(x[0]) != len(y):
-                return None
-            out = _exact_mul(x, y)
-            return out[0][0] if kind is g.Kind.SCALAR and len(out) == 1 and len(out[0]) == 1 else out
-        if isinstance(node, g.Pow):
-            x, e = self.value(node.base, scope, depth + 1), self.value(node.exp, scope, depth + 1)
-            if x is None or not isinstance(e, Fraction) or e.denominator != 1 or not 0 <= e <= 64:
-                if isinstance(x, Fraction) and isinstance(e, Fraction) and e.denominator == 1 and abs(e) <= 64 and x != 0:
-                    return x ** int(e)
-                return None
-            if isinstance(x, Fraction):
-                return x ** int(e)
-            out = self._eye(Fraction(1))
-            for _ in range(int(e)):
-                out = _exact_mul(out, x)
-            return out
-        if isinstance(node, g.Call):
-            return self._call(node.func, self.value(node.arg, scope, depth + 1))
-        if isinstance(node, g.Reduce):
-            lo, hi = self.value(node.lo, scope, depth + 1), self.value(node.hi, scope, depth + 1)
-            if not (isinstance(lo, Fraction) and isinstance(hi, Fraction)) or hi - lo + 1 > 200:
-                return None
-            acc: Fraction | _XM | None = None
-            for i in range(int(lo), int(hi) + 1):
-                v = self.value(node.body, {**scope, node.var: i}, depth + 1)
-                if v is None:
-                    return None
-                if acc is None:
-                    acc = v
-                elif node.op == "sum":
-                    acc = acc + v if isinstance(acc, Fraction) and isinstance(v, Fraction) else None
-                    if acc is None:
-                        return None
-                else:
-                    acc = acc * v if isinstance(acc, Fraction) and isinstance(v, Fraction) else _prod(v, acc)
-                    if acc is None:
-                        return None
-            if acc is None:
-                return Fraction(1 if node.op == "prod" else 0) if kind is g.Kind.SCALAR else None
-            return acc
-        return None
 
-    def _name(self, node: g.Name, scope: Mapping[str, Sub], depth: int) -> Fraction | _XM | None:
-        if node.sub is None and node.base in scope:
-            v = scope[node.base]
-            return Fraction(v) if isinstance(v, int) else None
-        sub: Sub = None
-        if node.sub is not None:
-            sub = scope[node.sub] if node.sub in scope else (int(node.sub) if node.sub.isdigit() else node.sub)
-        key: Key = (node.base, sub)
-        if sub is None and node.base in self.inst.ints:
-            return Fraction(self.inst.ints[node.base])
+    def _tick(self) -> None:
+        self.steps += 1
+        if self.steps > self.MAX_STEPS:
+            raise NotRational
+
+    def number(self, value: Fraction) -> Exact:
+        return value
+
+    def pi(self) -> Exact:
+        raise NotRational
+
+    def identity(self) -> Exact:
+        return rational.eye(self.d)
+
+    def index(self, node: g.Name, value: Any) -> Exact:
+        if not isinstance(value, int):
+            raise NotRational
+        return Fraction(value)
+
+    def symbol(self, node: g.Name, key: Key) -> Exact:
+        self._tick()
+        base, sub = key
+        if sub is None and base in self.inst.ints:
+            return Fraction(self.inst.ints[base])
         for dfn in self.claim.rules.defs:
             binding = _match(dfn.target, key)
             if binding is not None:
                 if self.sig.kind(dfn.expr) is g.Kind.ZERO:
-                    kind = self.sig.kinds[node.base]
+                    kind = self.sig.kinds[base]
                     if kind is g.Kind.SCALAR:
                         return Fraction(0)
                     return [[Fraction(0)] * (self.d if kind is g.Kind.MATRIX else 1) for _ in range(self.d)]
-                return self.value(dfn.expr, binding, depth + 1)
+                return evaluate(dfn.expr, self, binding)
         found = self.inst.values.get(key)
         if found is None:
-            return None
+            raise NotRational
         return Fraction(repr(float(found))) if np.ndim(found) == 0 else _exact(found)
 
-    def _call(self, f: str, x: Fraction | _XM | None) -> Fraction | _XM | None:
-        if x is None:
-            return None
+    def neg(self, x: Exact) -> Exact:
+        return rational.scale(x, Fraction(-1))
+
+    def transpose(self, x: Exact) -> Exact:
+        return [list(r) for r in zip(*x)] if isinstance(x, list) else x
+
+    def add(self, node: g.BinOp, x: Exact, y: Exact, sign: int) -> Exact:
+        self._tick()
+        if isinstance(x, Fraction) and isinstance(y, Fraction):
+            return x + sign * y
+        if self.sig.kind(node.left) is g.Kind.ZERO:
+            return rational.scale(y, Fraction(sign))
+        if self.sig.kind(node.right) is g.Kind.ZERO:
+            return x
+        if isinstance(x, list) and isinstance(y, list) and len(x) == len(y) and len(x[0]) == len(y[0]):
+            return [[p + sign * q for p, q in zip(r, t)] for r, t in zip(x, y)]
+        raise NotRational
+
+    def divide(self, node: g.BinOp, x: Exact, y: Exact) -> Exact:
+        if not isinstance(y, Fraction) or y == 0:
+            raise NotRational
+        return rational.scale(x, 1 / y)
+
+    def multiply(self, node: g.BinOp, x: Exact, y: Exact) -> Exact:
+        self._tick()
         if isinstance(x, Fraction):
-            if f in ("abs", "norm"):
-                return abs(x)
-            if f == "exp" and x == 0:
-                return Fraction(1)
-            return None
-        n = len(x)
-        if len(x[0]) != n:  # a vector: its norm is rational when the sum of squares is a square
-            if f != "norm":
-                return None
-            return _exact_sqrt(sum((e * e for row in x for e in row), Fraction(0)))
-        if f == "det":
-            return _exact_det(x)
-        if f == "tr":
-            return sum((x[i][i] for i in range(n)), Fraction(0))
-        diagonal = all(x[i][j] == 0 for i in range(n) for j in range(n) if i != j)
-        if not diagonal:
-            return None
-        mags = [abs(x[i][i]) for i in range(n)]
-        if f in ("norm", "smax", "rho"):
-            return max(mags)
-        if f == "smin":
-            return min(mags)
-        if f == "exp" and all(x[i][i] == 0 for i in range(n)):
-            return self._eye(Fraction(1))
-        return None
+            return rational.scale(y, x)
+        if isinstance(y, Fraction):
+            return rational.scale(x, y)
+        if len(x[0]) != len(y):
+            raise NotRational
+        out = rational.mul(x, y)
+        return out[0][0] if self.sig.kind(node) is g.Kind.SCALAR and len(out) == 1 and len(out[0]) == 1 else out
 
+    def power(self, node: g.Pow, x: Exact, e: Exact) -> Exact:
+        if not isinstance(e, Fraction) or e.denominator != 1 or abs(e) > self.MAX_EXPONENT:
+            raise NotRational
+        if isinstance(x, Fraction):
+            if x == 0 and e < 0:
+                raise NotRational
+            return x ** int(e)
+        if e < 0:
+            raise NotRational
+        out = rational.eye(self.d)
+        for _ in range(int(e)):
+            self._tick()
+            out = rational.mul(out, x)
+        return out
 
-def _exact_sqrt(q: Fraction) -> Fraction | None:
-    """√q when it is rational, else None."""
-    p, r = math.isqrt(q.numerator), math.isqrt(q.denominator)
-    return Fraction(p, r) if p * p == q.numerator and r * r == q.denominator else None
+    def call(self, node: g.Call, fn: Function, x: Exact) -> Exact:
+        self._tick()
+        return fn.exact(x)  # type: ignore[no-any-return]
 
+    def reduce(self, node: g.Reduce, scope: Mapping[str, Sub]) -> Exact:
+        return reduce_terms(node, self, scope)
 
-def _scale(x: Fraction | _XM | None, s: Fraction) -> Fraction | _XM | None:
-    if x is None:
-        return None
-    if isinstance(x, Fraction):
-        return x * s
-    return [[s * e for e in row] for row in x]
+    def whole(self, x: Exact, node: g.Node) -> int:
+        if not isinstance(x, Fraction) or x.denominator != 1:
+            raise NotRational
+        return int(x)
 
+    def count_terms(self, node: g.Reduce, count: int) -> None:
+        if count > self.MAX_TERMS:
+            raise NotRational
 
-def _prod(later: Fraction | _XM, acc: Fraction | _XM) -> Fraction | _XM | None:
-    """``later · acc`` (a product keeps later factors on the left)."""
-    if isinstance(later, Fraction):
-        return _scale(acc, later)
-    if isinstance(acc, Fraction):
-        return _scale(later, acc)
-    return _exact_mul(later, acc) if len(later[0]) == len(acc) else None
+    def accumulate(self, node: g.Reduce, acc: Exact, term: Exact) -> Exact:
+        self._tick()
+        if node.op == "sum":
+            if isinstance(acc, Fraction) and isinstance(term, Fraction):
+                return acc + term
+            raise NotRational
+        if isinstance(term, Fraction):
+            return rational.scale(acc, term)
+        if isinstance(acc, Fraction):
+            return rational.scale(term, acc)
+        if len(term[0]) != len(acc):
+            raise NotRational
+        return rational.mul(term, acc)  # later factors on the left
+
+    def empty(self, node: g.Reduce) -> Exact:
+        if self.sig.kind(node) is not g.Kind.SCALAR:
+            raise NotRational
+        return Fraction(1 if node.op == "prod" else 0)
 
 
 def _exact_norm_bound(
@@ -329,37 +276,12 @@ def _exact_norm_bound_uncached(
     if v is None or c is None or any(_match(dfn.target, (name.base, sub)) is not None for dfn in claim.rules.defs):
         return None
     x = _exact(v)
-    gram = _exact_mul([list(r) for r in zip(*x)], x)
+    gram = rational.mul([list(r) for r in zip(*x)], x)
     n = len(gram)
     m = [[(c * c if i == j else Fraction(0)) - gram[i][j] for j in range(n)] for i in range(n)]
     if op == "<=":
-        return c >= 0 and _exact_psd(m)
-    return c > 0 and _exact_psd(m) and _exact_det(m) != 0
-
-
-def _exact_det(x: list[list[Fraction]]) -> Fraction:
-    return det_by_elimination(x, Fraction(1))
-
-
-def det_by_elimination(rows: list[list[Any]], one: Any) -> Any:
-    """det of the square matrix `rows` by Gaussian elimination with partial pivoting, in
-    the arithmetic of `one` (Fraction: exact; mpmath mpf: at its precision, with no
-    singularity threshold). `rows` is not changed."""
-    m = [row[:] for row in rows]
-    n, det = len(m), one
-    for k in range(n):
-        piv = max(range(k, n), key=lambda i: abs(m[i][k]))
-        if m[piv][k] == 0:
-            return one * 0
-        if piv != k:
-            m[k], m[piv] = m[piv], m[k]
-            det = -det
-        det *= m[k][k]
-        for i in range(k + 1, n):
-            f = m[i][k] / m[k][k]
-            for j in range(k, n):
-                m[i][j] -= f * m[k][j]
-    return det
+        return c >= 0 and rational.psd(m)
+    return c > 0 and rational.psd(m) and rational.det_by_elimination(m, Fraction(1)) != 0
 
 
 def _decide_exactly(claim: Claim, inst: _Instance) -> _Decision | None:
@@ -388,8 +310,8 @@ def _decide_exactly(claim: Claim, inst: _Instance) -> _Decision | None:
                 return _Decision("infeasible")
     ex = _Exact(claim, inst)
     for a, op, b in claim.relation.links():
-        x: Fraction | _XM | None = ex.value(a, {})
-        y: Fraction | _XM | None = ex.value(b, {})
+        x = ex.attempt(a, {})
+        y = ex.attempt(b, {})
         if isinstance(x, list) or isinstance(y, list):
             if op != "=":
                 return None

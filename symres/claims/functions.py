@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from symres.claims import enclose as iv
+from symres.claims import rational as q
 from symres.errors import SymresError
 from symres.grammar import Kind
 
@@ -114,7 +115,8 @@ class Function:
     ``accepts``: the kinds of argument it takes (else ``refusal``, formatted with
     ``{f}`` and ``{kind}``, is the kind checker's message); ``result``: the kind it
     returns (None: the argument's kind, the literal 0 giving a scalar). ``numpy(batch,
-    col)`` and ``interval(arithmetic, value)`` (rigorous enclosures) evaluate it. SymPy: ``sympy_scalar`` names
+    col)``, ``interval(arithmetic, value)`` (rigorous enclosures) and ``exact(value)``
+    (rationals; `NotRational` where the value is not) evaluate it. SymPy: ``sympy_scalar`` names
     the SymPy function applied to a scalar argument; ``sympy_multiset`` what it does to
     d copies of s ("abs": |s|, "extreme": s); ``sympy_identity(sp, s, d)`` its value at
     s I as ("s" | "m" | "ms", value) ("ms": d copies); ``sympy_rule`` how it treats
@@ -128,6 +130,7 @@ class Function:
     refusal: str
     numpy: Callable[[Array, int], Array]
     interval: Callable[[Any, Any], Any]
+    exact: Callable[[Any], Any] = q.not_rational
     sympy_scalar: str | None = None
     sympy_multiset: str | None = None
     sympy_identity: Callable[[Any, Any, Any], tuple[str, Any]] | None = None
@@ -167,6 +170,7 @@ TABLE: dict[str, Function] = {
             sympy_identity=_identity_norm,
             sympy_rule="scale-abs",
             transpose_invariant=True,
+            exact=q.exact_norm,
         ),
         Function(
             "abs",
@@ -177,6 +181,7 @@ TABLE: dict[str, Function] = {
             iv.elementwise(iv.Arithmetic.absolute),
             sympy_scalar="Abs",
             sympy_multiset="abs",
+            exact=q.exact_abs,
         ),
         Function(
             "sqrt",
@@ -186,6 +191,7 @@ TABLE: dict[str, Function] = {
             lambda a, col: np.sqrt(a),
             iv.elementwise(iv.Arithmetic.sqrt),
             sympy_scalar="sqrt",
+            exact=q.exact_sqrt,
         ),
         Function(
             "exp",
@@ -197,6 +203,7 @@ TABLE: dict[str, Function] = {
             sympy_scalar="exp",
             sympy_identity=lambda sp, s, d: ("m", sp.exp(s)),
             sympy_rule="opaque",
+            exact=q.exact_exp,
         ),
         Function(
             "svals",
@@ -219,6 +226,7 @@ TABLE: dict[str, Function] = {
             sympy_identity=_identity_norm,
             sympy_rule="scale-abs",
             transpose_invariant=True,
+            exact=q.exact_smin,
         ),
         Function(
             "smax",
@@ -230,6 +238,7 @@ TABLE: dict[str, Function] = {
             sympy_identity=_identity_norm,
             sympy_rule="scale-abs",
             sympy_name="norm",
+            exact=q.exact_smax,
         ),
         Function(
             "eig",
@@ -253,6 +262,7 @@ TABLE: dict[str, Function] = {
             sympy_identity=_identity_norm,
             sympy_rule="scale-abs",
             transpose_invariant=True,
+            exact=q.exact_smax,
         ),
         Function(
             "det",
@@ -264,6 +274,7 @@ TABLE: dict[str, Function] = {
             sympy_identity=lambda sp, s, d: ("s", s**d),
             sympy_rule="scale-power",
             transpose_invariant=True,
+            exact=q.exact_det,
         ),
         Function(
             "tr",
@@ -275,6 +286,7 @@ TABLE: dict[str, Function] = {
             sympy_identity=lambda sp, s, d: ("s", d * s),
             sympy_rule="linear",
             cyclic=True,
+            exact=q.exact_trace,
         ),
         Function(
             "max",
