@@ -26,8 +26,11 @@ __all__ = ["_certify", "_Decision", "MAX_NEAR", "MAX_UNCONFIRMED", "START_DIGITS
 
 #: the first precision tried (decimal digits); it doubles while a margin straddles 0
 START_DIGITS = 30
-#: the precision tried last before a comparison is `undecided` (raised by long literals)
+#: the precision tried last before a comparison is `undecided` (raised by long literals):
+#: for a statement without symbols, and at a sampled instance (whose values have 17
+#: significant digits; a relative margin below 10^-100 there comes only from a literal)
 MAX_DIGITS = 480
+MAX_DIGITS_AT_INSTANCE = 120
 #: after this many double-precision violations that certified arithmetic does not confirm, stop trying
 MAX_UNCONFIRMED = 25
 #: how many near ties (too close to call in floats) are certified per statement
@@ -260,9 +263,12 @@ class _Enclosed(Backend[Any]):
 
 
 def _gram(node: g.BinOp) -> bool:
-    """Is the product XᵀX or X Xᵀ (a symmetric matrix, whatever X)?"""
+    """Is the product XᵀX or X Xᵀ (a symmetric matrix, whatever X)? The two X are the
+    same text in the same scope, so the same value."""
     left, right = node.left, node.right
-    return (isinstance(left, g.Transpose) and left.arg == right) or (isinstance(right, g.Transpose) and right.arg == left)
+    if isinstance(left, g.Transpose):
+        return g.render(left.arg) == g.render(right)
+    return isinstance(right, g.Transpose) and g.render(right.arg) == g.render(left)
 
 
 def _extreme_ends(ar: Arithmetic, xs: list[Any], *, top: bool) -> tuple[Any, Any]:
@@ -338,7 +344,8 @@ def _certify(claim: Claim, inst: _Instance, *, constant: bool = False) -> _Decis
     """Decide the statement at one instance (its values as printed) with certified
     arithmetic: exactly in rationals where every value is rational, else in interval
     arithmetic at `START_DIGITS` digits, doubling while an enclosure contains 0, up to
-    `MAX_DIGITS` (more for long literals).
+    `MAX_DIGITS` for a statement without symbols (``constant``), `MAX_DIGITS_AT_INSTANCE`
+    at a sampled instance (more for long literals).
 
     "violated" needs a comparison certainly false and every premise certainly true;
     "holds" every comparison certainly true. At the last precision, a comparison still
@@ -354,7 +361,7 @@ def _certify(claim: Claim, inst: _Instance, *, constant: bool = False) -> _Decis
     if exact is not None:
         return exact
     cache: dict[Any, bool | None] = {}
-    top = max(MAX_DIGITS, 2 * _literal_digits(claim) + 80)
+    top = max(MAX_DIGITS if constant else MAX_DIGITS_AT_INSTANCE, 2 * _literal_digits(claim) + 80)
     digits = START_DIGITS
     last_open: tuple[str, Any, Any] | None = None
     while True:

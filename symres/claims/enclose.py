@@ -261,12 +261,14 @@ class Arithmetic:
         return self.iv.fsum(terms) if terms else self.iv.mpf(0)
 
     def expm(self, a: IMat) -> IMat:
-        """exp(A): scale by 2^-s until the Frobenius bound of A/2^s is <= 1/2, a Taylor
+        """exp(A): scale by 2^-s until the Frobenius bound of A/2^s is small, a Taylor
         polynomial of degree K − 1, every entry widened by the remainder bound
         ‖X‖^K/K! · 1/(1 − ‖X‖/(K+1)), then s squarings."""
         iv, n = self.iv, len(a.rows)
         frob = self.ends(self.iv.sqrt(self.iv.fsum(x**2 for x in a.entries())))[1]
-        s = max(0, int(math.ceil(float(self.mp.log(max(frob, self.mp.mpf(1e-300)), 2)))) + 1) if frob > 0 else 0
+        # ‖A/2^s‖ <= 2^-g: g = digits/10 balances the Taylor terms and the squarings
+        g = max(1, self.digits // 10)
+        s = max(0, int(math.ceil(float(self.mp.log(max(frob, self.mp.mpf(1e-300)), 2)))) + g) if frob > 0 else 0
         x = self.scale(a, iv.mpf(1) / iv.mpf(2) ** s)
         bound = frob / 2**s
         k = 1
@@ -276,7 +278,8 @@ class Arithmetic:
             term = self.scale(self.matmul(term, x), iv.mpf(1) / k)
             out = self.add(out, term, 1)
             k += 1
-            rem = bound**k / self.mp.factorial(k) / (1 - bound / (k + 1))
+            b = iv.mpf(bound)
+            rem = self.ends(b**k / iv.factorial(k) / (1 - b / (k + 1)))[1]  # rounded upwards
             if rem < self.mp.mpf(10) ** (-self.digits - 5) or k > 4 * self.digits:
                 break
         widen = iv.mpf([-rem, rem])
