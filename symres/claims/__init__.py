@@ -33,8 +33,11 @@ digits, doubling while an enclosure contains 0. A value without a rigorous enclo
 (eigenvalues of a non-symmetric block larger than 2×2) is numeric evidence only: it can
 make a statement ``holds`` or ``undecided``, never ``proved`` or ``refuted``.
 
-The package: `model` (the claim and its constraints), `sampling` (seeded batched NumPy
-evaluation, the float screen), `exact`, `enclose` and `certify` (the decision at one instance), `search`
+The package: `model` (the claim and its constraints), `functions` (one table: each
+function's kind rule, NumPy batch, interval enclosure, exact value, SymPy form),
+`interpret` (one interpreter of the syntax tree; NumPy, intervals, rationals and SymPy
+are its backends), `sampling` (seeded batched NumPy evaluation, the float screen),
+`rational`, `exact`, `enclose` and `certify` (the decision at one instance), `search`
 (trials, the counterexample search, minimising), `prover` (SymPy and theorems),
 `verdict` (`Verdict`, `check`). Every statement runs within a time budget
 (`check(timeout=20)`); too costly constructs are refused before evaluation.

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from symres import grammar as g
 from symres.claims.enclose import Arithmetic, IMat, Imprecise, NoEnclosure, Undefined, order_statistics
 from symres.claims.exact import _decide_exactly, _Decision, _exact_norm_bound, _premises
@@ -22,7 +24,7 @@ from symres.claims.model import Claim, Key, Sub, _bindings, _match
 if TYPE_CHECKING:
     from symres.claims.search import _Instance
 
-__all__ = ["_certify", "_Decision", "MAX_NEAR", "MAX_UNCONFIRMED", "START_DIGITS", "MAX_DIGITS"]
+__all__ = ["_certify", "_Decision", "MAX_NEAR", "MAX_UNCONFIRMED", "START_DIGITS", "MAX_DIGITS", "MAX_DIGITS_AT_INSTANCE"]
 
 #: the first precision tried (decimal digits); it doubles while a margin straddles 0
 START_DIGITS = 30
@@ -84,8 +86,6 @@ class _Enclosed(Backend[Any]):
     def _printed(self, key: Key) -> Any:
         """A value of the instance as printed: the shortest decimal that reads back as the
         double (``0.1`` is 1/10 here), enclosed."""
-        import numpy as np
-
         v = np.asarray(self.inst.values[key], dtype=float)
         if v.ndim == 0:
             return self.ar.num(Fraction(repr(float(v))))
