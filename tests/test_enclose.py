@@ -144,3 +144,19 @@ def test_one_table_of_functions_covers_the_language() -> None:
     assert TABLE["max"].kind(grammar.Kind.SCALAR) is None
     with pytest.raises(Exception, match="column 1: norm\\(·\\) of a multiset is not defined"):
         grammar.analyse(grammar.parse("norm(eig(A)) = 1"))
+
+
+@pytest.mark.parametrize("t", ["2e6", "-2e6", "123456789.5", "-98765432.25", "1e150", "-1e150"])
+def test_exp_of_huge_arguments_is_enclosed_without_computing_it(t: str) -> None:
+    """Beyond ±10^6, exp is enclosed by powers of 2 (an upper end +inf beyond 10^100)."""
+    ar = Arithmetic(30)
+    lo, hi = ar.ends(ar.exp(ar.num(Fraction(t))))
+    x = REF.mpf(t)
+    if abs(x) < 10**9:
+        ref = REF.exp(x)
+        assert lo <= ref <= hi and lo > 0
+    else:
+        if x > 0:  # exp(1e150) >= exp(1e100) >= 2^(10^100)
+            assert hi == REF.inf and REF.log(lo, 2) > 1e100
+        else:  # 0 <= exp(-1e150) <= exp(-1e100) <= 2^(-10^100)
+            assert lo >= 0 and REF.log(hi, 2) < -1e100

@@ -228,7 +228,7 @@ class _Enclosed(Backend[Any]):
                 rx, ry = ar.real(x), ar.real(y)
                 lo, hi = ar.ends(ry - rx if op in ("<", "<=") else rx - ry)
             values = [x, y]
-        scale = max([ar.mp.mpf(1)] + [ar.ends(ar.absolute(v))[1] for v in values])
+        scale = max([ar.mp.mpf(1)] + [m for m in (ar.ends(ar.absolute(v))[1] for v in values) if ar.mp.isfinite(m)])
         return lo / scale, hi / scale
 
     def _like(self, other: Any) -> Any:

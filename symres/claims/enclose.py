@@ -134,11 +134,35 @@ class Arithmetic:
             raise Imprecise
         return self.iv.sqrt(x)
 
+    #: beyond ±EXP_CAP, exp is enclosed by powers of 2 (2^k <= exp(x) <= 2^k' from x/ln 2
+    #: rounded outwards) instead of computed; beyond EXP_HUGE its upper end is +inf
+    #: (exp(exp(1000)) is 2^(2.8·10^434): its exponent still fits a Python integer)
+    EXP_CAP = 10**6
+    EXP_HUGE = 10**100
+
     def exp(self, x: Any) -> Any:
         if isinstance(x, self.iv.mpc):
-            r = self.iv.exp(x.real)
+            r = self.exp(x.real)
             return self.iv.mpc(r * self.iv.cos(x.imag), r * self.iv.sin(x.imag))
-        return self.iv.exp(x)
+        lo, hi = self.ends(x)
+        cap = self.EXP_CAP
+        if -cap <= lo and hi <= cap:
+            return self.iv.exp(x)
+        return self.iv.mpf([self._exp_end(lo, upper=False), self._exp_end(hi, upper=True)])
+
+    def _exp_end(self, t: Any, *, upper: bool) -> Any:
+        """A lower (or upper) bound of exp(t), rigorous, for any t."""
+        mp = self.mp
+        if -self.EXP_CAP <= t <= self.EXP_CAP:
+            return self.ends(self.iv.exp(self.iv.mpf(t)))[1 if upper else 0]
+        if upper and t > self.EXP_HUGE:
+            return mp.inf
+        t = max(min(t, mp.mpf(self.EXP_HUGE)), -mp.mpf(self.EXP_HUGE))
+        # 1.442695 < 1/ln 2 < 1.4427: pick the factor that moves t/ln 2 outwards
+        small, big = mp.mpf("1.442695"), mp.mpf("1.4427")
+        if upper:
+            return mp.ldexp(1, int(mp.ceil(t * (big if t > 0 else small))) + 2)
+        return mp.ldexp(1, int(mp.floor(t * (small if t > 0 else big))) - 2)
 
     def divide(self, x: Any, y: Any) -> Any:
         if self.is_zero(y):
