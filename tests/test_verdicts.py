@@ -179,6 +179,21 @@ def test_near_zero_constant_is_decided_by_widening_precision(capsys: Any) -> Non
     assert obj["counterexample"]["certified"]["digits"] > 300
 
 
+@pytest.mark.parametrize(
+    "text,verdict",
+    [
+        ("(-1)^(10^7) = 1", {"proved"}),  # an integer power of a negative number, by binary powering
+        ("(-2)^(10^12) > 0", {"proved"}),
+        ("0^(1/2) = 0", {"proved"}),
+        ("exp(-exp(100)) > 0", {"proved"}),  # exp beyond ±10^6: enclosed by powers of 2
+        ("exp(exp(1000)) > 10^10000", {"proved"}),
+        ("exp(1e7) < exp(1e7 - 1)", {"refuted", "undecided"}),  # false; the coarse enclosure may not show it
+    ],
+)
+def test_constants_with_huge_values(text: str, verdict: set[str]) -> None:
+    assert str(check(text).verdict) in verdict
+
+
 def test_undecided_shows_the_interval(capsys: Any) -> None:
     """exp(1)^2 < exp(2) is false (equal), but no precision can show it: undecided, exit 3."""
     status = main(["check", "exp(1)^2 < exp(2)"])

@@ -28,6 +28,7 @@ The functions without an ``iv`` implementation:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -67,15 +68,23 @@ class IMat:
             yield from row
 
 
+@functools.lru_cache(maxsize=16)
+def _contexts(digits: int) -> tuple[Any, Any]:
+    """An interval context at ``digits`` digits and a point context with 10 more, made once
+    per precision (a context costs milliseconds to build) and never changed afterwards."""
+    iv = MPIntervalContext()
+    iv.dps = digits
+    mp = mpmath.MPContext()
+    mp.dps = digits + 10
+    return iv, mp
+
+
 class Arithmetic:
     """Interval arithmetic at ``digits`` decimal digits (a private ``iv`` context, so
     the precision of mpmath's global ``iv`` is never touched)."""
 
     def __init__(self, digits: int) -> None:
-        self.iv = MPIntervalContext()
-        self.iv.dps = digits
-        self.mp = mpmath.MPContext()
-        self.mp.dps = digits + 10
+        self.iv, self.mp = _contexts(digits)
         self.digits = digits
 
     # ------------------------------------------------------------------ scalars
@@ -127,7 +136,8 @@ class Arithmetic:
         return abs(x)
 
     def sqrt(self, x: Any) -> Any:
-        lo, hi = self.ends(self.real(x))
+        x = self.real(x)
+        lo, hi = self.ends(x)
         if hi < 0:
             raise Undefined("the square root of a negative number")
         if lo < 0:
@@ -179,7 +189,7 @@ class Arithmetic:
         powers), else through exp(e log x) for x > 0."""
         if self.point(e):
             q = self.mp.make_mpf(e._mpi_[0])
-            if q == int(q) and abs(q) <= 10**6:
+            if q == int(q) and abs(q) <= 10**30:  # binary powering: ~100 products at most
                 n = int(q)
                 if n < 0:
                     return self.divide(self.iv.mpf(1), x**-n if n != -1 else x)
@@ -189,6 +199,10 @@ class Arithmetic:
         if hi < 0:
             raise Undefined("a negative number to a fractional power")
         if lo < 0:
+            raise Imprecise
+        if hi == 0 and self.ends(e)[0] < 0:
+            raise Undefined("0 to a negative power")
+        if lo == 0 and self.ends(e)[0] < 0:
             raise Imprecise
         return base**e
 
