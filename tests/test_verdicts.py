@@ -290,3 +290,43 @@ def test_a_theorem_proof_is_a_proof_of_steps() -> None:
     assert all(s.check is not None and s.check.method == "symbolic" for s in proof.steps)
     refuted = check("0.000000001 <= 0").as_proof()
     assert not refuted.passed
+
+
+def test_a_swallowed_deadline_is_raised_again() -> None:
+    """A deadline's exception that lands where it cannot propagate (a weakref callback
+    during garbage collection drops it) is raised again a moment later: the time budget
+    still ends the computation."""
+    import time
+
+    from symres.budget import OutOfTime, time_limit
+
+    swallowed = 0
+    with pytest.raises(OutOfTime):
+        with time_limit(0.05):
+            try:
+                while True:
+                    pass
+            except OutOfTime:
+                swallowed += 1  # dropped, as an unraisable exception would be
+            end = time.monotonic() + 5
+            while time.monotonic() < end:
+                pass
+    assert swallowed == 1
+
+
+def test_the_deadline_exceptions_are_not_reported_as_unraisable() -> None:
+    import sys
+    from types import SimpleNamespace
+
+    from symres.budget import OutOfTime, time_limit
+
+    seen: list[Any] = []
+    before = sys.unraisablehook
+    sys.unraisablehook = seen.append
+    try:
+        with time_limit(60):
+            for value in (OutOfTime(), ValueError("a real problem")):
+                sys.unraisablehook(SimpleNamespace(exc_type=type(value), exc_value=value, exc_traceback=None))  # type: ignore[arg-type]
+    finally:
+        sys.unraisablehook = before
+    assert [type(u.exc_value) for u in seen] == [ValueError]
