@@ -12,6 +12,7 @@ analysis (`symres.claims` budget checks) refuses it before it starts.
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -48,12 +49,33 @@ def _expired() -> type[BaseException] | None:
     return min(due, key=lambda x: x[0])[1] if due else None
 
 
+#: after a deadline's exception is raised, the timer fires again this soon: if the signal
+#: landed in a callback that cannot raise (a weakref callback during garbage collection),
+#: the exception was dropped, and it must be raised again where it can propagate
+_RETRY = 0.05
+
+
 def _on_alarm(signum: int, frame: object) -> None:
     exc = _expired()
     if exc is None:
         _arm()
         return
+    signal.setitimer(signal.ITIMER_REAL, _RETRY)
     raise exc()
+
+
+def _quiet_hook(previous: object) -> object:
+    """An unraisable hook that drops the exceptions of the time limits (raised into a
+    callback that cannot propagate them: the timer raises them again, see `_RETRY`) and
+    passes everything else to ``previous``."""
+
+    def hook(unraisable: object) -> None:
+        value = getattr(unraisable, "exc_value", None)
+        if any(isinstance(value, exc) for _, exc in _stack):
+            return
+        previous(unraisable)  # type: ignore[operator]
+
+    return hook
 
 
 def tick() -> None:
@@ -76,12 +98,15 @@ def time_limit(seconds: float, exc: type[BaseException] = OutOfTime) -> Iterator
     entry = (time.monotonic() + seconds, exc)
     main = _main_thread()
     previous = signal.signal(signal.SIGALRM, _on_alarm) if main and not _stack else None
+    hook = sys.unraisablehook
+    sys.unraisablehook = _quiet_hook(hook)  # type: ignore[assignment]
     _stack.append(entry)
     try:
         _arm()
         yield
     finally:
         _stack.remove(entry)
+        sys.unraisablehook = hook
         if main:
             _arm()
             if not _stack and previous is not None:

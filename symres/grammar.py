@@ -872,32 +872,14 @@ class _KindChecker:
         return Kind.SCALAR if a is Kind.ZERO else a
 
     def _call(self, node: Call, scope: frozenset[str]) -> Kind:
+        from symres.claims.functions import TABLE  # the one table of functions (it imports Kind from here)
+
         a = self.kind(node.arg, scope)
-        f = node.func
-        if f in ("eig", "rho", "det", "tr"):
-            if a is not Kind.MATRIX:
-                raise self._err(node.col, f"{f}(·) needs a square matrix, not a {a.value}")
-            return Kind.MULTISET if f == "eig" else Kind.SCALAR
-        if f in ("svals", "smin", "smax"):
-            if a not in _MATRIXLIKE:
-                raise self._err(node.col, f"{f}(·) needs a matrix, not a {a.value}")
-            return Kind.MULTISET if f == "svals" else Kind.SCALAR
-        if f == "norm":
-            if a is Kind.MULTISET:
-                raise self._err(node.col, "norm(·) of a multiset is not defined; use max(abs(·))")
-            return Kind.SCALAR
-        if f == "exp":
-            if a in (Kind.VECTOR, Kind.ROW):
-                raise self._err(node.col, "exp(·) needs a scalar or a square matrix")
-            return Kind.SCALAR if a is Kind.ZERO else a
-        if f in ("abs", "sqrt"):
-            if a in _MATRIXLIKE:
-                raise self._err(node.col, f"{f}(·) of a matrix is not defined; use norm(·)")
-            return Kind.SCALAR if a is Kind.ZERO else a
-        # max, min
-        if a is not Kind.MULTISET:
-            raise self._err(node.col, f"{f}(·) takes a multiset such as svals(J)")
-        return Kind.SCALAR
+        fn = TABLE[node.func]
+        out = fn.kind(a)
+        if out is None:
+            raise self._err(node.col, fn.refusal.format(f=fn.name, kind=a.value))
+        return out
 
     def _reduce(self, node: Reduce, scope: frozenset[str]) -> Kind:
         for bound in (node.lo, node.hi):

@@ -147,6 +147,53 @@ def test_tiny_margins_are_right_or_undecided(m: str, op: str, template: str) -> 
         assert v.verdict in (Outcome.REFUTED, Outcome.UNDECIDED), (m, op, v.method)
 
 
+#: values without an mpmath.iv function: singular values, eigenvalues of a symmetric
+#: matrix (inertia), the determinant and exponential of a matrix
+_MATRIX_TEMPLATES = [
+    "smin(A) + {m} {op} smin(A)",
+    "max(eig(S)) + {m} {op} max(eig(S)) where S symmetric",
+    "det(exp(A)) + {m} {op} det(exp(A)) where norm(A) <= 1",
+    "norm(A B) + {m} {op} norm(A B)",
+]
+
+
+@settings(max_examples=30, deadline=None)
+@given(m=_MARGINS, op=st.sampled_from(["<=", "<", ">=", ">", "="]), template=st.sampled_from(_MATRIX_TEMPLATES))
+def test_tiny_margins_of_matrix_functions_are_right_or_undecided(m: str, op: str, template: str) -> None:
+    """The same with the functions enclosed by symres itself (Jordan–Wielandt inertia,
+    Laplace expansion, Taylor remainder)."""
+    v = check(template.format(m=m, op=op), trials=8, dim=2)
+    if _truth(m, op):
+        assert v.verdict in (Outcome.PROVED, Outcome.HOLDS, Outcome.UNDECIDED), (m, op, v.counterexample)
+    else:
+        assert v.verdict in (Outcome.REFUTED, Outcome.UNDECIDED), (m, op, v.method)
+
+
+def test_near_zero_constant_is_decided_by_widening_precision(capsys: Any) -> None:
+    """exp(1)^2 + 1e-300 > exp(2): the margin is 1e-300, decided once the enclosure is
+    narrower than that (at more digits than the first pass)."""
+    status, obj = _json(capsys, "exp(1)^2 + 1e-300 > exp(2)")
+    assert status == 0 and obj["verdict"] == "proved"
+    status, obj = _json(capsys, "exp(1)^2 - 1e-300 > exp(2)")
+    assert status == 1 and obj["verdict"] == "refuted"
+    assert obj["counterexample"]["certified"]["digits"] > 300
+
+
+@pytest.mark.parametrize(
+    "text,verdict",
+    [
+        ("(-1)^(10^7) = 1", {"proved"}),  # an integer power of a negative number, by binary powering
+        ("(-2)^(10^12) > 0", {"proved"}),
+        ("0^(1/2) = 0", {"proved"}),
+        ("exp(-exp(100)) > 0", {"proved"}),  # exp beyond ±10^6: enclosed by powers of 2
+        ("exp(exp(1000)) > 10^10000", {"proved"}),
+        ("exp(1e7) < exp(1e7 - 1)", {"refuted", "undecided"}),  # false; the coarse enclosure may not show it
+    ],
+)
+def test_constants_with_huge_values(text: str, verdict: set[str]) -> None:
+    assert str(check(text).verdict) in verdict
+
+
 def test_undecided_shows_the_interval(capsys: Any) -> None:
     """exp(1)^2 < exp(2) is false (equal), but no precision can show it: undecided, exit 3."""
     status = main(["check", "exp(1)^2 < exp(2)"])
@@ -243,3 +290,43 @@ def test_a_theorem_proof_is_a_proof_of_steps() -> None:
     assert all(s.check is not None and s.check.method == "symbolic" for s in proof.steps)
     refuted = check("0.000000001 <= 0").as_proof()
     assert not refuted.passed
+
+
+def test_a_swallowed_deadline_is_raised_again() -> None:
+    """A deadline's exception that lands where it cannot propagate (a weakref callback
+    during garbage collection drops it) is raised again a moment later: the time budget
+    still ends the computation."""
+    import time
+
+    from symres.budget import OutOfTime, time_limit
+
+    swallowed = 0
+    with pytest.raises(OutOfTime):
+        with time_limit(0.05):
+            try:
+                while True:
+                    pass
+            except OutOfTime:
+                swallowed += 1  # dropped, as an unraisable exception would be
+            end = time.monotonic() + 5
+            while time.monotonic() < end:
+                pass
+    assert swallowed == 1
+
+
+def test_the_deadline_exceptions_are_not_reported_as_unraisable() -> None:
+    import sys
+    from types import SimpleNamespace
+
+    from symres.budget import OutOfTime, time_limit
+
+    seen: list[Any] = []
+    before = sys.unraisablehook
+    sys.unraisablehook = seen.append
+    try:
+        with time_limit(60):
+            for value in (OutOfTime(), ValueError("a real problem")):
+                sys.unraisablehook(SimpleNamespace(exc_type=type(value), exc_value=value, exc_traceback=None))  # type: ignore[arg-type]
+    finally:
+        sys.unraisablehook = before
+    assert [type(u.exc_value) for u in seen] == [ValueError]

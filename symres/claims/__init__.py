@@ -25,12 +25,19 @@ A `Claim` is a statement of the `symres.grammar` language, such as
 Deciding (`symres.claims.certify`): double precision only screens. The float margin of
 ``a <= b`` is ``(b - a) / max(|a|, |b|)`` (relative, no absolute slack); a trial whose
 margin is below the tolerance, near 0, or not finite goes to `_certify`, which decides
-in exact rationals where every value is rational (the values as printed, literals,
-+ − · /, powers, det, tr, ...), else with enclosures at doubling precision (40 digits
-and up, more for long literals): m ± (10·|m − m'| + rounding).
+in exact rationals where every value is rational (`symres.claims.exact`: the values as
+printed, literals, + − · /, powers, det, tr, ...), else in rigorous interval arithmetic
+(`symres.claims.enclose`: mpmath's ``iv`` with outward rounding; singular values,
+symmetric eigenvalues, det and the matrix exponential enclosed by symres itself) at 30
+digits, doubling while an enclosure contains 0. A value without a rigorous enclosure
+(eigenvalues of a non-symmetric block larger than 2×2) is numeric evidence only: it can
+make a statement ``holds`` or ``undecided``, never ``proved`` or ``refuted``.
 
-The package: `model` (the claim and its constraints), `sampling` (seeded batched NumPy
-evaluation, the float screen), `certify` (the decision at one instance), `search`
+The package: `model` (the claim and its constraints), `functions` (one table: each
+function's kind rule, NumPy batch, interval enclosure, exact value, SymPy form),
+`interpret` (one interpreter of the syntax tree; NumPy, intervals, rationals and SymPy
+are its backends), `sampling` (seeded batched NumPy evaluation, the float screen),
+`rational`, `exact`, `enclose` and `certify` (the decision at one instance), `search`
 (trials, the counterexample search, minimising), `prover` (SymPy and theorems),
 `verdict` (`Verdict`, `check`). Every statement runs within a time budget
 (`check(timeout=20)`); too costly constructs are refused before evaluation.

@@ -9,12 +9,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from symres import grammar as g
 from symres.budget import time_limit
+from symres.claims.functions import TABLE, Function
+from symres.claims.interpret import Backend, evaluate
 from symres.claims.model import Claim, Key, _label, _match
-from symres.errors import SymresError
 
 # =========================================================================== symbolic proof
 
@@ -33,7 +35,6 @@ class _MS:
     scale: Any
 
 
-_TRANSPOSE_INVARIANT = frozenset({"norm", "smin", "svals", "eig", "rho", "det"})
 #: size limits that keep SymPy fast; beyond them the statement is left to the numbers
 MAX_TERMS = 4096
 #: the prover does not write out a power with a larger exponent
@@ -42,7 +43,7 @@ MAX_SIMPLIFY_OPS = 120
 _SV = tuple[str, Any]  # ("s", scalar) | ("m", matrix, 1 standing for I) | ("ms", _MS)
 
 
-class _Prover:
+class _Prover(Backend[Any]):
     """Prove a claim with SymPy: matrices are non-commutative symbols (A B ≠ B A unless
     the constraints say they commute), I is 1, and a few exact rules handle norms,
     singular values and eigenvalues of s I + t M. Raises `_NoProof` when it cannot."""
@@ -97,7 +98,7 @@ class _Prover:
                     continue
                 try:
                     (tx, sx), (ty, sy) = self.conv(x, {}), self.conv(y, {})
-                except (_NoProof, SymresError):
+                except _NoProof:
                     continue
                 if tx != "s" or ty != "s" or not sx.is_Symbol or not sy.is_number or not sy.is_real:
                     continue
@@ -370,11 +371,12 @@ class _Prover:
         return t, core
 
     def _canon(self, core: dict[tuple[Any, ...], Any], fn: str) -> str:
-        keys = [self._poly_str(core)]
+        """One name for f(M) and the arguments f cannot tell from M (Mᵀ, cyclic shifts)."""
+        row = TABLE[fn]
         variants = [core]
-        if fn in _TRANSPOSE_INVARIANT:
+        if row.transpose_invariant:
             variants.append(self._poly(self._transpose(self._expr(core))))
-        if fn in ("eig", "tr"):
+        if row.cyclic:
             for v in list(variants):
                 if len(v) == 1:
                     ((w, c),) = v.items()
@@ -383,43 +385,36 @@ class _Prover:
         return min(keys)
 
     # ------------------------------------------------------------------ the AST walk
+    # ------------------------------------------------------------------ the backend of `evaluate`
     def conv(self, node: g.Node, scope: Mapping[str, Any]) -> _SV:
-        sp = self.sp
-        if isinstance(node, g.Num):
-            return ("s", sp.Rational(node.value.numerator, node.value.denominator))
-        if isinstance(node, g.Pi):
-            return ("s", sp.pi)
-        if isinstance(node, g.Identity):
-            return ("m", sp.Integer(1))
-        if isinstance(node, g.Name):
-            return self._name(node, scope)
-        if isinstance(node, g.Neg):
-            tag, v = self.conv(node.arg, scope)
-            return (tag, _MS(v.fn, v.key, -v.shift, -v.scale)) if tag == "ms" else (tag, -v)
-        if isinstance(node, g.Transpose):
-            tag, v = self.conv(node.arg, scope)
-            return (tag, self._transpose(v)) if tag == "m" else (tag, v)
-        if isinstance(node, g.BinOp):
-            return self._binop(node, scope)
-        if isinstance(node, g.Pow):
-            return self._pow(node, scope)
-        if isinstance(node, g.Call):
-            return self._call(node, scope)
-        if isinstance(node, g.Reduce):
-            return self._reduce(node, scope)
-        raise _NoProof
+        """The SymPy form of ``node``: ("s", scalar), ("m", non-commutative matrix
+        expression, 1 standing for I) or ("ms", _MS); `_NoProof` where there is none."""
+        return evaluate(node, self, scope)
 
-    def _name(self, node: g.Name, scope: Mapping[str, Any]) -> _SV:
+    def number(self, value: Fraction) -> _SV:
+        return ("s", self.sp.Rational(value.numerator, value.denominator))
+
+    def pi(self) -> _SV:
+        return ("s", self.sp.pi)
+
+    def identity(self) -> _SV:
+        return ("m", self.sp.Integer(1))
+
+    def index(self, node: g.Name, value: Any) -> _SV:
+        if isinstance(value, str):
+            raise _NoProof
+        return ("s", self.sp.Integer(value) if isinstance(value, int) else value)
+
+    def neg(self, x: _SV) -> _SV:
+        tag, v = x
+        return (tag, _MS(v.fn, v.key, -v.shift, -v.scale)) if tag == "ms" else (tag, -v)
+
+    def transpose(self, x: _SV) -> _SV:
+        tag, v = x
+        return (tag, self._transpose(v)) if tag == "m" else (tag, v)
+
+    def symbol(self, node: g.Name, key: Key) -> _SV:
         sp = self.sp
-        if node.sub is None and node.base in scope:
-            v = scope[node.base]
-            if isinstance(v, str):
-                raise _NoProof
-            return ("s", sp.Integer(v) if isinstance(v, int) else v)
-        sub: Any = node.sub
-        if sub is not None:
-            sub = scope[sub] if sub in scope else (int(sub) if sub.isdigit() else sub)
-        key: Key = (node.base, sub)
         label = _label(key)
         for d in self.rules.defs:
             binding = _match(d.target, key)
@@ -439,23 +434,26 @@ class _Prover:
             return ("s", sp.Symbol(label, real=True))
         return ("m", self._letter(key))
 
-    def _binop(self, node: g.BinOp, scope: Mapping[str, Any]) -> _SV:
-        (ta, a), (tb, b) = self.conv(node.left, scope), self.conv(node.right, scope)
-        if node.op in "+-":
-            sign = 1 if node.op == "+" else -1
-            if "ms" in (ta, tb):
-                if ta == "ms" and tb == "s":
-                    return ("ms", _MS(a.fn, a.key, a.shift + sign * b, a.scale))
-                if ta == "s" and tb == "ms":
-                    return ("ms", _MS(b.fn, b.key, a + sign * b.shift, sign * b.scale))
-                raise _NoProof
-            return ("m" if "m" in (ta, tb) else "s", a + sign * b)
-        if node.op == "/":
-            if tb != "s":
-                raise _NoProof
-            if ta == "ms":
-                return ("ms", _MS(a.fn, a.key, a.shift / b, a.scale / b))
-            return (ta, a / b)
+    def add(self, node: g.BinOp, x: _SV, y: _SV, sign: int) -> _SV:
+        (ta, a), (tb, b) = x, y
+        if "ms" in (ta, tb):
+            if ta == "ms" and tb == "s":
+                return ("ms", _MS(a.fn, a.key, a.shift + sign * b, a.scale))
+            if ta == "s" and tb == "ms":
+                return ("ms", _MS(b.fn, b.key, a + sign * b.shift, sign * b.scale))
+            raise _NoProof
+        return ("m" if "m" in (ta, tb) else "s", a + sign * b)
+
+    def divide(self, node: g.BinOp, x: _SV, y: _SV) -> _SV:
+        (ta, a), (tb, b) = x, y
+        if tb != "s":
+            raise _NoProof
+        if ta == "ms":
+            return ("ms", _MS(a.fn, a.key, a.shift / b, a.scale / b))
+        return (ta, a / b)
+
+    def multiply(self, node: g.BinOp, x: _SV, y: _SV) -> _SV:
+        (ta, a), (tb, b) = x, y
         if ta == "ms" and tb == "s":
             return ("ms", _MS(a.fn, a.key, a.shift * b, a.scale * b))
         if ta == "s" and tb == "ms":
@@ -467,9 +465,9 @@ class _Prover:
             raise _NoProof  # a 1×1 product such as x^T x
         return ("m" if "m" in (ta, tb) else "s", product)
 
-    def _pow(self, node: g.Pow, scope: Mapping[str, Any]) -> _SV:
+    def power(self, node: g.Pow, x: _SV, y: _SV) -> _SV:
         sp = self.sp
-        (ta, a), (te, e) = self.conv(node.base, scope), self.conv(node.exp, scope)
+        (ta, a), (te, e) = x, y
         if te != "s":
             raise _NoProof
         if e.is_number and abs(e) > MAX_PROVER_EXPONENT and not (a.is_number and abs(a) in (0, 1)):
@@ -484,77 +482,70 @@ class _Prover:
             return ("m", a**e)
         return ("m", a**e if (a.is_commutative or a.is_Symbol) else sp.Pow(a, e))
 
-    def _call(self, node: g.Call, scope: Mapping[str, Any]) -> _SV:
+    def call(self, node: g.Call, fn: Function, x: _SV) -> _SV:
+        """A function by its SymPy column of `symres.claims.functions.TABLE`."""
         sp = self.sp
-        tag, v = self.conv(node.arg, scope)
-        f = node.func
+        tag, v = x
         if tag == "ms":
-            if v.key is not None and not (f == "abs" and v.fn == "svals" and v.shift == 0 and v.scale.is_nonnegative):
+            if v.key is not None and not (
+                fn.sympy_multiset == "abs" and v.fn == "svals" and v.shift == 0 and v.scale.is_nonnegative
+            ):
                 raise _NoProof
-            if f == "abs":
+            if fn.sympy_multiset == "abs":
                 return ("ms", _MS(v.fn, v.key, sp.Abs(v.shift), v.scale))
-            if f in ("max", "min"):
+            if fn.sympy_multiset == "extreme":
                 return ("s", v.shift)
             raise _NoProof
         if tag == "s":
-            table = {"norm": sp.Abs, "abs": sp.Abs, "sqrt": sp.sqrt, "exp": sp.exp}
-            if f not in table:
+            if fn.sympy_scalar is None:
                 raise _NoProof
-            return ("s", table[f](v))
-        return self._matrix_function(f, v)
+            return ("s", getattr(sp, fn.sympy_scalar)(v))
+        return self._matrix_function(fn, v)
 
-    def _matrix_function(self, f: str, e: Any) -> _SV:
+    def _matrix_function(self, fn: Function, e: Any) -> _SV:
         sp = self.sp
-        f = "norm" if f == "smax" else f
+        f, rule = fn.symbol_name, fn.sympy_rule
         poly = self._poly(e)
         if set(poly) <= {()}:
+            if fn.sympy_identity is None:
+                raise _NoProof
             s = poly.get((), sp.Integer(0))
             self.note("s I has every eigenvalue s and every singular value |s|")
-            if f in ("norm", "smin", "rho"):
-                return ("s", sp.Abs(s))
-            if f == "svals":
-                return ("ms", _MS("svals", None, sp.Abs(s), sp.Integer(0)))
-            if f == "eig":
-                return ("ms", _MS("eig", None, s, sp.Integer(0)))
-            if f == "det":
-                return ("s", s**self.d)
-            if f == "tr":
-                return ("s", self.d * s)
-            if f == "exp":
-                return ("m", sp.exp(s))
-            raise _NoProof
-        if f == "eig":
+            tag, value = fn.sympy_identity(sp, s, self.d)
+            return ("ms", _MS(f, None, value, sp.Integer(0))) if tag == "ms" else (tag, value)
+        if rule == "shift":
             s0 = poly.pop((), sp.Integer(0))
             t, core = self._split(poly)
             if s0 != 0 or t != 1:
-                self.note("eig(s I + t M) = s + t·eig(M)")
-            return ("ms", _MS("eig", self._canon(core, "eig"), s0, t))
-        if f == "tr":
+                self.note(f"{f}(s I + t M) = s + t·{f}(M)")
+            return ("ms", _MS(f, self._canon(core, f), s0, t))
+        if rule == "linear":
             total = 0
             for w, c in poly.items():
-                total += c * (self.d if not w else sp.Symbol(f"tr⟨{self._canon({w: 1}, 'tr')}⟩", real=True))
+                total += c * (self.d if not w else sp.Symbol(f"{f}⟨{self._canon({w: 1}, f)}⟩", real=True))
             self.note("the trace is linear and cyclic")
             return ("s", total)
-        if f == "exp":
-            key = self._canon(poly, "exp")
-            letter = sp.Symbol(f"exp⟨{key}⟩", commutative=False)
+        if rule == "opaque":
+            key = self._canon(poly, f)
+            letter = sp.Symbol(f"{f}⟨{key}⟩", commutative=False)
             if letter not in self.tmap:
-                other = sp.Symbol(f"exp⟨{self._canon(self._poly(self._transpose(self._expr(poly))), 'exp')}⟩", commutative=False)
+                other = sp.Symbol(f"{f}⟨{self._canon(self._poly(self._transpose(self._expr(poly))), f)}⟩", commutative=False)
                 self.tmap[letter], self.tmap[other] = other, letter
             return ("m", letter)
+        if rule not in ("scale-abs", "scale-power"):
+            raise _NoProof
         t, core = self._split(poly)
         key = self._canon(core, f)
         if t != 1:
-            self.note(f"{f}(t M) = |t|·{f}(M)" if f != "det" else "det(t M) = t^d det(M)")
-        if f == "svals":
-            return ("ms", _MS("svals", key, sp.Integer(0), sp.Abs(t)))
-        if f == "det":
-            return ("s", t**self.d * sp.Symbol(f"det⟨{key}⟩", real=True))
-        if f in ("norm", "smin", "rho"):
-            return ("s", sp.Abs(t) * sp.Symbol(f"{f}⟨{key}⟩", nonnegative=True))
-        raise _NoProof
+            self.note(f"{f}(t M) = |t|·{f}(M)" if rule == "scale-abs" else f"{f}(t M) = t^d {f}(M)")
+        if rule == "scale-power":
+            return ("s", t**self.d * sp.Symbol(f"{f}⟨{key}⟩", real=True))
+        if fn.result is g.Kind.MULTISET:
+            return ("ms", _MS(f, key, sp.Integer(0), sp.Abs(t)))
+        return ("s", sp.Abs(t) * sp.Symbol(f"{f}⟨{key}⟩", nonnegative=True))
 
-    def _reduce(self, node: g.Reduce, scope: Mapping[str, Any]) -> _SV:
+    def reduce(self, node: g.Reduce, scope: Mapping[str, Any]) -> _SV:
+        """Written out for a few terms; a closed form for symbolic bounds (equal terms)."""
         sp = self.sp
         (tl, lo), (th, hi) = self.conv(node.lo, scope), self.conv(node.hi, scope)
         if tl != "s" or th != "s":

@@ -7,70 +7,28 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
 from symres import grammar as g
+from symres.claims.functions import Function, real_part, safe, singular_values, spectral_norm
+from symres.claims.interpret import Backend, evaluate, reduce_terms
 from symres.claims.model import DEFAULT_SCALAR_RANGE, MAX_FACTORS, STRICT_GAP, Array, Claim, Key, Sub, _label, _match
 from symres.errors import SymresError
 
 # =========================================================================== numbers
 
 
-def _finite_rows(a: Array) -> Array:
-    return np.all(np.isfinite(a.reshape(a.shape[0], -1)), axis=1)
-
-
-def _safe(a: Array, fn: Callable[[Array], Array]) -> Array:
-    """Apply a LAPACK routine to the finite trials only (NaN elsewhere)."""
-    ok = _finite_rows(a)
-    if ok.all():
-        return fn(a)
-    filler = np.where(ok.reshape((-1,) + (1,) * (a.ndim - 1)), a, 0.0)
-    out = np.asarray(fn(filler))
-    out = out.astype(np.result_type(out.dtype, np.float64))
-    out[~ok] = np.nan
-    return out
-
-
-def _spectral_norm(a: Array) -> Array:
-    return _safe(a, lambda x: np.linalg.norm(x, 2, axis=(-2, -1)))
-
-
-def _svals(a: Array) -> Array:
-    return np.sort(_safe(a, lambda x: np.linalg.svd(x, compute_uv=False)), axis=-1)
-
-
-def _eigvals(a: Array) -> Array:
-    return _safe(a, np.linalg.eigvals)
-
-
 def _inverse(a: Array) -> Array:
-    s = _svals(a)
+    s = singular_values(a)
     bad = ~(s[:, 0] > 1e-13 * np.maximum(s[:, -1], 1e-300))
     eye = np.broadcast_to(np.eye(a.shape[-1]), a.shape)
     out = np.linalg.inv(np.where(bad[:, None, None], eye, np.nan_to_num(a)))
     out[bad] = np.nan
-    return out
-
-
-def _expm(a: Array) -> Array:
-    """Matrix exponential of a stack (T, d, d): scaling and squaring with Taylor terms."""
-    a = np.where(np.isfinite(a), a, np.nan)
-    norm1 = np.nan_to_num(np.abs(a).sum(axis=-2).max(axis=-1), nan=0.0, posinf=0.0)
-    s = int(max(0, math.ceil(math.log2(max(float(norm1.max(initial=0.0)), 1e-300) / 0.25)))) if norm1.size else 0
-    s = min(s, 200)
-    x = a / 2.0**s
-    term = np.broadcast_to(np.eye(a.shape[-1]), a.shape).copy()
-    out = term.copy()
-    for k in range(1, 20):
-        term = term @ x / k
-        out = out + term
-    for _ in range(s):
-        out = out @ out
     return out
 
 
@@ -112,7 +70,7 @@ class _Missing(Exception):
     """A fixed instance lacks a free symbol (internal)."""
 
 
-class _Env:
+class _Env(Backend[Array]):
     """One batch of T trials at dimension d: the value of every symbol, drawn lazily.
 
     ``proposals`` maps keys (or ``(base, "*")`` for every member of a family) to arrays
@@ -351,7 +309,7 @@ class _Env:
         else:
             r = 10.0 ** rng.uniform(-1.0, 0.5, t)
             r = np.where(which == 1, 0.0, np.where(which == 2, 10.0 ** rng.uniform(0.5, 1.5, t), r))
-        n = _spectral_norm(m)
+        n = spectral_norm(m)
         return m * (r / np.maximum(n, 1e-300))[:, None, None]
 
     # ------------------------------------------------------------------ projection
@@ -375,15 +333,15 @@ class _Env:
             if "skew" in props:
                 x = (x - xt) / 2
             if "psd" in props:
-                x = _safe(x, _psd_part)
+                x = safe(x, _psd_part)
                 x = (x + np.swapaxes(x, -1, -2)) / 2
             if "orthogonal" in props:
-                x = _safe(x, _polar)
+                x = safe(x, _polar)
         for a, b in self._ranges(key):
             x = np.clip(x, np.reshape(a, (-1, 1, 1)), np.reshape(b, (-1, 1, 1)))
         lo_n, hi_n = self._interval(key, on_norm=True)
         if (lo_n is not None or hi_n is not None) and "orthogonal" not in props:
-            n = _spectral_norm(x)
+            n = spectral_norm(x)
             target = n
             if hi_n is not None:
                 target = np.minimum(target, hi_n)
@@ -392,78 +350,68 @@ class _Env:
             x = x * np.where(n > 0, target / np.maximum(n, 1e-300), 1.0)[:, None, None]
         return x
 
-    # ------------------------------------------------------------------ the AST walk
+    # ------------------------------------------------------------------ the backend of `evaluate`
     def eval(self, node: g.Node, scope: Mapping[str, Sub]) -> Array:
         """The value of ``node`` on every trial: a scalar is (T,), a matrix or vector
         (T, rows, cols), a multiset (T, d) (sorted only where it matters)."""
-        kind = self.sig.kind(node)
-        t = self.t
-        if isinstance(node, g.Num):
-            return np.full(t, _to_float(node.value))
-        if isinstance(node, g.Pi):
-            return np.full(t, math.pi)
-        if isinstance(node, g.Identity):
-            return np.broadcast_to(np.eye(self.d), (t, self.d, self.d))
-        if isinstance(node, g.Name):
-            if node.sub is None and node.base in scope:
-                v = scope[node.base]
-                if not isinstance(v, int):
-                    raise SymresError(f"the index {node.base} has no numeric value here (column {node.col})")
-                return np.full(t, float(v))
-            return self.value(self._key(node, scope))
-        if isinstance(node, g.Neg):
-            return -self.eval(node.arg, scope)
-        if isinstance(node, g.Transpose):
-            arg = self.eval(node.arg, scope)
-            return np.swapaxes(arg, -1, -2) if arg.ndim == 3 else arg
-        if isinstance(node, g.BinOp):
-            return self._binop(node, scope, kind)
-        if isinstance(node, g.Pow):
-            return self._pow(node, scope)
-        if isinstance(node, g.Call):
-            return self._call(node, scope)
-        if isinstance(node, g.Reduce):
-            return self._reduce(node, scope, kind)
-        raise SymresError(f"cannot evaluate {type(node).__name__}")
+        return evaluate(node, self, scope)
 
-    def _key(self, node: g.Name, scope: Mapping[str, Sub]) -> Key:
-        text = node.sub
-        if text is None:
-            return (node.base, None)
-        if text in scope:
-            return (node.base, scope[text])
-        return (node.base, int(text) if text.isdigit() else text)
+    def number(self, value: Fraction) -> Array:
+        return np.full(self.t, _to_float(value))
 
-    def _binop(self, node: g.BinOp, scope: Mapping[str, Sub], kind: g.Kind) -> Array:
+    def pi(self) -> Array:
+        return np.full(self.t, math.pi)
+
+    def identity(self) -> Array:
+        return np.broadcast_to(np.eye(self.d), (self.t, self.d, self.d))
+
+    def index(self, node: g.Name, value: Any) -> Array:
+        if not isinstance(value, int):
+            raise SymresError(f"the index {node.base} has no numeric value here (column {node.col})")
+        return np.full(self.t, float(value))
+
+    def symbol(self, node: g.Name, key: Key) -> Array:
+        return self.value(key)
+
+    def neg(self, x: Array) -> Array:
+        return -x
+
+    def transpose(self, x: Array) -> Array:
+        return np.swapaxes(x, -1, -2) if x.ndim == 3 else x
+
+    def add(self, node: g.BinOp, a: Array, b: Array, sign: int) -> Array:
         ka, kb = self.sig.kind(node.left), self.sig.kind(node.right)
-        a = self.eval(node.left, scope)
-        b = self.eval(node.right, scope)
-        if node.op in "+-":
-            sign = 1.0 if node.op == "+" else -1.0
-            if ka is g.Kind.ZERO:
-                return sign * b
-            if kb is g.Kind.ZERO:
-                return a
-            return _lift(a, kb) + sign * _lift(b, ka)
-        if node.op == "/":
-            return a / _expand(b, a.ndim)
+        if ka is g.Kind.ZERO:
+            return float(sign) * b
+        if kb is g.Kind.ZERO:
+            return a
+        return _lift(a, kb) + float(sign) * _lift(b, ka)
+
+    def divide(self, node: g.BinOp, a: Array, b: Array) -> Array:
+        return a / _expand(b, a.ndim)
+
+    def multiply(self, node: g.BinOp, a: Array, b: Array) -> Array:
         if a.ndim == 3 and b.ndim == 3:
             out = a @ b
-            return out[:, 0, 0] if kind is g.Kind.SCALAR else out
+            return out[:, 0, 0] if self.sig.kind(node) is g.Kind.SCALAR else out
         if a.ndim == 1:
             return _expand(a, b.ndim) * b
         return a * _expand(b, a.ndim)
 
-    def _pow(self, node: g.Pow, scope: Mapping[str, Sub]) -> Array:
-        a = self.eval(node.base, scope)
-        e = self.eval(node.exp, scope)
+    def power(self, node: g.Pow, a: Array, e: Array) -> Array:
         if a.ndim == 3:
-            n = self._constant_int(e, node.exp)
+            n = self.whole(e, node.exp)
             base = _inverse(a) if n < 0 else a
             return np.linalg.matrix_power(base, abs(n)) if n != 0 else np.broadcast_to(np.eye(self.d), a.shape)
         return np.power(a.astype(complex) if np.iscomplexobj(a) else a, _expand(e, a.ndim))
 
-    def _constant_int(self, v: Array, node: g.Node) -> int:
+    def call(self, node: g.Call, fn: Function, a: Array) -> Array:
+        return fn.numpy(a, node.col)
+
+    def reduce(self, node: g.Reduce, scope: Mapping[str, Sub]) -> Array:
+        return reduce_terms(node, self, scope)
+
+    def whole(self, v: Array, node: g.Node) -> int:
         if v.size == 0:
             return 0
         first = v.flat[0]
@@ -471,54 +419,20 @@ class _Env:
             raise SymresError(f"column {node.col}: {g.render(node)} must be the same whole number on every trial")
         return int(first)
 
-    def _call(self, node: g.Call, scope: Mapping[str, Sub]) -> Array:
-        a = self.eval(node.arg, scope)
-        f = node.func
-        if f == "norm":
-            return np.abs(a) if a.ndim == 1 else _spectral_norm(a)
-        if f == "abs":
-            return np.abs(a)
-        if f == "sqrt":
-            return np.sqrt(a)
-        if f == "exp":
-            return _expm(a) if a.ndim == 3 else np.exp(a)
-        if f == "svals":
-            return _svals(a)
-        if f == "smin":
-            return _svals(a)[:, 0]
-        if f == "smax":
-            return _spectral_norm(a)
-        if f == "eig":
-            return _eigvals(a)
-        if f == "rho":
-            return np.abs(_eigvals(a)).max(axis=-1)
-        if f == "det":
-            return _safe(a, np.linalg.det)
-        if f == "tr":
-            return np.trace(a, axis1=-2, axis2=-1)
-        # max / min of a multiset
-        real = _real(a, f"{f}(·) of complex eigenvalues is undefined; use abs(·) or rho(·)", node.col)
-        return real.max(axis=-1) if f == "max" else real.min(axis=-1)
+    def count_terms(self, node: g.Reduce, count: int) -> None:
+        if count > MAX_FACTORS:
+            raise SymresError(f"column {node.col}: {node.op}(...) over {count} terms; at most {MAX_FACTORS}")
 
-    def _reduce(self, node: g.Reduce, scope: Mapping[str, Sub], kind: g.Kind) -> Array:
-        lo = self._constant_int(self.eval(node.lo, scope), node.lo)
-        hi = self._constant_int(self.eval(node.hi, scope), node.hi)
-        if hi - lo + 1 > MAX_FACTORS:
-            raise SymresError(f"column {node.col}: {node.op}(...) over {hi - lo + 1} terms; at most {MAX_FACTORS}")
-        acc: Array | None = None
-        for i in range(lo, hi + 1):
-            v = self.eval(node.body, {**scope, node.var: i})
-            if self.sig.kind(node.body) is g.Kind.ZERO:
-                v = np.zeros(self.t)
-            if acc is None:
-                acc = v
-            elif node.op == "sum":
-                acc = acc + v
-            else:
-                acc = v @ acc if v.ndim == 3 else v * acc
-        if acc is not None:
-            return acc
-        if kind is g.Kind.MATRIX:
+    def zero_term(self, node: g.Reduce) -> Array:
+        return np.zeros(self.t)
+
+    def accumulate(self, node: g.Reduce, acc: Array, term: Array) -> Array:
+        if node.op == "sum":
+            return acc + term
+        return term @ acc if term.ndim == 3 else term * acc
+
+    def empty(self, node: g.Reduce) -> Array:
+        if self.sig.kind(node) is g.Kind.MATRIX:
             eye = np.broadcast_to(np.eye(self.d), (self.t, self.d, self.d))
             return eye if node.op == "prod" else np.zeros_like(eye)
         return np.full(self.t, 1.0 if node.op == "prod" else 0.0)
@@ -541,15 +455,6 @@ def _expand(a: Array, ndim: int) -> Array:
 def _lift(a: Array, other: g.Kind) -> Array:
     """A scalar added to a multiset acts on every element."""
     return a[:, None] if (a.ndim == 1 and other is g.Kind.MULTISET) else a
-
-
-def _real(a: Array, message: str, col: int) -> Array:
-    if np.iscomplexobj(a):
-        scale = np.maximum(1.0, np.nan_to_num(np.abs(a), nan=0.0).max(initial=0.0))
-        if np.nanmax(np.abs(a.imag), initial=0.0) > 1e-9 * scale:
-            raise SymresError(f"column {col}: {message}")
-        return a.real
-    return a
 
 
 # =========================================================================== comparing
@@ -587,8 +492,8 @@ def _margin(a: Array, ka: g.Kind, op: str, b: Array, kb: g.Kind, tol: float, col
         elif a.ndim == 2 or b.ndim == 2:
             margin = _multiset_margin(a, op, b, col)
         else:
-            ra = _real(a, "an inequality between complex numbers", col)
-            rb = _real(b, "an inequality between complex numbers", col)
+            ra = real_part(a, "an inequality between complex numbers", col)
+            rb = real_part(b, "an inequality between complex numbers", col)
             scale = np.maximum(np.maximum(np.abs(ra), np.abs(rb)), _TINY)
             margin = {
                 "=": -np.abs(ra - rb),
@@ -613,8 +518,8 @@ def _multiset_margin(a: Array, op: str, b: Array, col: int) -> Array:
     scale = np.maximum(_TINY, np.maximum(np.abs(a).max(axis=1), np.abs(b).max(axis=1)))
     if op == "=":
         return -_matched_distance(a, b) / scale
-    ra = np.sort(_real(a, "an inequality between complex eigenvalues; use abs(·) or rho(·)", col), axis=1)
-    rb = np.sort(_real(b, "an inequality between complex eigenvalues; use abs(·) or rho(·)", col), axis=1)
+    ra = np.sort(real_part(a, "an inequality between complex eigenvalues; use abs(·) or rho(·)", col), axis=1)
+    rb = np.sort(real_part(b, "an inequality between complex eigenvalues; use abs(·) or rho(·)", col), axis=1)
     diff = (rb - ra) if op in ("<=", "<") else (ra - rb)
     return diff.min(axis=1) / scale
 

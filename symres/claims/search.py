@@ -15,8 +15,9 @@ import numpy as np
 
 from symres import grammar as g
 from symres.claims.certify import MAX_NEAR, MAX_UNCONFIRMED, _certify, _Decision
+from symres.claims.functions import safe
 from symres.claims.model import DEFAULT_INT_RANGE, Array, Claim, Key, _bindings, _match
-from symres.claims.sampling import _Env, _expand, _LinkEval, _margin, _Missing, _safe
+from symres.claims.sampling import _Env, _expand, _LinkEval, _margin, _Missing
 from symres.errors import SymresError
 
 # =========================================================================== batches
@@ -104,7 +105,7 @@ def _has_property(x: Array, prop: str, tol: float) -> Array:
         return np.abs(x + xt).max(axis=(-2, -1)) <= tol * scale
     if prop == "psd":
         sym = np.abs(x - xt).max(axis=(-2, -1)) <= tol * scale
-        return sym & (_safe((x + xt) / 2, np.linalg.eigvalsh).min(axis=-1) >= -tol * scale)
+        return sym & (safe((x + xt) / 2, np.linalg.eigvalsh).min(axis=-1) >= -tol * scale)
     if prop == "orthogonal":
         return np.abs(xt @ x - np.eye(d)).max(axis=(-2, -1)) <= tol * 10
     if prop == "nilpotent":
@@ -516,7 +517,7 @@ def _verified(claim: Claim, cands: Sequence[_Instance], rng: np.random.Generator
 
 
 def _first_good(claim: Claim, cands: Sequence[_Instance], rng: np.random.Generator) -> _Instance | None:
-    """The first candidate that is a counterexample in double precision and at 40 digits."""
+    """The first candidate that is a counterexample in double precision and in certified arithmetic."""
     for got in _verified(claim, cands, rng):
         if got is not None and _certify(claim, got).state == "violated":
             return got

@@ -123,6 +123,8 @@ class Verdict:
     #: undecided: the enclosure [lo, hi] of the margin that could not be decided, and where
     interval: tuple[float, float] | None = None
     undecided_at: str = ""
+    #: the same enclosure as text, without underflow to 0 (``[-2.4e-481, 1.1e-481]``)
+    interval_text: str = ""
     #: proved by theorems: the theorems applied, in order
     theorems: tuple[str, ...] = ()
 
@@ -171,7 +173,8 @@ class Verdict:
             if self.interval is None:
                 return "undecided (out of time)"
             lo, hi = self.interval
-            return f"undecided: the margin of {self.undecided_at} lies in [{lo:.3g}, {hi:.3g}], which contains 0"
+            shown = self.interval_text or f"[{lo:.3g}, {hi:.3g}]"
+            return f"undecided: the margin of {self.undecided_at} lies in {shown}, which contains 0"
         cx = self.counterexample
         return f"refuted (counterexample at dimension {cx.dim if cx else '?'}, seed {self.seed})"
 
@@ -197,7 +200,7 @@ class Verdict:
             out["theorems"] = list(self.theorems)
         if self.interval is not None:
             lo, hi = self.interval
-            out["interval"] = {"comparison": self.undecided_at, "lo": _finite(lo), "hi": _finite(hi)}
+            out["interval"] = {"comparison": self.undecided_at, "lo": _finite(lo), "hi": _finite(hi), "text": self.interval_text}
         if self.counterexample is not None:
             out["counterexample"] = self.counterexample.to_json()
         return out
@@ -376,6 +379,7 @@ def _check_constant(claim: Claim, seed: int) -> Verdict:
             method=how,
             interval=decision.interval,
             undecided_at=decision.comparison,
+            interval_text=decision.text,
             **common,  # type: ignore[arg-type]
         )
     raise SymresError(f"cannot evaluate {claim.text!r} (a value is undefined, e.g. a division by zero)")
@@ -456,6 +460,7 @@ def _check(statement: str | Claim, trials: int, seed: int, dim: int | None, time
                 notes=tuple(notes),
                 interval=undecided.interval,
                 undecided_at=undecided.comparison,
+                interval_text=undecided.text,
                 **common,  # type: ignore[arg-type]
             )
         return Verdict(
