@@ -23,6 +23,7 @@ from symres.paths._common import MAX_EXPLICIT_DEPTH as MAX_EXPLICIT_DEPTH
 from symres.paths._common import Float64Array as Float64Array
 from symres.paths._common import ProgressFn as ProgressFn
 from symres.paths._common import non_negative_int as non_negative_int
+from symres.paths.backend import array_backend as array_backend
 from symres.paths.closed_form import DerivationStep as DerivationStep
 from symres.paths.closed_form import count_steps as count_steps
 from symres.paths.closed_form import induction_steps as induction_steps
@@ -74,6 +75,7 @@ from symres.paths.spectrum import spectrum_rows as spectrum_rows
 
 __all__ = [
     "non_negative_int",
+    "array_backend",
     "MAX_EXPLICIT_DEPTH",
     "BAND_DEFINITION",
     "PathTerm",
