@@ -50,7 +50,7 @@ def _source(settings: dict, runs: list[TrainingRun]) -> str:
     r = runs[0]
     return (
         f"Recorded in derivations/data/seed003_experiment.json (by the command below): seeds "
-        f"{', '.join(str(x.seed) for x in runs)}, {settings['epochs']:g} epochs of {r.steps_per_epoch} steps "
+        f"{', '.join(str(x.seed) for x in runs)}; {settings['epochs']:g} epochs of {r.steps_per_epoch} steps "
         f"(batch {r.batch}, Adam, lr {r.lr:g}), width d = {r.width}; the crossing is the first step at which the mean "
         f"of ‖g·J‖ over the last {r.window} steps reaches that of ‖g‖."
     )

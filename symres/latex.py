@@ -711,8 +711,8 @@ def experiment_latex(e: Any, figure: str | None = None) -> str:
     lines.append(r"\end{itemize}")
     lines.append(rf"\textit{{{_text(e.verdict)}}}: the statement held in {_text(e.tally)} (an experiment, not a proof).\par")
     lines.append(_text(e.source) + r"\par")
-    if e.command:  # typewriter: no dash ligatures, the command as typed
-        lines.append(rf"\texttt{{{escape_text(e.command)}}}\par")
+    if e.command:  # typewriter (no dash ligatures: the command as typed), ragged: its spaces do not stretch
+        lines.append(rf"{{\raggedright\texttt{{{escape_text(e.command)}}}\par}}")
     if figure is not None:
         lines.append(rf"\begin{{center}}\includegraphics[width=\linewidth]{{{figure}}}\end{{center}}")
         if e.caption:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typeset import problems, typeset
 
 from symres.errors import SymresError
 from symres.experiment import Experiment, SeedResult
@@ -23,6 +24,8 @@ def _experiment(*held: bool, figure: bool = False) -> Experiment:
         "recorded by a test",
         figure=_tiny_pdf if figure else None,
         caption="a figure",
+        command="symres train-paths --seeds 5 --epochs 5 --width 32 --batch 32 --lr 0.001 --window 5 --output "
+        "derivations/data/seed003_experiment.json",
     )
 
 
@@ -102,5 +105,9 @@ def test_the_booklet_includes_the_experiments_figure(tmp_path: Path) -> None:
     assert "contradicted in 2 of 2 seeds" in tex
     pdf = compile_pdf(tex, tmp_path / "b.pdf", runs=2, timeout=120, files=figures)
     assert pdf.read_bytes()[:5] == b"%PDF-"
+    (tmp_path / "figure1.pdf").write_bytes(figures["figure1.pdf"])
+    log, text = typeset(tex, tmp_path)
+    assert problems(log, text) == []  # the command line fits the page, nothing leaks
+    assert "--epochs 5" in text and "contradicted" in text
     without = booklet_latex([outcome])  # nowhere to put a figure: none is included
     assert "includegraphics" not in without
