@@ -22,12 +22,13 @@ recorded seed and compares them with the record.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from symres.errors import SymresError
 from symres.experiment import Experiment, SeedResult
 from symres.proof import Check
-from symres.training import STATEMENT, TrainingRun, load_record, plot_runs, window_mean
+from symres.training import TrainingRun, load_record, plot_runs, statement_experiment, window_mean
 from symres.verify import Tested, statement, tested
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the shared helpers of seeds 000, 002-004
@@ -107,19 +108,8 @@ def _derived_jacobian_check(runs: list[TrainingRun]) -> Tested:
 def change_place():
     settings, runs = _runs()
     source = _source(settings, runs)
-    written = Experiment(
-        "Within the first epoch",
-        STATEMENT,
-        tuple(
-            SeedResult(
-                r.seed,
-                r.statement_holds,
-                f"{_crossing_text(r)} ({r.steps_per_epoch} steps per epoch); "
-                f"{'‖g‖ > ‖g·J‖' if r.starts_with_connection else '‖g‖ ≤ ‖g·J‖'} at the start",
-            )
-            for r in runs
-        ),
-        source,
+    written = replace(
+        statement_experiment(runs, source),
         figure=lambda: plot_runs(runs, "pdf"),
         command=settings["command"],
         caption="‖g‖ (blue) over the residual connection and ‖g·J‖ (orange) through the block at every training "

@@ -12,7 +12,7 @@ that the booklet draws from the record when it is built.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from symres.errors import SymresError
@@ -88,7 +88,3 @@ class Experiment:
         from symres.latex import experiment_latex
 
         return experiment_latex(self, figure)
-
-    def seeds(self) -> Sequence[int]:
-        """The seeds of the runs, in order."""
-        return [r.seed for r in self.results]

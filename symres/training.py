@@ -39,6 +39,7 @@ __all__ = [
     "record_json",
     "load_record",
     "plot_runs",
+    "statement_experiment",
 ]
 
 #: the seed's statement, as checked per run by `TrainingRun.statement_holds`
@@ -287,6 +288,22 @@ def _derived_branch_jacobian(width: int) -> Callable[[np.ndarray, np.ndarray, np
         return np.asarray(fn(values)) - eye
 
     return jac
+
+
+def statement_experiment(runs: Sequence[TrainingRun], source: str = "") -> Any:
+    """The seed's statement (`STATEMENT`) put to ``runs``: a `symres.experiment.Experiment`
+    with, per seed, whether it held and where the two norms crossed; its verdict is
+    observed, contradicted or undecided (`Outcome.of_seeds`)."""
+    from symres.experiment import Experiment, SeedResult
+
+    def detail(r: TrainingRun) -> str:
+        c = r.crossing
+        where = "no crossing" if c is None else f"crossing at step {c}, epoch {r.epoch_of_crossing}"
+        start = "‖g‖ > ‖g·J‖" if r.starts_with_connection else "‖g‖ ≤ ‖g·J‖"
+        return f"{where} ({r.steps_per_epoch} steps per epoch); {start} at the start"
+
+    results = tuple(SeedResult(r.seed, r.statement_holds, detail(r)) for r in runs)
+    return Experiment("Within the first epoch", STATEMENT, results, source)
 
 
 # --------------------------------------------------------------------------- records

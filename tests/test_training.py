@@ -54,7 +54,9 @@ def test_cli_reports_k_of_n_seeds(capsys: pytest.CaptureFixture[str], tmp_path) 
         == 0
     )
     data = json.loads(capsys.readouterr().out)
-    assert data["seeds"] == 2 and data["verdict"] == f"holds in {data['holds']} of 2 seeds (experiment, not a proof)"
+    verdict = {2: "observed", 0: "contradicted"}.get(data["holds"], "undecided")
+    assert data["seeds"] == 2
+    assert data["verdict"] == f"{verdict}: the statement held in {data['holds']} of 2 seeds (an experiment, not a proof)"
     assert all(r["check"]["passed"] for r in data["runs"])
     assert plot.read_bytes()[:4] == b"\x89PNG"
 

@@ -77,9 +77,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
             + ["--batch", str(args.batch), "--lr", f"{args.lr:g}", "--window", str(args.window), "--output", args.output]
         )
         write_text(args.output, training.record_json(training.record(runs, epochs=args.epochs, command=command)))
-    k, n = sum(r.statement_holds for r in runs), len(runs)
+    experiment = training.statement_experiment(runs)
+    k, n = experiment.held, len(runs)
     ok = all(r.check_error <= 1e-9 for r in runs)
-    verdict = f"holds in {k} of {n} seeds (experiment, not a proof)"
+    verdict = f"{experiment.verdict}: the statement held in {experiment.tally} (an experiment, not a proof)"
     if args.json:
         print_json(
             {
