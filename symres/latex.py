@@ -705,7 +705,8 @@ def experiment_latex(e: Any, figure: str | None = None) -> str:
     (held or failed, what was measured), the verdict with its tally, where the runs are
     recorded, and the figure ``\\includegraphics`` of the file ``figure`` (a name the
     booklet chose, see `booklet_latex`) when one is given."""
-    lines = [rf"\paragraph{{{_text(e.title)}.}} {_text(e.statement)}\par", r"\begin{itemize}"]
+    said = e.statement[:1].upper() + e.statement[1:]
+    lines = [rf"\paragraph{{{_text(e.title)}.}} {_text(said)}\par", r"\begin{itemize}"]
     for r in e.results:
         lines.append(rf"\item seed {r.seed}, {'held' if r.held else 'failed'}: {_text(r.detail)}")
     lines.append(r"\end{itemize}")
