@@ -18,6 +18,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from symres.activations import ACTIVATIONS, FUNCTIONS, GENERIC
 from symres.expr import Abbrev
+from symres.errors import SymresError
 from symres.tex import LITERAL_DOLLAR, escape_text
 from symres.tex import TEXLIVE_HINT as TEXLIVE_HINT  # re-exported: compile_pdf lives in symres.tex
 from symres.tex import compile_pdf as compile_pdf
@@ -33,6 +34,8 @@ __all__ = [
     "instance_latex",
     "number_latex",
     "overfull_boxes",
+    "experiment_latex",
+    "booklet_latex",
 ]
 
 
@@ -722,6 +725,27 @@ def statement_latex(proof: Any, *, failed: str = "FAILED") -> str:
     return "\n".join(lines) + "\n"
 
 
+def experiment_latex(e: Any, figure: str | None = None) -> str:
+    """An experiment (symres.experiment.Experiment): the statement tested, one item per seed
+    (held or failed, what was measured), the verdict with its tally, where the runs are
+    recorded, and the figure ``\\includegraphics`` of the file ``figure`` (a name the
+    booklet chose, see `booklet_latex`) when one is given."""
+    said = e.statement[:1].upper() + e.statement[1:]
+    lines = [rf"\paragraph{{{_text(e.title)}.}} {_text(said)}\par", r"\begin{itemize}"]
+    for r in e.results:
+        lines.append(rf"\item seed {r.seed}, {'held' if r.held else 'failed'}: {_text(r.detail)}")
+    lines.append(r"\end{itemize}")
+    lines.append(rf"\textit{{{_text(e.verdict)}}}: the statement held in {_text(e.tally)} (an experiment, not a proof).\par")
+    lines.append(_text(e.source) + r"\par")
+    if e.command:  # typewriter (no dash ligatures: the command as typed), ragged: its spaces do not stretch
+        lines.append(rf"{{\raggedright\texttt{{{escape_text(e.command)}}}\par}}")
+    if figure is not None:
+        lines.append(rf"\begin{{center}}\includegraphics[width=\linewidth]{{{figure}}}\end{{center}}")
+        if e.caption:
+            lines.append(rf"{{\small {_text(e.caption)}}}\par")
+    return "\n".join(lines) + "\n"
+
+
 def overfull_boxes(log: str) -> list[tuple[float, str]]:
     """The overfull \\hbox warnings of a pdflatex log: (points too wide, the log line)."""
     return [(float(m[1]), m[0]) for m in re.finditer(r"Overfull \\hbox \((\d+(?:\.\d+)?)pt too wide\)[^\n]*", log)]
@@ -730,13 +754,16 @@ def overfull_boxes(log: str) -> list[tuple[float, str]]:
 # --------------------------------------------------------------------------- the booklet
 
 
-def _evidence_latex(item: Any, failed: str = "FAILED") -> str:
-    """One piece of a statement's evidence (see `symres.verify.evidence_verdict`): a Proof,
-    compact when it is one statement, or a claims Verdict by its summary."""
+def _evidence_latex(item: Any, failed: str = "FAILED", figures: dict[str, bytes] | None = None) -> str:
+    """One piece of a statement's evidence (see `symres.verify.evidence_verdict`): an
+    experiment with its figure, a Proof (compact when it is one statement), or a claims
+    Verdict by its summary."""
     from symres.claims import Verdict
-    from symres.errors import SymresError
+    from symres.experiment import Experiment
     from symres.proof import Proof
 
+    if isinstance(item, Experiment):
+        return experiment_latex(item, _figure(item, figures))
     if isinstance(item, Proof):
         if item.is_statement:
             return statement_latex(item, failed=failed)
@@ -746,15 +773,33 @@ def _evidence_latex(item: Any, failed: str = "FAILED") -> str:
     raise SymresError(f"no printer for evidence of type {type(item).__name__}; expected a Proof or a claims Verdict")
 
 
-def booklet_latex(outcomes: Any) -> str:
+def _figure(item: Any, figures: dict[str, bytes] | None) -> str | None:
+    """The file name under which an experiment's figure goes into ``figures`` (figureN.pdf),
+    None if there is no figure, nowhere to put it, or it cannot be drawn (no matplotlib)."""
+    if item.figure is None or figures is None:
+        return None
+    try:
+        data = item.figure()
+    except SymresError:
+        return None
+    name = f"figure{len(figures) + 1}.pdf"
+    figures[name] = data
+    return name
+
+
+def booklet_latex(outcomes: Any, figures: dict[str, bytes] | None = None) -> str:
     """One document: a section per seed document, named by its title, a subsection per
     statement with the seed's words and the toolkit's verdict; a refuted statement shows
     the counterexample, then the corrected statement with its evidence; an index of the
-    verdicts closes the book."""
+    verdicts closes the book.
+
+    An experiment's figure is drawn into ``figures`` (file name → PDF bytes, to be placed
+    beside the document: `compile_pdf`'s ``files``) and included from there; without
+    ``figures`` the document has no figures."""
     from symres.seeds import seed_title
 
     out = [
-        _PREAMBLE.replace("\\begin{document}", "\\setcounter{secnumdepth}{2}\n\\begin{document}"),
+        _PREAMBLE.replace("\\begin{document}", "\\usepackage{graphicx}\n\\setcounter{secnumdepth}{2}\n\\begin{document}"),
         r"\title{symres: the seeds' statements, derived and checked}\date{}\maketitle",
         r"Every line below was checked by the numeric backend or shown symbolically, and says which.",
         r"\tableofcontents",
@@ -774,11 +819,11 @@ def booklet_latex(outcomes: Any) -> str:
         refuted_ok = o.passed and o.verdict == "refuted"
         failed = "refuted by the counterexample" if refuted_ok else "FAILED"
         for item in o.evidence:
-            out.append(_evidence_latex(item, failed))
+            out.append(_evidence_latex(item, failed, figures))
         if st.corrected:
             out.append(rf"\paragraph{{Corrected.}} {_text(st.corrected)}\par")
             for item in o.corrected_evidence:
-                out.append(_evidence_latex(item))
+                out.append(_evidence_latex(item, figures=figures))
     out.append(r"\section*{Index of verdicts}\addcontentsline{toc}{section}{Index of verdicts}")
     for label, entries in index.items():
         out.append(rf"\paragraph{{{_text(label)} ({len(entries)}).}} " + "; ".join(entries) + r".\par")

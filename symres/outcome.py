@@ -9,7 +9,21 @@
 ``undecided``
     too close to call at the precision available, or out of time: never a yes or no.
 
-Exit status (DESIGN.md): 0 proved/holds, 1 refuted, 2 bad input, 3 undecided.
+Two more are the verdicts of an *experiment* (a statement about what training does, decided
+by recorded, seeded runs; see `Outcome.of_seeds`):
+
+``observed``
+    the statement held in every one of n seeded runs: evidence from experiment, weaker
+    than ``holds`` (the runs sample one setup, they check no identity), never a proof;
+``contradicted``
+    the statement failed in every one of n seeded runs: refuted by experiment, each seed a
+    counterexample anyone can re-run, but not a certified one (a counterexample of
+    ``refuted`` is re-verified exactly; a training run is only reproducible).
+
+A split (the statement held in k of n seeds, 0 < k < n) decides nothing: ``undecided``.
+
+Exit status (DESIGN.md): 0 proved/holds/observed, 1 refuted/contradicted, 2 bad input,
+3 undecided.
 """
 
 from __future__ import annotations
@@ -26,6 +40,8 @@ class Outcome(str, Enum):
     HOLDS = "holds"
     REFUTED = "refuted"
     UNDECIDED = "undecided"
+    OBSERVED = "observed"
+    CONTRADICTED = "contradicted"
 
     def __str__(self) -> str:
         return self.value
@@ -43,5 +59,24 @@ class Outcome(str, Enum):
 
     @property
     def exit_status(self) -> int:
-        """0 for proved and holds, 1 for refuted, 3 for undecided."""
-        return {"proved": 0, "holds": 0, "refuted": 1, "undecided": 3}[self.value]
+        """0 for proved, holds and observed; 1 for refuted and contradicted; 3 for undecided."""
+        return {"proved": 0, "holds": 0, "observed": 0, "refuted": 1, "contradicted": 1, "undecided": 3}[self.value]
+
+    @property
+    def experimental(self) -> bool:
+        """True for the verdicts of an experiment (observed, contradicted)."""
+        return self in (Outcome.OBSERVED, Outcome.CONTRADICTED)
+
+    @classmethod
+    def of_seeds(cls, held: int, seeds: int) -> Outcome:
+        """The verdict of an experiment whose statement held in ``held`` of ``seeds`` runs:
+        observed (all), contradicted (none), undecided (a split).
+
+        >>> Outcome.of_seeds(3, 3), Outcome.of_seeds(0, 3), Outcome.of_seeds(1, 3)
+        (<Outcome.OBSERVED: 'observed'>, <Outcome.CONTRADICTED: 'contradicted'>, <Outcome.UNDECIDED: 'undecided'>)
+        """
+        if seeds < 1 or not 0 <= held <= seeds:
+            raise ValueError(f"held in {held} of {seeds} seeds is not a tally")
+        if held == seeds:
+            return cls.OBSERVED
+        return cls.CONTRADICTED if held == 0 else cls.UNDECIDED

@@ -30,8 +30,9 @@ __all__ = ["Check", "Step", "Proof", "Point", "Verifier", "PROOF_METHODS", "VERD
 PROOF_METHODS = frozenset({"symbolic", "definition", "exact", "theorem", "certified"})
 
 #: how several verdicts combine, the first that occurs deciding: a refutation outweighs
-#: everything, a failed check a mere lack of decision, numeric evidence a proof
-VERDICT_ORDER = ("refuted", "failed", "undecided", "holds", "proved")
+#: everything, a failed check a mere lack of decision, experimental evidence numeric
+#: evidence, and numeric evidence a proof
+VERDICT_ORDER = ("refuted", "contradicted", "failed", "undecided", "observed", "holds", "proved")
 
 
 @dataclass(frozen=True)

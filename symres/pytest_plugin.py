@@ -55,7 +55,7 @@ class DerivationItem(pytest.Item):
             lines = [
                 f"{st.seed}, {st.where}: {st.text}",
                 f"expected: {st.expect}; the toolkit found: {o.verdict}"
-                + (f" (correction: {o.corrected_verdict or 'none'})" if st.expect == "refuted" else ""),
+                + (f" (correction: {o.corrected_verdict or 'none'})" if st.corrected else ""),
                 *o.summary,
             ]
             return "\n".join(lines)

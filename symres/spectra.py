@@ -255,9 +255,11 @@ def stack_spectrum(
     mc_samples: int = 1000,
     band_threshold: float = 0.9,
     progress: ProgressFn | None = None,
+    device: str | None = None,
 ) -> tuple[RealStack, PathSpectrum]:
     """The exact path-length spectrum of a real stack (`build_stack`), checked against
-    the full product as in `symres.paths.path_spectrum`. Returns (stack, spectrum)."""
+    the full product as in `symres.paths.path_spectrum` (the DP on ``device``, see
+    there). Returns (stack, spectrum)."""
     stack = build_stack(block, depth, width, init=init, seed=seed, activation=activation, lets=lets, weights=weights)
     spec = path_spectrum(
         jacobians=stack.jacobians if depth else np.zeros((0, width, width)),
@@ -267,5 +269,6 @@ def stack_spectrum(
         mc_lengths=None if depth else (),
         band_threshold=band_threshold,
         progress=progress,
+        device=device,
     )
     return stack, spec

@@ -16,6 +16,7 @@ written with `symres.safeio`.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -96,15 +97,32 @@ TEXLIVE_HINT = (
 _TEX_ENV = {"openin_any": "p", "openout_any": "p", "shell_escape": "f"}
 
 
-def compile_pdf(tex: str, out: str | os.PathLike[str], *, runs: int = 1, timeout: float = 20.0) -> Path:
+#: the names a file given to `compile_pdf` may have (a figure beside the document)
+_FIGURE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}\.(pdf|png)")
+
+
+def compile_pdf(
+    tex: str,
+    out: str | os.PathLike[str],
+    *,
+    runs: int = 1,
+    timeout: float = 20.0,
+    files: Mapping[str, bytes] | None = None,
+) -> Path:
     """Compile a complete LaTeX document with pdflatex and write the PDF to `out`.
 
     Each pdflatex run gets `timeout` seconds of wall-clock time; `runs` = 2 for a
-    document with a table of contents. Raises SymresError (one line) if pdflatex is
-    missing, the document does not compile (the first LaTeX error line), a run times
-    out (its process group is killed), no PDF comes out, or `out` cannot be written
-    (see `symres.safeio`). Returns the path written.
+    document with a table of contents. `files` (name → bytes) are placed beside the
+    document, for ``\\includegraphics{name}``: a name is a plain file name ending .pdf
+    or .png (no directory, no dot file, not the document's own doc.pdf). Raises
+    SymresError (one line) if a name is not such a name, pdflatex is missing, the
+    document does not compile (the first LaTeX error line), a run times out (its
+    process group is killed), no PDF comes out, or `out` cannot be written (see
+    `symres.safeio`). Returns the path written.
     """
+    for name in files or {}:
+        if not _FIGURE_NAME.fullmatch(name) or name == "doc.pdf":
+            raise SymresError(f"a file beside the document is named like figure1.pdf (letters, digits, - and _), not {name!r}")
     exe = shutil.which("pdflatex")
     if exe is None:
         raise SymresError(TEXLIVE_HINT)
@@ -112,6 +130,8 @@ def compile_pdf(tex: str, out: str | os.PathLike[str], *, runs: int = 1, timeout
     tmp = tempfile.mkdtemp(prefix="symres-tex-")
     try:
         (Path(tmp) / "doc.tex").write_text(tex, encoding="utf-8")
+        for name, data in (files or {}).items():
+            (Path(tmp) / name).write_bytes(data)
         for _ in range(runs):
             _run_pdflatex(exe, tmp, timeout)
         pdf = Path(tmp) / "doc.pdf"

@@ -10,7 +10,11 @@ toolkit's verdict is computed from the evidence (`Proof.verdict`, from its Check
 - `proved`: every step was shown symbolically, or derived rule by rule;
 - `holds`: every check passed, at least one only numerically (N seeded trials);
 - `refuted`: a counterexample was found and re-checked; the corrected statement must then
-  be proved or hold.
+  be proved or hold;
+- `observed` / `contradicted`: a statement about training, decided on recorded seeded runs
+  (`symres.experiment.Experiment`): it held in every seed / in none. A contradicted
+  statement, like a refuted one, needs its corrected form, which must then be proved,
+  hold, or be observed.
 
 A statement *passes* when the computed verdict equals the expected one (a refuted seed
 statement passes when it is refuted and its correction stands). `symres verify`, the
@@ -48,6 +52,10 @@ __all__ = [
 #: the verdicts a derivation may expect: those of `symres.outcome.Outcome` that are a yes or
 #: a no (a statement's derivation that ends `undecided` has not established anything)
 VERDICTS = tuple(o.value for o in Verdicts if o is not Verdicts.UNDECIDED)
+#: the verdicts that say a statement is false as written: they need a corrected statement
+FALSE = (Verdicts.REFUTED.value, Verdicts.CONTRADICTED.value)
+#: the verdicts a corrected statement must reach
+STANDS = (Verdicts.PROVED.value, Verdicts.HOLDS.value, Verdicts.OBSERVED.value)
 
 
 @dataclass(frozen=True)
@@ -57,8 +65,8 @@ class Statement:
     seed: str  # seed file name, e.g. "001_3a3f3c0e152939cc.txt"
     where: str  # section, example, problem or quiz, e.g. "§3, Example 2"
     text: str  # what the seed states (quoted or faithfully paraphrased)
-    expect: str  # "proved" | "holds" | "refuted"
-    corrected: str  # for a refuted statement: the statement that does hold
+    expect: str  # "proved" | "holds" | "refuted" | "observed" | "contradicted"
+    corrected: str  # for a refuted or contradicted statement: the statement that does hold
     build: Callable[[], Any] = field(repr=False, compare=False)
     module: str = ""  # the derivation module's file name
     name: str = ""  # the function's name
@@ -74,8 +82,8 @@ def statement(
     """Declare the decorated function as the evidence for a seed statement."""
     if expect not in VERDICTS:
         raise SymresError(f"expect must be one of {', '.join(VERDICTS)}, got {expect!r}")
-    if (expect == "refuted") != bool(corrected):
-        raise SymresError("a refuted statement needs its corrected form, and only a refuted one")
+    if (expect in FALSE) != bool(corrected):
+        raise SymresError("a refuted or contradicted statement needs its corrected form, and only such a one")
 
     def mark(fn: Callable[[], Any]) -> Callable[[], Any]:
         fn.__symres_statement__ = Statement(seed, where, text, expect, corrected, fn, name=fn.__name__)  # type: ignore[attr-defined]
@@ -113,13 +121,19 @@ def instance_text(instance: dict[str, Any] | None) -> str:
 
 def evidence_verdict(evidence: Any) -> tuple[str, str]:
     """(verdict, one-line summary) of one piece of evidence: a `Proof` (its `Proof.verdict`,
-    computed from its Checks) or a claims `Verdict` (its verdict and summary)."""
+    computed from its Checks), a claims `Verdict` (its verdict and summary) or an
+    `Experiment` (observed, contradicted or undecided over its seeds)."""
     from symres.claims import Verdict
+    from symres.experiment import Experiment
 
     if isinstance(evidence, Verdict):
         return str(evidence.verdict), evidence.summary
+    if isinstance(evidence, Experiment):
+        return evidence.verdict, evidence.summary()
     if not isinstance(evidence, Proof):
-        raise SymresError(f"a derivation returned {type(evidence).__name__}; expected a Proof or a claims Verdict")
+        raise SymresError(
+            f"a derivation returned {type(evidence).__name__}; expected a Proof, a claims Verdict or an Experiment"
+        )
     verdict = evidence.verdict
     if evidence.is_statement and evidence.steps[0].check is not None:
         check = evidence.steps[0].check
@@ -137,8 +151,8 @@ def evidence_verdict(evidence: Any) -> tuple[str, str]:
 
 
 def _combine(items: Iterable[Any]) -> tuple[str, list[str]]:
-    """The verdict of several pieces of evidence for one statement: refuted if any is,
-    failed if any failed, else holds if any merely holds, else proved."""
+    """The verdict of several pieces of evidence for one statement: refuted if any is, then
+    contradicted, failed, undecided, observed, holds in this order, else proved."""
     verdicts, lines = [], []
     for item in items:
         v, s = evidence_verdict(item)
@@ -152,7 +166,7 @@ class Outcome:
     """What running a statement's derivation established."""
 
     statement: Statement
-    verdict: str  # proved | holds | refuted | failed | error
+    verdict: str  # proved | holds | refuted | observed | contradicted | undecided | failed | error
     corrected_verdict: str  # for refuted statements, the verdict of the correction
     summary: tuple[str, ...]
     evidence: tuple[Any, ...]
@@ -163,14 +177,26 @@ class Outcome:
     def passed(self) -> bool:
         if self.verdict != self.statement.expect:
             return False
-        return self.verdict != "refuted" or self.corrected_verdict in ("proved", "holds")
+        return self.verdict not in FALSE or self.corrected_verdict in STANDS
 
     @property
     def label(self) -> str:
-        """The verdict as the table shows it."""
-        if self.verdict == "refuted":
-            return f"refuted → corrected ({Verdicts.label_of(self.corrected_verdict)})"
-        return Verdicts.label_of(self.verdict)
+        """The verdict as the table shows it (an experiment's with its tally of seeds)."""
+        written = _verdict_name(self.verdict, self.evidence)
+        if self.verdict in FALSE:
+            return f"{written} → corrected ({_verdict_name(self.corrected_verdict, self.corrected_evidence)})"
+        return written
+
+
+def _verdict_name(verdict: str, evidence: tuple[Any, ...]) -> str:
+    """'holds numerically' for holds; an experiment's verdict with the seeds it was decided on
+    ('contradicted in 3 of 3 seeds'); other verdicts by their name."""
+    if verdict in (Verdicts.OBSERVED.value, Verdicts.CONTRADICTED.value):
+        from symres.experiment import Experiment
+
+        runs = [len(e.results) for e in evidence if isinstance(e, Experiment) and e.verdict == verdict]
+        return f"{verdict} in {runs[0]} of {runs[0]} seeds" if runs else verdict
+    return Verdicts.label_of(verdict)
 
 
 def _as_tuple(x: Any) -> tuple[Any, ...]:
@@ -194,9 +220,9 @@ def run_statement(st: Statement, *, timeout: float | None = STATEMENT_TIMEOUT) -
         with time_limit(timeout, f"did not finish within {timeout:g} s (the per-statement timeout)"):
             with user_code("the derivation"):
                 result = st.build()
-                if st.expect == "refuted":
+                if st.expect in FALSE:
                     if not (isinstance(result, tuple) and len(result) == 2):
-                        raise SymresError("a refuted statement returns (evidence as written, evidence for the correction)")
+                        raise SymresError(f"a {st.expect} statement returns (evidence as written, evidence for the correction)")
                     written, fixed = _as_tuple(result[0]), _as_tuple(result[1])
                 else:
                     written, fixed = _as_tuple(result), ()
@@ -288,7 +314,10 @@ def markdown_table(outcomes: Iterable[Outcome]) -> str:
         "the derivation module that decides it, and the",
         "toolkit's verdict: *proved* (symbolically, or derived rule by rule with every step",
         "checked), *holds numerically* (seeded trials), or *refuted → corrected* (a re-checked",
-        "counterexample, and the corrected statement proved or checked).",
+        "counterexample, and the corrected statement proved or checked). A statement about",
+        "training is decided by experiment, on recorded seeded runs: *observed in n of n seeds*",
+        "or *contradicted in n of n seeds* (each seed a reproducible counterexample, not a",
+        "certified one); neither is a proof.",
         "",
         "| seed | where | statement | derivation | verdict |",
         "|---|---|---|---|---|",

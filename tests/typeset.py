@@ -4,6 +4,7 @@ booklet: `python tests/typeset.py derivations/build/symres-derivations.tex`."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -43,8 +44,11 @@ def problems(log: str, text: str) -> list[str]:
 
 
 def main(path: str) -> int:
+    tex = Path(path).read_text(encoding="utf-8")
     with tempfile.TemporaryDirectory(prefix="symres-typeset-") as tmp:
-        log, text = typeset(Path(path).read_text(encoding="utf-8"), Path(tmp))
+        for name in re.findall(r"\\includegraphics(?:\[[^]]*\])?\{([^}]+)\}", tex):  # the figures beside the .tex
+            shutil.copyfile(Path(path).parent / name, Path(tmp) / name)
+        log, text = typeset(tex, Path(tmp))
     found = problems(log, text)
     for line in found:
         print(f"{path}: {line}", file=sys.stderr)

@@ -70,6 +70,8 @@ def _cmd_paths(args: argparse.Namespace) -> int:
 
     if args.plot:
         paths.require_matplotlib()  # before the computation, not after it
+    if args.device is not None:
+        paths.array_backend(args.device)  # a missing torch or device is refused before the computation
     results: list[tuple[str, Any, Any]] = []  # (label, stack or None, spectrum)
     if names:
         from symres import spectra
@@ -97,12 +99,19 @@ def _cmd_paths(args: argparse.Namespace) -> int:
                     weights=weights,
                     mc_samples=args.samples,
                     progress=progress,
+                    device=args.device,
                 )
             results.append((stack.block, stack, spec))
     else:
         with progress_of(cost, args.depth, f"paths through {args.depth} blocks", show) as progress:
             spec = paths.path_spectrum(
-                args.depth, args.width, norm=args.norm, seed=args.seed, mc_samples=args.samples, progress=progress
+                args.depth,
+                args.width,
+                norm=args.norm,
+                seed=args.seed,
+                mc_samples=args.samples,
+                progress=progress,
+                device=args.device,
             )
         results.append(("random", None, spec))
 
@@ -214,6 +223,11 @@ def register(sub: Any) -> None:
     p.add_argument("--samples", type=positive, default=1000, help="Monte-Carlo paths per compared length (default 1000)")
     p.add_argument("--plot", metavar="FILE.png", help="write a figure of path counts and ‖g_k‖ against k (one curve per block)")
     p.add_argument("--json", action="store_true", help="one JSON object")
+    p.add_argument(
+        "--device",
+        metavar="DEVICE",
+        help="run the path DP with torch on DEVICE (cpu, cuda, cuda:N); default: NumPy",
+    )
     p.add_argument(
         "--budget",
         type=budget,

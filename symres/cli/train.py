@@ -4,6 +4,7 @@ step by step while a small network trains on the 8×8 digits (symres.training)."
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from symres.cli._common import new_console, non_negative, positive, print_json
@@ -21,52 +22,24 @@ def _positive_float(text: str) -> float:
 
 
 def _plot(runs: list[Any], path: str) -> None:
-    """One figure: ‖g‖ (solid) and ‖g·J‖ (dashed) against steps, one colour per seed."""
-    import matplotlib
+    """One panel per seed: ‖g‖ and ‖g·J‖ against steps (symres.training.plot_runs)."""
+    from symres.safeio import write_bytes
+    from symres.training import plot_runs
 
-    matplotlib.use("Agg")
-    import os
-    import tempfile
-    from pathlib import Path
-
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    try:
-        for i, r in enumerate(runs):
-            color = f"C{i % 10}"
-            ax.plot(r.connection, color=color, label=f"seed {r.seed}: ‖g‖ (residual connection)")
-            ax.plot(r.through, color=color, linestyle="--", label=f"seed {r.seed}: ‖g·J‖ (through the block)")
-            if r.crossing is not None:
-                ax.axvline(r.crossing, color=color, alpha=0.3)
-        ax.axvline(runs[0].steps_per_epoch, color="0.4", linestyle=":", label="end of epoch 1")
-        ax.set_yscale("log")
-        ax.set_xlabel("training step")
-        ax.set_ylabel("Frobenius norm over the batch")
-        ax.set_title("∂ℒ/∂x = g + g·J at the residual block, 8×8 digits")
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize="x-small", ncol=2)
-        fig.tight_layout()
-        target = Path(path)
-        fmt = target.suffix.lstrip(".").lower() or "png"
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".{fmt}", dir=target.parent if str(target.parent) else ".")
-        os.close(fd)
-        try:
-            fig.savefig(tmp, format=fmt, dpi=120)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except (OSError, ValueError) as exc:
-        raise SymresError(f"cannot write the plot {path}: {exc}") from None
-    finally:
-        plt.close(fig)
+    fmt = Path(path).suffix.lstrip(".").lower()
+    write_bytes(path, plot_runs(runs, fmt))
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from symres import training
     from symres.cli.paths import progress_of
+    from symres.safeio import check_target
 
+    for target in (args.plot, args.output):  # a bad target is refused before the training
+        if target:
+            check_target(target)
+    if args.plot and Path(args.plot).suffix.lower() not in (".png", ".pdf"):
+        raise SymresError(f"--plot writes a .png or a .pdf, not {args.plot}")
     data = training.load_digits_data()
     steps, cost = training.training_cost(args.seeds, args.epochs, args.batch, args.width, len(data[0]))
     cost.check(args.budget)
@@ -94,9 +67,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
             runs.append(run)
     if args.plot:
         _plot(runs, args.plot)
-    k, n = sum(r.statement_holds for r in runs), len(runs)
+    if args.output:
+        import shlex
+
+        from symres.safeio import write_text
+
+        command = shlex.join(
+            ["symres", "train-paths", "--seeds", str(args.seeds), "--epochs", f"{args.epochs:g}", "--width", str(args.width)]
+            + ["--batch", str(args.batch), "--lr", f"{args.lr:g}", "--window", str(args.window), "--output", args.output]
+        )
+        write_text(args.output, training.record_json(training.record(runs, epochs=args.epochs, command=command)))
+    experiment = training.statement_experiment(runs)
+    k, n = experiment.held, len(runs)
     ok = all(r.check_error <= 1e-9 for r in runs)
-    verdict = f"holds in {k} of {n} seeds (experiment, not a proof)"
+    verdict = f"{experiment.verdict}: the statement held in {experiment.tally} (an experiment, not a proof)"
     if args.json:
         print_json(
             {
@@ -152,8 +136,13 @@ def register(sub: Any) -> None:
     p.add_argument("--batch", type=positive, default=32, help="minibatch size (default 32)")
     p.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate (default 1e-3)")
     p.add_argument("--window", type=positive, default=5, help="steps averaged when finding the crossing (default 5)")
-    p.add_argument("--plot", metavar="FILE.png", help="write ‖g‖ and ‖g·J‖ against steps, one colour per seed")
+    p.add_argument("--plot", metavar="FILE.png", help="write ‖g‖ and ‖g·J‖ against steps, one panel per seed (.png or .pdf)")
     p.add_argument("--json", action="store_true", help="one JSON object with every step")
+    p.add_argument(
+        "--output",
+        metavar="FILE.json",
+        help="write a record of the runs (settings, versions, every step) that symres.training.load_record reads",
+    )
     p.add_argument(
         "--budget",
         type=budget,

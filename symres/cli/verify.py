@@ -37,13 +37,16 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     failed = [o for o in outcomes if not o.passed]
     if args.booklet:
         from symres.latex import booklet_latex
-        from symres.safeio import output_directory, write_text
+        from symres.safeio import output_directory, write_bytes, write_text
         from symres.tex import compile_pdf
 
         out = output_directory(args.booklet)
-        tex = booklet_latex(outcomes)
+        figures: dict[str, bytes] = {}
+        tex = booklet_latex(outcomes, figures)
         write_text(out / "symres-derivations.tex", tex)
-        compile_pdf(tex, out / "symres-derivations.pdf", runs=2, timeout=300)
+        for name, data in figures.items():  # beside the .tex, which includes them
+            write_bytes(out / name, data)
+        compile_pdf(tex, out / "symres-derivations.pdf", runs=2, timeout=300, files=figures)
     if args.table:
         sys.stdout.write(markdown_table(outcomes))
         return 1 if failed else 0

@@ -25,6 +25,7 @@ from symres.paths._common import ProgressFn as ProgressFn
 from symres.paths._common import non_negative_int as non_negative_int
 from symres.paths.closed_form import count_proof as count_proof
 from symres.paths.closed_form import induction_proof as induction_proof
+from symres.paths.backend import array_backend as array_backend
 from symres.paths.cost import BATCH_BUDGET as BATCH_BUDGET
 from symres.paths.cost import DEFAULT_BUDGET as DEFAULT_BUDGET
 from symres.paths.cost import EXACT_DIGITS as EXACT_DIGITS
@@ -72,6 +73,7 @@ from symres.paths.spectrum import spectrum_rows as spectrum_rows
 
 __all__ = [
     "non_negative_int",
+    "array_backend",
     "MAX_EXPLICIT_DEPTH",
     "BAND_DEFINITION",
     "PathTerm",

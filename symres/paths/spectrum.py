@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike
 
 from symres.errors import SymresError
 from symres.paths._common import BAND_DEFINITION, Float64Array, ProgressFn, non_negative_int
+from symres.paths.backend import array_backend
 from symres.paths.expansion import path_counts
 
 # --------------------------------------------------------------------------- the path-length spectrum
@@ -83,13 +84,14 @@ _FAST_GAP = 20.0
 
 
 def path_components(
-    jacobians: ArrayLike, grad: ArrayLike, *, progress: ProgressFn | None = None
+    jacobians: ArrayLike, grad: ArrayLike, *, progress: ProgressFn | None = None, device: str | None = None
 ) -> tuple[Float64Array, Float64Array]:
     """The exact length-k components g_k = g · Σ_{|S|=k} J_S, k = 0..L, in log scale.
 
     ``jacobians`` has shape (L, d, d) with jacobians[ℓ-1] = J_ℓ; ``grad`` is the row g
     (d entries). Returns (U, c) with g_k = exp(c[k]) · U[k]: U of shape (L+1, d) has unit
-    rows (zero rows where g_k = 0 exactly, with c[k] = -inf), c is a natural log.
+    rows (zero rows where g_k = 0 exactly, with c[k] = -inf), c is a natural log; both
+    NumPy arrays, whatever ``device``.
 
     Dynamic programming from the loss side: with V_k the length-k component over blocks
     ℓ..L, processing ℓ = L down to 1 does V_k ← V_k + V_{k-1} J_ℓ for all k at once, one
@@ -97,68 +99,69 @@ def path_components(
     held as exp(c_k)·U_k and each J_ℓ as s_ℓ·Ĵ_ℓ with max|Ĵ_ℓ| = 1, so the magnitudes of
     J_ℓ and g_k never meet the float range: a step scales the rows U_{k-1} by
     exp(c_{k-1} + log s_ℓ − c_k) ≤ e^20 (one pass into a preallocated buffer), multiplies
-    by Ĵ_ℓ and adds; rows are renormalised (scale folded into c) every few steps, as often
+    by Ĵ_ℓ and adds in the same GEMM (β = 1); rows are renormalised (scale folded into c) every few steps, as often
     as the growth bound (1 + e^20·d) per step requires, and in any step whose incoming
     rows would exceed e^20 times their targets. ``progress(done, L)`` is called after
     each block.
+
+    ``device`` None computes with NumPy; "cpu", "cuda" or "cuda:N" keeps the rows and the
+    Jacobians as float64 torch tensors on that device (`symres.paths.backend`), the log
+    scales on the host: the same arithmetic, the same steps.
     """
     J, g = _as_stack(jacobians, grad)
+    ops = array_backend(device)
     L, d = J.shape[0], g.size
-    U = np.zeros((L + 1, d))
     c = np.full(L + 1, -np.inf)
     n0 = float(np.linalg.norm(g))
     if n0 == 0:
-        return U, c
-    U[0] = g / n0
+        return np.zeros((L + 1, d)), c
+    U = ops.zeros((L + 1, d))
+    U[0] = ops.put(g / n0)
     c[0] = math.log(n0)
-    buf = np.empty((L + 1, d))
-    P = np.empty((L + 1, d))
+    buf = ops.empty((L + 1, d))
     # a row's norm grows at most by 1 + e^gap · d per fast step; renormalise before its
     # square could overflow (norms up to e^340 square safely)
     every = max(1, int(340.0 // (_FAST_GAP + math.log1p(d) + 1.0)))
     since = 0
 
     def renormalise(hi: int) -> None:
-        rows = U[1:hi]
-        n = np.sqrt(np.einsum("ij,ij->i", rows, rows))
-        positive = n > 0
-        rows /= np.where(positive, n, 1.0)[:, None]
-        c[1:hi] += np.log(np.where(positive, n, 1.0))
+        n = ops.row_norms(U[1:hi])
+        safe = np.where(n > 0, n, 1.0)
+        ops.mul_rows(U[1:hi], 1.0 / safe)
+        c[1:hi] += np.log(safe)
 
     # s_ℓ = max|J_ℓ| for all blocks in one pass; Ĵ_ℓ = J_ℓ / s_ℓ made per block (d² work)
     scales = np.maximum(J.max(axis=(1, 2)), -J.min(axis=(1, 2))) if L else np.zeros(0)  # no |J| copy
     scales[scales == 0] = 1.0
     log_scales = np.log(scales)
-    Jh = np.empty((d, d))
+    Jd = ops.put(J)
+    Jh = ops.empty((d, d))
     with np.errstate(under="ignore"):
         for m in range(L):
             ls = float(log_scales[L - 1 - m])
-            np.multiply(J[L - 1 - m], 1.0 / scales[L - 1 - m], out=Jh)
+            ops.scale(Jd[L - 1 - m], 1.0 / float(scales[L - 1 - m]), Jh)
             c[m + 1] = c[m] + ls  # the new row starts at zero on the scale of its source
             gap = c[: m + 1] + ls - c[1 : m + 2]
             if float(gap.max()) <= _FAST_GAP:
-                np.multiply(U[: m + 1], np.exp(gap)[:, None], out=buf[: m + 1])
-                np.matmul(buf[: m + 1], Jh, out=P[: m + 1])
-                U[1 : m + 2] += P[: m + 1]
+                ops.scale_rows(U[: m + 1], np.exp(gap), buf[: m + 1])
+                ops.add_product(U[1 : m + 2], buf[: m + 1], Jh)
                 since += 1
                 if since >= every:
                     renormalise(m + 2)
                     since = 0
             else:  # rescale both sides to the larger scale, row by row, then renormalise
                 top = np.maximum(c[: m + 1] + ls, c[1 : m + 2])
-                np.multiply(U[: m + 1], np.exp(c[: m + 1] + ls - top)[:, None], out=buf[: m + 1])
-                np.matmul(buf[: m + 1], Jh, out=P[: m + 1])
-                U[1 : m + 2] *= np.exp(c[1 : m + 2] - top)[:, None]
-                U[1 : m + 2] += P[: m + 1]
+                ops.scale_rows(U[: m + 1], np.exp(c[: m + 1] + ls - top), buf[: m + 1])
+                ops.mul_rows(U[1 : m + 2], np.exp(c[1 : m + 2] - top))
+                ops.add_product(U[1 : m + 2], buf[: m + 1], Jh)
                 c[1 : m + 2] = top
                 renormalise(m + 2)
                 since = 0
             if progress is not None:
                 progress(m + 1, L)
     renormalise(L + 1)
-    norms = np.sqrt(np.einsum("ij,ij->i", U, U))
-    c[norms == 0] = -np.inf
-    return U, c
+    c[ops.row_norms(U) == 0] = -np.inf
+    return ops.host(U), c
 
 
 def full_product(jacobians: ArrayLike, grad: ArrayLike) -> tuple[Float64Array, float]:
@@ -445,6 +448,7 @@ def path_spectrum(
     mc_samples: int = 1000,
     band_threshold: float = 0.9,
     progress: ProgressFn | None = None,
+    device: str | None = None,
 ) -> PathSpectrum:
     """The exact path-length spectrum of a residual stack, checked two ways.
 
@@ -456,7 +460,9 @@ def path_spectrum(
     `full_product`, and compares a Monte-Carlo path-sampling estimate with g_k at the
     lengths ``mc_lengths`` (default: 1, 2 and the peak length; ``mc_samples`` subsets
     each; the generator continues after the instance was drawn). ``progress(done, L)`` is
-    called after each block of the DP.
+    called after each block of the DP. ``device`` runs the DP with torch on that device
+    (see `path_components`); the full product and the Monte-Carlo estimate, its checks,
+    stay in NumPy.
     """
     seed = non_negative_int(seed, "seed")
     rng = np.random.default_rng(seed)
@@ -479,7 +485,7 @@ def path_spectrum(
     J, g = _as_stack(J, g)
     L = J.shape[0]
 
-    U, c = path_components(J, g, progress=progress)
+    U, c = path_components(J, g, progress=progress, device=device)
     u_full, c_full = full_product(J, g)
     log10_norms = c / _LN10
 
