@@ -210,8 +210,8 @@ class Proof:
         `PROOF_METHODS` or the proof is a rule-by-rule derivation (``meta["derived"]``; the
         final check then only confirms it), ``holds`` otherwise."""
         verdicts = {c.verdict for c in self.checks}
-        for v in VERDICT_ORDER[:3]:
-            if v in verdicts:
+        for v in VERDICT_ORDER:  # a Check is never observed/contradicted (experiments are not Checks)
+            if v in verdicts and v in ("refuted", "failed", "undecided"):
                 return v
         if not self.checked:
             return "failed"

@@ -148,6 +148,6 @@ def test_one_set_of_verdict_words():
     enum; the table's words come from it."""
     from symres.outcome import Outcome
 
-    assert [o.label for o in Outcome] == ["proved", "holds numerically", "refuted", "undecided"]
+    assert [o.label for o in Outcome] == ["proved", "holds numerically", "refuted", "undecided", "observed", "contradicted"]
     assert Outcome.label_of("holds") == "holds numerically" and Outcome.label_of("failed") == "failed"
     assert {Check("numeric", True, trials=1).verdict, Check("symbolic", True).verdict} == {Outcome.HOLDS, Outcome.PROVED}
