@@ -27,9 +27,9 @@ from pathlib import Path
 
 from symres.errors import SymresError
 from symres.experiment import Experiment, SeedResult
-from symres.proof import Check
+from symres.proof import Check, Proof
 from symres.training import TrainingRun, load_record, plot_runs, statement_experiment, window_mean
-from symres.verify import Tested, statement, tested
+from symres.verify import statement, tested
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the shared helpers of seeds 000, 002-004
 from _seeds_0234 import SEED003  # noqa: E402
@@ -71,7 +71,7 @@ def _crossing_text(r: TrainingRun) -> str:
     return "no crossing" if c is None else f"crossing at step {c}, epoch {r.epoch_of_crossing}"
 
 
-def _derived_jacobian_check(runs: list[TrainingRun]) -> Tested:
+def _derived_jacobian_check(runs: list[TrainingRun]) -> Proof:
     worst = max(r.check_error for r in runs)
     steps = sum(len(r.loss) for r in runs)
     return tested(
