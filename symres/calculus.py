@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 from sympy import Basic, Lambda, MatrixExpr, MatrixSymbol
-from sympy.matrices.expressions import HadamardProduct, Identity, MatAdd, MatMul, Transpose, ZeroMatrix
+from sympy.matrices.expressions import HadamardProduct, Identity, MatAdd, MatMul, OneMatrix, Transpose, ZeroMatrix
 
 from symres.errors import SymresError
 from symres.expr import (
@@ -26,10 +26,15 @@ from symres.expr import (
     Defined,
     DefinedJacobian,
     Deriv,
+    Det,
     Diag,
     Elementwise,
+    Inv,
     Kron,
+    LogDet,
     Scalar,
+    Tr,
+    Vec,
     VStack,
     _Applied,
     add,
@@ -196,6 +201,8 @@ def transpose_of(e: Basic) -> Basic:
         return e
     if isinstance(e, ZeroMatrix):
         return ZeroMatrix(e.shape[1], e.shape[0])
+    if isinstance(e, Inv):
+        return Inv(transpose_of(e.arg))
     if isinstance(e, MatMul):
         return matmul(*(transpose_of(f) for f in reversed(e.args)))
     if isinstance(e, MatAdd):
@@ -258,40 +265,120 @@ def scalar_derivative(c: Basic, x: Basic) -> list[tuple[Basic, Basic]]:
     return out
 
 
+def _split_scalars(u: Basic) -> tuple[Basic, list[Basic]]:
+    """u = c F_1⋯F_k as (c, [F_1..F_k]): c the product of the scalar factors."""
+    args = u.args if isinstance(u, MatMul) else (u,)
+    coeffs = [f for f in args if not getattr(f, "is_Matrix", False)]
+    return sp.Mul(*coeffs), [f for f in args if getattr(f, "is_Matrix", False)]
+
+
 def _product_rule_general(D: Deriv) -> MatrixExpr:
     """d(c F_1⋯F_k) = dc F_1⋯F_k + c Σ_i F_1⋯(dF_i)⋯F_k, the Jacobian read off each term:
     L (dF) R is L ∂F/∂x·r for a column F (r = R, 1×1), L Rᵀ ∂a/∂x for a row F = aᵀ,
-    L diag(R) ∂a/∂x for F = diag(a), and (Rᵀ ⊗ L) for F = W, L (I ⊗ Rᵀ) for F = Wᵀ when x
-    is the matrix W."""
+    L diag(R) ∂a/∂x for F = diag(a), −L X⁻¹ (dX) X⁻¹ R for F = X⁻¹ (dX read off the same
+    way), and (Rᵀ ⊗ L) for F = W, L (I ⊗ Rᵀ) for F = Wᵀ when x is the matrix W."""
     x, u = D.wrt, D.expr
-    coeffs = [f for f in u.args if not getattr(f, "is_Matrix", False)]
-    mats = [f for f in u.args if getattr(f, "is_Matrix", False)]
-    c = sp.Mul(*coeffs)
+    c, mats = _split_scalars(u)
     terms: list[Basic] = []
     for coeff, s in scalar_derivative(c, x):
         terms.append(matmul(coeff, *mats) if s is None else matmul(coeff, *mats, Deriv(s, x)))
     for i, f in enumerate(mats):
-        if not depends_on(f, x):
-            continue
-        left, right = mats[:i], mats[i + 1 :]
-        if f == x and f.shape[1] != 1:  # d(L W R) = L dW R: vec gives (Rᵀ ⊗ L) dvec(W)
-            r = matmul(*right) if right else Identity(f.shape[1])
-            lft = matmul(*left) if left else Identity(f.shape[0])
-            terms.append(matmul(c, Kron(transpose_of(r), lft)))
-        elif isinstance(f, Transpose) and f.arg == x and right:  # L dWᵀ r = L (I_q ⊗ rᵀ) dvec(W)
-            terms.append(matmul(c, *left, Kron(Identity(x.shape[1]), transpose_of(matmul(*right)))))
-        elif isinstance(f, Diag) and right:
-            terms.append(matmul(c, *left, Diag(matmul(*right)), Deriv(f.vec, x)))
-        elif isinstance(f, Diag):
-            terms.append(matmul(c, *left, Deriv(f.vec, x)))
-        elif f.shape[1] == 1:
-            scale = [Scalar(matmul(*right))] if right else []
-            terms.append(matmul(c, *scale, *left, Deriv(f, x)))
-        elif isinstance(f, Transpose) and f.arg.shape[1] == 1:
-            terms.append(matmul(c, *left, transpose_of(matmul(*right)), Deriv(f.arg, x)))
-        else:
-            raise SymresError(_refusal(f, u))
+        terms += _differential_terms(c, mats[:i], f, mats[i + 1 :], x, u)
     return add(*terms) if terms else ZeroMatrix(*D.shape)
+
+
+def _differential_terms(c: Basic, left: list[Basic], f: Basic, right: list[Basic], x: Basic, u: Basic) -> list[Basic]:
+    """The terms of c L (dF) R as Jacobian terms (numerator layout), where the product
+    c L F R is a column (so R is a column, or 1×1 when F is a column). A factor of F
+    that is a sum, a product or an inverse is opened up recursively."""
+    if not depends_on(f, x):
+        return []
+    if f == x and f.shape[1] != 1:  # d(L W R) = L dW R: vec gives (Rᵀ ⊗ L) dvec(W)
+        r = matmul(*right) if right else Identity(f.shape[1])
+        lft = matmul(*left) if left else Identity(f.shape[0])
+        return [matmul(c, Kron(transpose_of(r), lft))]
+    if isinstance(f, Transpose) and f.arg == x and x.shape[1] != 1 and right:  # L dWᵀ r = L (I_q ⊗ rᵀ) dvec(W)
+        return [matmul(c, *left, Kron(Identity(x.shape[1]), transpose_of(matmul(*right))))]
+    if isinstance(f, Diag):
+        return [matmul(c, *left, *([Diag(matmul(*right))] if right else []), Deriv(f.vec, x))]
+    if f.shape[1] == 1:
+        scale = [Scalar(matmul(*right))] if right else []
+        return [matmul(c, *scale, *left, Deriv(f, x))]
+    if isinstance(f, Transpose) and f.arg.shape[1] == 1:
+        return [matmul(c, *left, transpose_of(matmul(*right)), Deriv(f.arg, x))]
+    if isinstance(f, Inv):  # L d(X⁻¹) R = −L X⁻¹ dX X⁻¹ R
+        return _differential_terms(-c, [*left, f], f.arg, [f, *right], x, u)
+    if isinstance(f, MatAdd):
+        return [t for g in f.args for t in _differential_terms(c, left, g, right, x, u)]
+    if isinstance(f, MatMul):
+        cf, fm = _split_scalars(f)
+        out = [matmul(c, coeff, *left, *fm, *right, *_dscalar(s, x)) for coeff, s in scalar_derivative(cf, x)]
+        for j, g in enumerate(fm):
+            out += _differential_terms(c * cf, [*left, *fm[:j]], g, [*fm[j + 1 :], *right], x, u)
+        return out
+    if isinstance(f, Transpose) and transpose_of(f.arg) != f:
+        return _differential_terms(c, left, transpose_of(f.arg), right, x, u)
+    if isinstance(f, Abbrev):
+        return _differential_terms(c, left, f.definition, right, x, u)
+    raise SymresError(_refusal(f, u))
+
+
+def _dscalar(s: Basic | None, x: Basic) -> list[Basic]:
+    """[∂s/∂x] for a 1×1 s; [] when x is a scalar met directly (∂x/∂x = 1)."""
+    return [] if s is None else [Deriv(s, x)]
+
+
+def _trace_terms(c: Basic, P: list[Basic], f: Basic, x: Basic, u: Basic) -> list[Basic]:
+    """The terms of tr(c P dF) as rows (1×d, numerator layout), P a product of factors
+    (empty: I) with P F square: tr(P da) = P da for a column a, tr(P daᵀ) = Pᵀ da,
+    tr(P diag(da)) = 𝟙ᵀ(I ⊙ P) da, tr(P dX⁻¹) = −tr(X⁻¹ P X⁻¹ dX), tr(P dW) =
+    vec(Pᵀ)ᵀ dvec(W), and tr(P L dG R) = tr(R P L dG) for a factor G of a product."""
+    if not depends_on(f, x):
+        return []
+    if f.shape[1] == 1 and not (f == x and x.shape[1] != 1):
+        return [matmul(c, *P, Deriv(f, x))]
+    if isinstance(f, Transpose) and f.arg.shape[1] == 1:
+        return [matmul(c, transpose_of(matmul(*P)), Deriv(f.arg, x))]
+    if isinstance(f, Diag):
+        n = f.shape[0]
+        weights = [HadamardProduct(Identity(n), matmul(*P))] if P else []
+        return [matmul(c, Transpose(OneMatrix(n, 1)), *weights, Deriv(f.vec, x))]
+    if f == x:  # tr(P dW) = vec(Pᵀ)ᵀ dvec(W)
+        return [matmul(c, Transpose(Vec(transpose_of(matmul(*P)) if P else Identity(x.shape[0]))))]
+    if isinstance(f, Transpose) and f.arg == x:  # tr(P dWᵀ) = tr(Pᵀ dW)
+        return [matmul(c, Transpose(Vec(matmul(*P) if P else Identity(x.shape[0]))))]
+    if isinstance(f, Inv):  # tr(P dX⁻¹) = −tr(X⁻¹ P X⁻¹ dX)
+        return _trace_terms(-c, [f, *P, f], f.arg, x, u)
+    if isinstance(f, MatAdd):
+        return [t for g in f.args for t in _trace_terms(c, P, g, x, u)]
+    if isinstance(f, MatMul):
+        cf, fm = _split_scalars(f)
+        out = [matmul(c, coeff, Tr(matmul(*P, *fm)), *_dscalar(s, x)) for coeff, s in scalar_derivative(cf, x)]
+        for j, g in enumerate(fm):
+            out += _trace_terms(c * cf, [*fm[j + 1 :], *P, *fm[:j]], g, x, u)
+        return out
+    if isinstance(f, Transpose):  # tr(P dYᵀ) = tr(Pᵀ dY)
+        return _trace_terms(c, [transpose_of(matmul(*P))] if P else [], f.arg, x, u)
+    if isinstance(f, Abbrev):
+        return _trace_terms(c, P, f.definition, x, u)
+    raise SymresError(_refusal(f, u))
+
+
+def _trace_rewrite(D: Deriv, P: list[Basic], X: Basic) -> MatrixExpr:
+    terms = _trace_terms(sp.Integer(1), P, X, D.wrt, D.expr)
+    return add(*terms) if terms else ZeroMatrix(*D.shape)
+
+
+def _has_inverse_factor(D: Deriv) -> bool:
+    return isinstance(D.expr, MatMul) and any(isinstance(f, Inv) and depends_on(f, D.wrt) for f in D.expr.args)
+
+
+def _is_quotient(D: Deriv) -> bool:
+    """D.expr = (…/s) M: a scalar factor with a negative power of an x-dependent base."""
+    if not isinstance(D.expr, MatMul):
+        return False
+    c, _ = _split_scalars(D.expr)
+    return any(p.exp.is_negative and depends_on(p.base, D.wrt) for p in c.atoms(sp.Pow))
 
 
 def _refusal(f: Basic, u: Basic) -> str:
@@ -299,7 +386,7 @@ def _refusal(f: Basic, u: Basic) -> str:
 
     return (
         f"cannot differentiate the factor {text(f)} of {text(u)}: a matrix-valued factor that depends on "
-        "the variable must be diag(v), a row vᵀ, a column, a sum of such, or the variable itself"
+        "the variable must be diag(v), a row vᵀ, a column, an inverse X⁻¹, a sum or product of such, or the variable itself"
     )
 
 
@@ -387,6 +474,14 @@ RULES: tuple[Rule, ...] = (
         lambda D: _inner_rewrite(D),
     ),
     Rule(
+        "quotient",
+        "quotient rule",
+        r"quotient rule for a $1\times 1$ divisor $s$: $d(u/s) = du/s - u\, ds/s^{2}$, "
+        r"with the other factors by the product rule for differentials",
+        _is_quotient,
+        _product_rule_general,
+    ),
+    Rule(
         "scalar-product",
         "scalar product rule",
         r"product rule for a $1\times 1$ factor $s$ times a vector $a$: $\partial (s\, a)/\partial x = "
@@ -401,6 +496,32 @@ RULES: tuple[Rule, ...] = (
         r"with $J_f$ derived from the definition of $f$ (lemma)",
         lambda D: isinstance(D.expr, Defined),
         _defined_chain,
+    ),
+    Rule(
+        "trace",
+        "trace",
+        r"differential of the trace: $d \operatorname{tr}(X) = \operatorname{tr}(dX)$, read off with "
+        r"$\operatorname{tr}(P\, da) = P\, da$, $\operatorname{tr}(P\, da^{T}) = P^{T} da$, "
+        r"$\operatorname{tr}(P \operatorname{diag}(da)) = \mathbf{1}^{T} (I \odot P)\, da$ and the cyclic "
+        r"$\operatorname{tr}(P A\, dB\, C) = \operatorname{tr}(C P A\, dB)$",
+        lambda D: isinstance(D.expr, Tr),
+        lambda D: _trace_rewrite(D, [], D.expr.arg),
+    ),
+    Rule(
+        "det",
+        "determinant",
+        r"differential of the determinant (Jacobi's formula): $d \det(X) = \det(X) "
+        r"\operatorname{tr}(X^{-1} dX)$, the trace read off as in the trace rule",
+        lambda D: isinstance(D.expr, Det),
+        lambda D: matmul(Scalar(D.expr), _trace_rewrite(D, [Inv(D.expr.arg)], D.expr.arg)),
+    ),
+    Rule(
+        "logdet",
+        "log-determinant",
+        r"differential of the log-determinant: $d \log\det(X) = \operatorname{tr}(X^{-1} dX)$ "
+        r"(where $\det X > 0$), the trace read off as in the trace rule",
+        lambda D: isinstance(D.expr, LogDet),
+        lambda D: _trace_rewrite(D, [Inv(D.expr.arg)], D.expr.arg),
     ),
     Rule(
         "stack",
@@ -431,6 +552,14 @@ RULES: tuple[Rule, ...] = (
         r"distributivity: $A (B + C) D = A B D + A C D$",
         _distribute_matches,
         _distribute,
+    ),
+    Rule(
+        "inverse",
+        "inverse",
+        r"differential of the inverse: $d(X^{-1}) = -X^{-1}\, dX\, X^{-1}$, so $L\, d(X^{-1}) R = "
+        r"-L X^{-1} dX\, X^{-1} R$, with $dX$ and the other factors by the product rule for differentials",
+        _has_inverse_factor,
+        _product_rule_general,
     ),
     Rule(
         "product-general",
@@ -497,7 +626,8 @@ def _rule_for(D: Deriv) -> Rule:
 
     raise SymresError(
         f"cannot differentiate {text(D.expr)}: supported are sums, products (any factor a column, a row aᵀ, "
-        "diag(a) or a constant), elementwise functions of vectors, Hadamard products, transposes, "
+        "diag(a), an inverse or a constant), elementwise functions of vectors, Hadamard products, transposes, "
+        "tr, det, log det, "
         "defined functions and concatenations"
     )
 

@@ -16,7 +16,23 @@ from sympy import Basic
 from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions import HadamardProduct, Identity, MatAdd, MatMul, OneMatrix, Transpose, ZeroMatrix
 
-from symres.expr import Abbrev, Defined, DefinedJacobian, Deriv, Diag, Elementwise, Kron, Scalar, Size, Vec, VStack
+from symres.expr import (
+    Abbrev,
+    Defined,
+    DefinedJacobian,
+    Deriv,
+    Det,
+    Diag,
+    Elementwise,
+    Inv,
+    Kron,
+    LogDet,
+    Scalar,
+    Size,
+    Tr,
+    Vec,
+    VStack,
+)
 from symres.proof import Check
 
 __all__ = ["explicit", "exact_value", "symbolic_equal", "Unsupported"]
@@ -108,6 +124,15 @@ def explicit(expr: Basic, env: dict[Basic, Any] | None = None, activation: str |
                     env.pop(u)
                 else:
                     env[u] = saved
+        if isinstance(e, Inv):
+            m = ev(e.arg)
+            return m.adjugate() / m.det()
+        if isinstance(e, Tr):
+            return sp.Matrix([[ev(e.arg).trace()]])
+        if isinstance(e, Det):
+            return sp.Matrix([[ev(e.arg).det()]])
+        if isinstance(e, LogDet):
+            return sp.Matrix([[sp.log(ev(e.arg).det())]])
         if isinstance(e, VStack):
             return sp.Matrix.vstack(*(ev(a) for a in e.args))
         if isinstance(e, Identity):
@@ -129,7 +154,10 @@ def _is_zero(cell: sp.Expr) -> bool:
     under substitution) and keeps expand polynomial; then expand and simplify as they are."""
     cell = cell.doit()
     opaque = {a: sp.Dummy() for a in cell.atoms(AppliedUndef, sp.Subs, sp.Derivative)}
-    return sp.expand(cell.xreplace(opaque)) == 0 or sp.expand(cell) == 0 or sp.simplify(cell) == 0
+    flat = cell.xreplace(opaque)
+    if sp.expand(flat) == 0 or (flat.has(sp.Pow) and sp.cancel(sp.together(flat)) == 0):  # X⁻¹, 1/s: rational
+        return True
+    return sp.expand(cell) == 0 or sp.simplify(cell) == 0
 
 
 def symbolic_equal(lhs: Basic, rhs: Basic) -> Check | None:
