@@ -370,7 +370,15 @@ def _trace_rewrite(D: Deriv, P: list[Basic], X: Basic) -> MatrixExpr:
 
 
 def _has_inverse_factor(D: Deriv) -> bool:
+    if isinstance(D.expr, Inv):  # a 1×1 X⁻¹ (d = 1)
+        return True
     return isinstance(D.expr, MatMul) and any(isinstance(f, Inv) and depends_on(f, D.wrt) for f in D.expr.args)
+
+
+def _inverse_rewrite(D: Deriv) -> MatrixExpr:
+    if isinstance(D.expr, Inv):  # 1×1: ∂(X⁻¹)/∂x = −X⁻¹ X⁻¹ ∂X/∂x
+        return matmul(-1, D.expr, D.expr, Deriv(D.expr.arg, D.wrt))
+    return _product_rule_general(D)
 
 
 def _is_quotient(D: Deriv) -> bool:
@@ -559,7 +567,7 @@ RULES: tuple[Rule, ...] = (
         r"differential of the inverse: $d(X^{-1}) = -X^{-1}\, dX\, X^{-1}$, so $L\, d(X^{-1}) R = "
         r"-L X^{-1} dX\, X^{-1} R$, with $dX$ and the other factors by the product rule for differentials",
         _has_inverse_factor,
-        _product_rule_general,
+        _inverse_rewrite,
     ),
     Rule(
         "product-general",
@@ -721,7 +729,7 @@ def gradient_from_row(row: MatrixExpr, wrt: Basic) -> MatrixExpr:
     """∇_wrt s in the shape of wrt, from the row ∂s/∂wrt of a scalar s (numerator layout):
     the transpose for a vector, the 1×1 itself for a scalar, and for a matrix W (p×q)
     each term h (Rᵀ ⊗ L) of ∂s/∂vec(W) read back as Lᵀ hᵀ Rᵀ, since h (Rᵀ ⊗ L) vec(dW)
-    = h L dW R = tr(R h L dW)."""
+    = h L dW R = tr(R h L dW), and a term h vec(M)ᵀ (h 1×1, from a trace) as h M."""
     if not getattr(wrt, "is_Matrix", False):
         return row
     if wrt.shape[1] == 1:
@@ -732,8 +740,15 @@ def gradient_from_row(row: MatrixExpr, wrt: Basic) -> MatrixExpr:
             continue
         c, m = _split_coeff(mono)
         factors = list(m.args) if isinstance(m, MatMul) else [m]
-        if not isinstance(factors[-1], Kron):
-            raise SymresError(f"cannot read the gradient with respect to {wrt} off the term {mono}")
+        last = factors[-1]
+        if isinstance(last, Transpose) and isinstance(last.arg, Vec):  # h vec(M)ᵀ vec(dW) = h tr(Mᵀ dW): h M
+            h = [Scalar(matmul(*factors[:-1]))] if factors[:-1] else []
+            terms.append(matmul(c, *h, last.arg.args[0]))
+            continue
+        if not isinstance(last, Kron):
+            from symres.render import text
+
+            raise SymresError(f"cannot read the gradient with respect to {text(wrt)} off the term {text(mono)}")
         a, lft = factors[-1].args
         head = factors[:-1]
         if isinstance(a, Identity) and lft.shape[0] == 1:  # h (I ⊗ rᵀ) vec(dW) = h dWᵀ r = rᵀ dW hᵀ: r h
@@ -757,7 +772,8 @@ def shortcut_term(jac: MatrixExpr, wrt: Basic | None = None) -> tuple[str, Basic
     """How the input reaches the output in a derived Jacobian, read off its structure.
 
     Returns ("identity", None) when I is a term of the sum (an ungated identity path),
-    ("scaled", c) when c·I is (a constant scalar c ≠ 1 multiplies the identity path),
+    ("scaled", c) when c·I is (a constant scalar c ≠ 1 multiplies the identity path; a
+    scalar c that depends on `wrt`, such as det(I + x xᵀ), is a gate: ("gated", c)),
     ("gated", G) when the Jacobian is G·(I + …) or G·(cI + …), or has a term diag(g)
     (= diag(g)·I), so that the identity path is multiplied by G,
     ("concat", None) when the Jacobian is [I; …] (the input is copied into the output),
@@ -770,8 +786,8 @@ def shortcut_term(jac: MatrixExpr, wrt: Basic | None = None) -> tuple[str, Basic
     coeffs = [c for c in map(_identity_coeff, terms) if c is not None]
     if any(c == 1 for c in coeffs):
         return "identity", None
-    if coeffs:
-        return "scaled", coeffs[0]
+    if coeffs:  # c I: a constant scale, or a scalar gate when c depends on the input (det(I + x xᵀ) I)
+        return ("gated" if wrt is not None and depends_on(coeffs[0], wrt) else "scaled"), coeffs[0]
     if isinstance(jac, VStack) and isinstance(jac.args[0], Identity):
         return "concat", None
     if isinstance(jac, MatMul) and isinstance(jac.args[-1], MatAdd):
@@ -779,6 +795,8 @@ def shortcut_term(jac: MatrixExpr, wrt: Basic | None = None) -> tuple[str, Basic
         head = jac.args[:-1]
         if inner and not any(getattr(f, "is_Matrix", False) for f in head):  # c (I + …): a scaled identity path
             c = sp.Mul(*head) * inner[0]
+            if wrt is not None and depends_on(c, wrt):
+                return "gated", c
             return ("identity", None) if c == 1 else ("scaled", c)
         if inner:
             return "gated", matmul(*head, inner[0])

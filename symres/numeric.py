@@ -246,8 +246,8 @@ class _WatchingPrinter(BatchPrinter):
 
 
 #: a matrix whose reciprocal condition number is below this is singular for the checks
-#: (a central difference through X⁻¹ loses about cond(X)³ · 1e-10: cond ≤ 100 keeps it below 1e-6)
-SINGULAR_RCOND = 1e-2
+#: (a central difference through X⁻¹ loses about cond(X)³ · 1e-10: cond ≤ 20 keeps it below 1e-6)
+SINGULAR_RCOND = 0.05
 
 
 def _term_latex(node: Elementwise) -> str:
@@ -379,11 +379,12 @@ class Compiled:
         a, finite = self._square(a)
         sv = np.linalg.svd(a, compute_uv=False)
         rcond = sv[..., -1] / np.where(sv[..., 0] > 0, sv[..., 0], 1.0)
-        limit = 1e-14 if self._tracker.exact else SINGULAR_RCOND
-        bad = finite & ~(rcond > limit)
+        singular = finite & ~(rcond > 1e-14)
+        # random checks also set aside the ill-conditioned draws; the value is X⁻¹ all the same
+        bad = singular if self._tracker.exact else finite & ~(rcond > SINGULAR_RCOND)
         self._flag(bad, slot, "{node} is singular at this point (reciprocal condition number < 1e-14): no inverse")
-        out = np.linalg.inv(np.where(bad[..., None, None], np.eye(a.shape[-1]), a))
-        return np.where((bad | ~finite)[..., None, None], np.nan, out)
+        out = np.linalg.inv(np.where(singular[..., None, None], np.eye(a.shape[-1]), a))
+        return np.where((singular | ~finite)[..., None, None], np.nan, out)
 
     def _logdet(self, a: Array, slot: int) -> Array:
         a, finite = self._square(a)
