@@ -742,8 +742,8 @@ def gradient_from_row(row: MatrixExpr, wrt: Basic) -> MatrixExpr:
         factors = list(m.args) if isinstance(m, MatMul) else [m]
         last = factors[-1]
         if isinstance(last, Transpose) and isinstance(last.arg, Vec):  # h vec(M)ᵀ vec(dW) = h tr(Mᵀ dW): h M
-            h = [Scalar(matmul(*factors[:-1]))] if factors[:-1] else []
-            terms.append(matmul(c, *h, last.arg.args[0]))
+            scale = [Scalar(matmul(*factors[:-1]))] if factors[:-1] else []
+            terms.append(matmul(c, *scale, last.arg.args[0]))
             continue
         if not isinstance(last, Kron):
             from symres.render import text
