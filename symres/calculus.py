@@ -247,14 +247,24 @@ def _distribute(D: Deriv) -> MatrixExpr:
     raise SymresError("distribute: no sum to distribute")  # pragma: no cover - the rule matched
 
 
+def _outer_scalars(c: Basic) -> set[Scalar]:
+    """The factors Scalar(s) of c not inside another one (s⁻¹ in Scalar(s⁻¹ aᵀb) is reached
+    through ∂(s⁻¹ aᵀb)/∂x)."""
+    if isinstance(c, Scalar):
+        return {c}
+    return set().union(*(_outer_scalars(a) for a in c.args)) if c.args else set()
+
+
 def scalar_derivative(c: Basic, x: Basic) -> list[tuple[Basic, Basic]]:
     """∂c/∂x for a scalar expression c as pairs (coefficient, ∂s/∂x): c depends on x
     through its 1×1 factors `Scalar(s)` (and directly when x is a scalar symbol, with
     ∂s/∂x = 1 for s = x)."""
     out: list[tuple[Basic, Basic]] = []
-    for S in sorted((a for a in c.atoms(Scalar) if depends_on(a, x)), key=str):
-        t = sp.Dummy("s")
-        coeff = sp.diff(c.xreplace({S: t}), t).xreplace({t: S})
+    outer = _outer_scalars(c)
+    hide = {S: sp.Dummy("s") for S in outer}  # all at once: xreplace then never enters a Scalar
+    back = {t: S for S, t in hide.items()}
+    for S in sorted((a for a in outer if depends_on(a, x)), key=str):
+        coeff = sp.diff(c.xreplace(hide), hide[S]).xreplace(back)
         if coeff != 0:
             out.append((coeff, S.expr))
     if isinstance(x, sp.Symbol):
