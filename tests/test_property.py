@@ -49,7 +49,7 @@ class _Gen:
         if depth <= 0 or self.budget <= 0:
             return v.x if r.random() < 0.75 else v.vector(f"b_{r.integers(2)}")
         self.budget -= 1
-        k = int(r.integers(21))
+        k = int(r.integers(16)) if r.random() < 0.85 else int(r.integers(16, 21))  # 15%: the matrix functions, u/s
 
         def sub() -> object:  # one operand at depth - 1, others shallower: expressions stay small
             return self.vec(depth - 1 if r.random() < 0.6 else int(r.integers(depth)))
