@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import sympy as sp
-from sympy import Basic, Lambda, MatrixExpr, MatrixSymbol, OneMatrix, Transpose
+from sympy import Basic, Identity, Lambda, MatrixExpr, MatrixSymbol, OneMatrix, Transpose
 
 from symres.activations import GENERIC
 from symres.calculus import defined_derivation, differentiate, shortcut_term
@@ -35,12 +35,16 @@ from symres.expr import (
     Defined,
     DefinedJacobian,
     Deriv,
+    Det,
     Diag,
     Elementwise,
+    Inv,
+    LogDet,
     Scalar,
     ShapeError,
     Size,
     Term,
+    Tr,
     VStack,
     add,
     matmul,
@@ -205,6 +209,26 @@ class Vocabulary:
         """[a; b; …]: the column vectors stacked (DenseNet's concatenation)."""
         return VStack(*(unwrap(p) for p in parts))
 
+    def eye(self, n: int | None = None) -> Identity:
+        """The n×n identity I (default d×d), e.g. for I + x xᵀ."""
+        return Identity(n or self.d)
+
+    def inv(self, X: MatrixExpr) -> Inv:
+        """X⁻¹ for a square matrix expression X (it may depend on x): n×n."""
+        return Inv(unwrap(X))
+
+    def tr(self, X: MatrixExpr) -> Tr:
+        """tr(X) for a square matrix expression X, a 1×1 (it multiplies like a scalar)."""
+        return Tr(unwrap(X))
+
+    def det(self, X: MatrixExpr) -> Det:
+        """det(X) for a square matrix expression X, a 1×1."""
+        return Det(unwrap(X))
+
+    def logdet(self, X: MatrixExpr) -> LogDet:
+        """log det(X) for a square matrix expression X, a 1×1, defined where det(X) > 0."""
+        return LogDet(unwrap(X))
+
     def F(self, u: MatrixExpr, rows: int | None = None) -> MatrixExpr:
         """The standard residual branch F(u) = W_2 σ(W_1 u), mapping R^{len(u)} to R^rows."""
         u = unwrap(u)
@@ -350,7 +374,9 @@ class TermVocabulary:
     activation, `act(name, u)` a catalogue activation (`sigmoid` for gates) or a Cookbook
     function (exp, log, sin, cos, tan, sqrt); `F(u)` the
     standard branch W_2 σ(W_1 u); `bn(u, k)`, `layernorm(u, k)`, `diag(v)`, `ones()`,
-    `concat(a, b)`. A number c next to a vector means c𝟙 (so `1 - g` is 𝟙 − g).
+    `concat(a, b)`; the matrix functions `inv(X)`, `tr(X)`, `det(X)`, `logdet(X)` of a
+    square X that may depend on x, and `eye()` (I). A number c next to a vector means c𝟙
+    (so `1 - g` is 𝟙 − g); `u / s` divides by a scalar or by a 1×1 expression such as xᵀx.
     """
 
     def __init__(self, vocab: Vocabulary) -> None:
@@ -406,6 +432,21 @@ class TermVocabulary:
 
     def concat(self, *parts: Term) -> Term:
         return Term(self.vocab.concat(*parts))
+
+    def eye(self, n: int | None = None) -> Term:
+        return Term(self.vocab.eye(n))
+
+    def inv(self, X: Term) -> Term:
+        return Term(self.vocab.inv(X))
+
+    def tr(self, X: Term) -> Term:
+        return Term(self.vocab.tr(X))
+
+    def det(self, X: Term) -> Term:
+        return Term(self.vocab.det(X))
+
+    def logdet(self, X: Term) -> Term:
+        return Term(self.vocab.logdet(X))
 
 
 BLOCKS: dict[str, Block] = {}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 from sympy import Basic, Lambda, MatrixExpr, MatrixSymbol
-from sympy.matrices.expressions import HadamardProduct, Identity, MatAdd, MatMul, Transpose, ZeroMatrix
+from sympy.matrices.expressions import HadamardProduct, Identity, MatAdd, MatMul, OneMatrix, Transpose, ZeroMatrix
 
 from symres.errors import SymresError
 from symres.expr import (
@@ -26,10 +26,14 @@ from symres.expr import (
     Defined,
     DefinedJacobian,
     Deriv,
+    Det,
     Diag,
     Elementwise,
+    Inv,
     Kron,
+    LogDet,
     Scalar,
+    Tr,
     Vec,
     VStack,
     _Applied,
@@ -197,6 +201,8 @@ def transpose_of(e: Basic) -> Basic:
         return e
     if isinstance(e, ZeroMatrix):
         return ZeroMatrix(e.shape[1], e.shape[0])
+    if isinstance(e, Inv):
+        return Inv(transpose_of(e.arg))
     if isinstance(e, MatMul):
         return matmul(*(transpose_of(f) for f in reversed(e.args)))
     if isinstance(e, MatAdd):
@@ -241,14 +247,24 @@ def _distribute(D: Deriv) -> MatrixExpr:
     raise SymresError("distribute: no sum to distribute")  # pragma: no cover - the rule matched
 
 
+def _outer_scalars(c: Basic) -> set[Scalar]:
+    """The factors Scalar(s) of c not inside another one (s⁻¹ in Scalar(s⁻¹ aᵀb) is reached
+    through ∂(s⁻¹ aᵀb)/∂x)."""
+    if isinstance(c, Scalar):
+        return {c}
+    return set().union(*(_outer_scalars(a) for a in c.args)) if c.args else set()
+
+
 def scalar_derivative(c: Basic, x: Basic) -> list[tuple[Basic, Basic]]:
     """∂c/∂x for a scalar expression c as pairs (coefficient, ∂s/∂x): c depends on x
     through its 1×1 factors `Scalar(s)` (and directly when x is a scalar symbol, with
     ∂s/∂x = 1 for s = x)."""
     out: list[tuple[Basic, Basic]] = []
-    for S in sorted((a for a in c.atoms(Scalar) if depends_on(a, x)), key=str):
-        t = sp.Dummy("s")
-        coeff = sp.diff(c.xreplace({S: t}), t).xreplace({t: S})
+    outer = _outer_scalars(c)
+    hide = {S: sp.Dummy("s") for S in outer}  # all at once: xreplace then never enters a Scalar
+    back = {t: S for S, t in hide.items()}
+    for S in sorted((a for a in outer if depends_on(a, x)), key=str):
+        coeff = sp.diff(c.xreplace(hide), hide[S]).xreplace(back)
         if coeff != 0:
             out.append((coeff, S.expr))
     if isinstance(x, sp.Symbol):
@@ -259,40 +275,128 @@ def scalar_derivative(c: Basic, x: Basic) -> list[tuple[Basic, Basic]]:
     return out
 
 
+def _split_scalars(u: Basic) -> tuple[Basic, list[Basic]]:
+    """u = c F_1⋯F_k as (c, [F_1..F_k]): c the product of the scalar factors."""
+    args = u.args if isinstance(u, MatMul) else (u,)
+    coeffs = [f for f in args if not getattr(f, "is_Matrix", False)]
+    return sp.Mul(*coeffs), [f for f in args if getattr(f, "is_Matrix", False)]
+
+
 def _product_rule_general(D: Deriv) -> MatrixExpr:
     """d(c F_1⋯F_k) = dc F_1⋯F_k + c Σ_i F_1⋯(dF_i)⋯F_k, the Jacobian read off each term:
     L (dF) R is L ∂F/∂x·r for a column F (r = R, 1×1), L Rᵀ ∂a/∂x for a row F = aᵀ,
-    L diag(R) ∂a/∂x for F = diag(a), and (Rᵀ ⊗ L) for F = W, L (I ⊗ Rᵀ) for F = Wᵀ when x
-    is the matrix W."""
+    L diag(R) ∂a/∂x for F = diag(a), −L X⁻¹ (dX) X⁻¹ R for F = X⁻¹ (dX read off the same
+    way), and (Rᵀ ⊗ L) for F = W, L (I ⊗ Rᵀ) for F = Wᵀ when x is the matrix W."""
     x, u = D.wrt, D.expr
-    coeffs = [f for f in u.args if not getattr(f, "is_Matrix", False)]
-    mats = [f for f in u.args if getattr(f, "is_Matrix", False)]
-    c = sp.Mul(*coeffs)
+    c, mats = _split_scalars(u)
     terms: list[Basic] = []
     for coeff, s in scalar_derivative(c, x):
         terms.append(matmul(coeff, *mats) if s is None else matmul(coeff, *mats, Deriv(s, x)))
     for i, f in enumerate(mats):
-        if not depends_on(f, x):
-            continue
-        left, right = mats[:i], mats[i + 1 :]
-        if f == x and f.shape[1] != 1:  # d(L W R) = L dW R: vec gives (Rᵀ ⊗ L) dvec(W)
-            r = matmul(*right) if right else Identity(f.shape[1])
-            lft = matmul(*left) if left else Identity(f.shape[0])
-            terms.append(matmul(c, Kron(transpose_of(r), lft)))
-        elif isinstance(f, Transpose) and f.arg == x and right:  # L dWᵀ r = L (I_q ⊗ rᵀ) dvec(W)
-            terms.append(matmul(c, *left, Kron(Identity(x.shape[1]), transpose_of(matmul(*right)))))
-        elif isinstance(f, Diag) and right:
-            terms.append(matmul(c, *left, Diag(matmul(*right)), Deriv(f.vec, x)))
-        elif isinstance(f, Diag):
-            terms.append(matmul(c, *left, Deriv(f.vec, x)))
-        elif f.shape[1] == 1:
-            scale = [Scalar(matmul(*right))] if right else []
-            terms.append(matmul(c, *scale, *left, Deriv(f, x)))
-        elif isinstance(f, Transpose) and f.arg.shape[1] == 1:
-            terms.append(matmul(c, *left, transpose_of(matmul(*right)), Deriv(f.arg, x)))
-        else:
-            raise SymresError(_refusal(f, u))
+        terms += _differential_terms(c, mats[:i], f, mats[i + 1 :], x, u)
     return add(*terms) if terms else ZeroMatrix(*D.shape)
+
+
+def _differential_terms(c: Basic, left: list[Basic], f: Basic, right: list[Basic], x: Basic, u: Basic) -> list[Basic]:
+    """The terms of c L (dF) R as Jacobian terms (numerator layout), where the product
+    c L F R is a column (so R is a column, or 1×1 when F is a column). A factor of F
+    that is a sum, a product or an inverse is opened up recursively."""
+    if not depends_on(f, x):
+        return []
+    if f == x and f.shape[1] != 1:  # d(L W R) = L dW R: vec gives (Rᵀ ⊗ L) dvec(W)
+        r = matmul(*right) if right else Identity(f.shape[1])
+        lft = matmul(*left) if left else Identity(f.shape[0])
+        return [matmul(c, Kron(transpose_of(r), lft))]
+    if isinstance(f, Transpose) and f.arg == x and x.shape[1] != 1 and right:  # L dWᵀ r = L (I_q ⊗ rᵀ) dvec(W)
+        return [matmul(c, *left, Kron(Identity(x.shape[1]), transpose_of(matmul(*right))))]
+    if isinstance(f, Diag):
+        return [matmul(c, *left, *([Diag(matmul(*right))] if right else []), Deriv(f.vec, x))]
+    if f.shape[1] == 1:
+        scale = [Scalar(matmul(*right))] if right else []
+        return [matmul(c, *scale, *left, Deriv(f, x))]
+    if isinstance(f, Transpose) and f.arg.shape[1] == 1:
+        return [matmul(c, *left, transpose_of(matmul(*right)), Deriv(f.arg, x))]
+    if isinstance(f, Inv):  # L d(X⁻¹) R = −L X⁻¹ dX X⁻¹ R
+        return _differential_terms(-c, [*left, f], f.arg, [f, *right], x, u)
+    if isinstance(f, MatAdd):
+        return [t for g in f.args for t in _differential_terms(c, left, g, right, x, u)]
+    if isinstance(f, MatMul):
+        cf, fm = _split_scalars(f)
+        out = [matmul(c, coeff, *left, *fm, *right, *_dscalar(s, x)) for coeff, s in scalar_derivative(cf, x)]
+        for j, g in enumerate(fm):
+            out += _differential_terms(c * cf, [*left, *fm[:j]], g, [*fm[j + 1 :], *right], x, u)
+        return out
+    if isinstance(f, Transpose) and transpose_of(f.arg) != f:
+        return _differential_terms(c, left, transpose_of(f.arg), right, x, u)
+    if isinstance(f, Abbrev):
+        return _differential_terms(c, left, f.definition, right, x, u)
+    raise SymresError(_refusal(f, u))
+
+
+def _dscalar(s: Basic | None, x: Basic) -> list[Basic]:
+    """[∂s/∂x] for a 1×1 s; [] when x is a scalar met directly (∂x/∂x = 1)."""
+    return [] if s is None else [Deriv(s, x)]
+
+
+def _trace_terms(c: Basic, P: list[Basic], f: Basic, x: Basic, u: Basic) -> list[Basic]:
+    """The terms of tr(c P dF) as rows (1×d, numerator layout), P a product of factors
+    (empty: I) with P F square: tr(P da) = P da for a column a, tr(P daᵀ) = Pᵀ da,
+    tr(P diag(da)) = 𝟙ᵀ(I ⊙ P) da, tr(P dX⁻¹) = −tr(X⁻¹ P X⁻¹ dX), tr(P dW) =
+    vec(Pᵀ)ᵀ dvec(W), and tr(P L dG R) = tr(R P L dG) for a factor G of a product."""
+    if not depends_on(f, x):
+        return []
+    if f.shape[1] == 1 and not (f == x and x.shape[1] != 1):
+        return [matmul(c, *P, Deriv(f, x))]
+    if isinstance(f, Transpose) and f.arg.shape[1] == 1:
+        return [matmul(c, transpose_of(matmul(*P)), Deriv(f.arg, x))]
+    if isinstance(f, Diag):
+        n = f.shape[0]
+        weights = [HadamardProduct(Identity(n), matmul(*P))] if P else []
+        return [matmul(c, Transpose(OneMatrix(n, 1)), *weights, Deriv(f.vec, x))]
+    if f == x:  # tr(P dW) = vec(Pᵀ)ᵀ dvec(W)
+        return [matmul(c, Transpose(Vec(transpose_of(matmul(*P)) if P else Identity(x.shape[0]))))]
+    if isinstance(f, Transpose) and f.arg == x:  # tr(P dWᵀ) = tr(Pᵀ dW)
+        return [matmul(c, Transpose(Vec(matmul(*P) if P else Identity(x.shape[0]))))]
+    if isinstance(f, Inv):  # tr(P dX⁻¹) = −tr(X⁻¹ P X⁻¹ dX)
+        return _trace_terms(-c, [f, *P, f], f.arg, x, u)
+    if isinstance(f, MatAdd):
+        return [t for g in f.args for t in _trace_terms(c, P, g, x, u)]
+    if isinstance(f, MatMul):
+        cf, fm = _split_scalars(f)
+        out = [matmul(c, coeff, Tr(matmul(*P, *fm)), *_dscalar(s, x)) for coeff, s in scalar_derivative(cf, x)]
+        for j, g in enumerate(fm):
+            out += _trace_terms(c * cf, [*fm[j + 1 :], *P, *fm[:j]], g, x, u)
+        return out
+    if isinstance(f, Transpose):  # tr(P dYᵀ) = tr(Pᵀ dY)
+        return _trace_terms(c, [transpose_of(matmul(*P))] if P else [], f.arg, x, u)
+    if isinstance(f, Abbrev):
+        return _trace_terms(c, P, f.definition, x, u)
+    raise SymresError(_refusal(f, u))
+
+
+def _trace_rewrite(D: Deriv, P: list[Basic], X: Basic) -> MatrixExpr:
+    terms = _trace_terms(sp.Integer(1), P, X, D.wrt, D.expr)
+    return add(*terms) if terms else ZeroMatrix(*D.shape)
+
+
+def _has_inverse_factor(D: Deriv) -> bool:
+    if isinstance(D.expr, Inv):  # a 1×1 X⁻¹ (d = 1)
+        return True
+    return isinstance(D.expr, MatMul) and any(isinstance(f, Inv) and depends_on(f, D.wrt) for f in D.expr.args)
+
+
+def _inverse_rewrite(D: Deriv) -> MatrixExpr:
+    if isinstance(D.expr, Inv):  # 1×1: ∂(X⁻¹)/∂x = −X⁻¹ X⁻¹ ∂X/∂x
+        return matmul(-1, D.expr, D.expr, Deriv(D.expr.arg, D.wrt))
+    return _product_rule_general(D)
+
+
+def _is_quotient(D: Deriv) -> bool:
+    """D.expr = (…/s) M: a scalar factor with a negative power of an x-dependent base."""
+    if not isinstance(D.expr, MatMul):
+        return False
+    c, _ = _split_scalars(D.expr)
+    return any(p.exp.is_negative and depends_on(p.base, D.wrt) for p in c.atoms(sp.Pow))
 
 
 def _refusal(f: Basic, u: Basic) -> str:
@@ -300,7 +404,7 @@ def _refusal(f: Basic, u: Basic) -> str:
 
     return (
         f"cannot differentiate the factor {text(f)} of {text(u)}: a matrix-valued factor that depends on "
-        "the variable must be diag(v), a row vᵀ, a column, a sum of such, or the variable itself"
+        "the variable must be diag(v), a row vᵀ, a column, an inverse X⁻¹, a sum or product of such, or the variable itself"
     )
 
 
@@ -395,6 +499,14 @@ RULES: tuple[Rule, ...] = (
         lambda D: _inner_rewrite(D),
     ),
     Rule(
+        "quotient",
+        "quotient rule",
+        r"quotient rule for a $1\times 1$ divisor $s$: $d(u/s) = du/s - u\, ds/s^{2}$, "
+        r"with the other factors by the product rule for differentials",
+        _is_quotient,
+        _product_rule_general,
+    ),
+    Rule(
         "scalar-product",
         "scalar product rule",
         r"product rule for a $1\times 1$ factor $s$ times a vector $a$: $\partial (s\, a)/\partial x = "
@@ -417,6 +529,32 @@ RULES: tuple[Rule, ...] = (
         r"with $J_f$ derived from the definition of $f$ (lemma)",
         lambda D: isinstance(D.expr, Defined),
         _defined_chain,
+    ),
+    Rule(
+        "trace",
+        "trace",
+        r"differential of the trace: $d \operatorname{tr}(X) = \operatorname{tr}(dX)$, read off with "
+        r"$\operatorname{tr}(P\, da) = P\, da$, $\operatorname{tr}(P\, da^{T}) = P^{T} da$, "
+        r"$\operatorname{tr}(P \operatorname{diag}(da)) = \mathbf{1}^{T} (I \odot P)\, da$ and the cyclic "
+        r"$\operatorname{tr}(P A\, dB\, C) = \operatorname{tr}(C P A\, dB)$",
+        lambda D: isinstance(D.expr, Tr),
+        lambda D: _trace_rewrite(D, [], D.expr.arg),
+    ),
+    Rule(
+        "det",
+        "determinant",
+        r"differential of the determinant (Jacobi's formula): $d \det(X) = \det(X) "
+        r"\operatorname{tr}(X^{-1} dX)$, the trace read off as in the trace rule",
+        lambda D: isinstance(D.expr, Det),
+        lambda D: matmul(Scalar(D.expr), _trace_rewrite(D, [Inv(D.expr.arg)], D.expr.arg)),
+    ),
+    Rule(
+        "logdet",
+        "log-determinant",
+        r"differential of the log-determinant: $d \log\det(X) = \operatorname{tr}(X^{-1} dX)$ "
+        r"(where $\det X > 0$), the trace read off as in the trace rule",
+        lambda D: isinstance(D.expr, LogDet),
+        lambda D: _trace_rewrite(D, [Inv(D.expr.arg)], D.expr.arg),
     ),
     Rule(
         "stack",
@@ -447,6 +585,14 @@ RULES: tuple[Rule, ...] = (
         r"distributivity: $A (B + C) D = A B D + A C D$",
         _distribute_matches,
         _distribute,
+    ),
+    Rule(
+        "inverse",
+        "inverse",
+        r"differential of the inverse: $d(X^{-1}) = -X^{-1}\, dX\, X^{-1}$, so $L\, d(X^{-1}) R = "
+        r"-L X^{-1} dX\, X^{-1} R$, with $dX$ and the other factors by the product rule for differentials",
+        _has_inverse_factor,
+        _inverse_rewrite,
     ),
     Rule(
         "product-general",
@@ -513,7 +659,8 @@ def _rule_for(D: Deriv) -> Rule:
 
     raise SymresError(
         f"cannot differentiate {text(D.expr)}: supported are sums, products (any factor a column, a row aᵀ, "
-        "diag(a) or a constant), elementwise functions of vectors, Hadamard products, transposes, "
+        "diag(a), an inverse or a constant), elementwise functions of vectors, Hadamard products, transposes, "
+        "tr, det, log det, "
         "defined functions and concatenations"
     )
 
@@ -607,7 +754,7 @@ def gradient_from_row(row: MatrixExpr, wrt: Basic) -> MatrixExpr:
     """∇_wrt s in the shape of wrt, from the row ∂s/∂wrt of a scalar s (numerator layout):
     the transpose for a vector, the 1×1 itself for a scalar, and for a matrix W (p×q)
     each term h (Rᵀ ⊗ L) of ∂s/∂vec(W) read back as Lᵀ hᵀ Rᵀ, since h (Rᵀ ⊗ L) vec(dW)
-    = h L dW R = tr(R h L dW)."""
+    = h L dW R = tr(R h L dW), and a term h vec(M)ᵀ (h 1×1, from a trace) as h M."""
     if not getattr(wrt, "is_Matrix", False):
         return row
     if wrt.shape[1] == 1:
@@ -618,8 +765,15 @@ def gradient_from_row(row: MatrixExpr, wrt: Basic) -> MatrixExpr:
             continue
         c, m = _split_coeff(mono)
         factors = list(m.args) if isinstance(m, MatMul) else [m]
-        if not isinstance(factors[-1], Kron):
-            raise SymresError(f"cannot read the gradient with respect to {wrt} off the term {mono}")
+        last = factors[-1]
+        if isinstance(last, Transpose) and isinstance(last.arg, Vec):  # h vec(M)ᵀ vec(dW) = h tr(Mᵀ dW): h M
+            scale = [Scalar(matmul(*factors[:-1]))] if factors[:-1] else []
+            terms.append(matmul(c, *scale, last.arg.args[0]))
+            continue
+        if not isinstance(last, Kron):
+            from symres.render import text
+
+            raise SymresError(f"cannot read the gradient with respect to {text(wrt)} off the term {text(mono)}")
         a, lft = factors[-1].args
         head = factors[:-1]
         if isinstance(a, Identity) and lft.shape[0] == 1:  # h (I ⊗ rᵀ) vec(dW) = h dWᵀ r = rᵀ dW hᵀ: r h
@@ -643,7 +797,8 @@ def shortcut_term(jac: MatrixExpr, wrt: Basic | None = None) -> tuple[str, Basic
     """How the input reaches the output in a derived Jacobian, read off its structure.
 
     Returns ("identity", None) when I is a term of the sum (an ungated identity path),
-    ("scaled", c) when c·I is (a constant scalar c ≠ 1 multiplies the identity path),
+    ("scaled", c) when c·I is (a constant scalar c ≠ 1 multiplies the identity path; a
+    scalar c that depends on `wrt`, such as det(I + x xᵀ), is a gate: ("gated", c)),
     ("gated", G) when the Jacobian is G·(I + …) or G·(cI + …), or has a term diag(g)
     (= diag(g)·I), so that the identity path is multiplied by G,
     ("concat", None) when the Jacobian is [I; …] (the input is copied into the output),
@@ -656,8 +811,8 @@ def shortcut_term(jac: MatrixExpr, wrt: Basic | None = None) -> tuple[str, Basic
     coeffs = [c for c in map(_identity_coeff, terms) if c is not None]
     if any(c == 1 for c in coeffs):
         return "identity", None
-    if coeffs:
-        return "scaled", coeffs[0]
+    if coeffs:  # c I: a constant scale, or a scalar gate when c depends on the input (det(I + x xᵀ) I)
+        return ("gated" if wrt is not None and depends_on(coeffs[0], wrt) else "scaled"), coeffs[0]
     if isinstance(jac, VStack) and isinstance(jac.args[0], Identity):
         return "concat", None
     if isinstance(jac, MatMul) and isinstance(jac.args[-1], MatAdd):
@@ -665,6 +820,8 @@ def shortcut_term(jac: MatrixExpr, wrt: Basic | None = None) -> tuple[str, Basic
         head = jac.args[:-1]
         if inner and not any(getattr(f, "is_Matrix", False) for f in head):  # c (I + …): a scaled identity path
             c = sp.Mul(*head) * inner[0]
+            if wrt is not None and depends_on(c, wrt):
+                return "gated", c
             return ("identity", None) if c == 1 else ("scaled", c)
         if inner:
             return "gated", matmul(*head, inner[0])

@@ -131,6 +131,11 @@ _HELPERS: dict[str, dict[str, str]] = {
         "_causal": "def _causal(n):\n    return numpy.where(numpy.tril(numpy.ones((n, n))) > 0, 0.0, -1e300)  # −∞ above",
         "_erf": "_erf = numpy.vectorize(math.erf, otypes=[float])",
         "_sigmoid": "def _sigmoid(u):\n    return 0.5 * (1.0 + numpy.tanh(0.5 * u))",
+        "_inv": "def _inv(a):\n    return numpy.linalg.inv(a)",
+        "_tr": "def _tr(a):\n    return numpy.trace(a, axis1=-2, axis2=-1)[..., None, None]",
+        "_det": "def _det(a):\n    return numpy.linalg.det(a)[..., None, None]",
+        "_logdet": "def _logdet(a):\n    sign, logabs = numpy.linalg.slogdet(a)\n"
+        "    return numpy.where(sign > 0, logabs, numpy.nan)[..., None, None]",
     },
     "torch": {
         "_eye": "def _eye(n):\n    return torch.eye(n, dtype=torch.float64)",
@@ -151,6 +156,11 @@ _HELPERS: dict[str, dict[str, str]] = {
             "def _causal(n):\n    ones = torch.ones(n, n, dtype=torch.float64)\n"
             "    return torch.where(torch.tril(ones) > 0, 0.0 * ones, -1e300 * ones)  # −∞ above the diagonal"
         ),
+        "_inv": "def _inv(a):\n    return torch.linalg.inv(a)",
+        "_tr": "def _tr(a):\n    return torch.diagonal(a, dim1=-2, dim2=-1).sum(-1)[..., None, None]",
+        "_det": "def _det(a):\n    return torch.linalg.det(a)[..., None, None]",
+        "_logdet": "def _logdet(a):\n    sign, logabs = torch.linalg.slogdet(a)\n"
+        "    return torch.where(sign > 0, logabs, torch.nan)[..., None, None]",
     },
 }
 

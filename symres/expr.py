@@ -21,6 +21,10 @@ and, for normalisation layers and concatenations:
   applied to a; `DefinedJacobian(f, a, Lambda(u, J))` is J_f(a), its Jacobian at a;
 - `VStack(a, b, …)`: the vertical concatenation [a; b; …].
 
+and the matrix functions of the Matrix Cookbook, of a square matrix expression X that
+may depend on x: `Inv(X)` = X⁻¹ (n×n), and the 1×1 `Tr(X)` = tr(X), `Det(X)` = det(X),
+`LogDet(X)` = log det(X) (defined where det(X) > 0).
+
 Expressions are built with `add` and `matmul`, which keep the order in which terms and
 factors are written: products of matrices do not commute, and a derivation reads best
 in the order it was stated. `Term` wraps an expression so that `+ - * @` do the same
@@ -48,6 +52,11 @@ __all__ = [
     "Diag",
     "Elementwise",
     "Kron",
+    "Inv",
+    "LogDet",
+    "Det",
+    "Tr",
+    "MATRIX_FUNCTIONS",
     "Scalar",
     "Vec",
     "ShapeError",
@@ -579,9 +588,20 @@ class Term:
 
     def __truediv__(self, other: Any) -> Term:
         o = sp.sympify(unwrap(other))
+        if _is_1x1(o):
+            o = Scalar(o)  # u / s for a 1×1 s such as xᵀx: (1/s) u
         if not _is_scalar(o):
-            raise SymresError(f"can divide only by a scalar, not by the {o.shape[0]}×{o.shape[1]} matrix {o}")
+            from symres.render import text
+
+            raise SymresError(f"can divide only by a scalar or a 1×1, not by the {o.shape[0]}×{o.shape[1]} matrix {text(o)}")
         return Term(matmul(1 / o, self.expr) if self.expr.is_Matrix else self.expr / o)
+
+    def __rtruediv__(self, other: Any) -> Term:
+        o = sp.sympify(unwrap(other))
+        s = Scalar(self.expr) if _is_1x1(self.expr) else self.expr
+        if not _is_scalar(s) or not _is_scalar(o):
+            raise SymresError("can divide only by a scalar or a 1×1, written as u / s")
+        return Term(o / s)
 
     def __repr__(self) -> str:
         from symres.render import text
@@ -600,3 +620,67 @@ def _times(a: Basic, b: Basic) -> Basic:
     if _is_1x1(b) and not _is_1x1(a):
         return matmul(Scalar(b), a)
     return hadamard(a, b)
+
+
+# --------------------------------------------------------------------------- matrix functions
+
+
+class _MatrixFunction(MatrixExpr):  # type: ignore[misc]
+    """f(X) for a square matrix expression X (args: X)."""
+
+    #: the name of the function in messages and in the vocabulary (v.inv, v.tr, …)
+    word = ""
+
+    def __new__(cls, arg: Any) -> _MatrixFunction:
+        arg = sp.sympify(unwrap(arg))
+        if not getattr(arg, "is_Matrix", False) or not _same_dims(arg.shape[:1], arg.shape[1:]):
+            from symres.render import text
+
+            shape = "×".join(map(str, arg.shape)) if getattr(arg, "is_Matrix", False) else "scalar"
+            raise ShapeError(f"{cls.word}() takes a square matrix, got the {shape} {text(arg)}", arg)
+        return MatrixExpr.__new__(cls, arg)
+
+    @property
+    def arg(self) -> MatrixExpr:
+        return self.args[0]
+
+    @property
+    def shape(self) -> tuple[sp.Expr, sp.Expr]:
+        return (sp.Integer(1), sp.Integer(1))
+
+    def doit(self, **hints: object) -> _MatrixFunction:
+        return self.func(self.arg.doit(**hints))
+
+
+class Inv(_MatrixFunction):
+    """X⁻¹, the inverse of the square matrix X (n×n); d(X⁻¹) = −X⁻¹ dX X⁻¹."""
+
+    word = "inv"
+
+    @property
+    def shape(self) -> tuple[sp.Expr, sp.Expr]:
+        return self.arg.shape  # type: ignore[no-any-return]
+
+
+class Tr(_MatrixFunction):
+    """tr(X), the trace of the square matrix X, as a 1×1 matrix; d tr(X) = tr(dX)."""
+
+    word = "tr"
+
+
+class Det(_MatrixFunction):
+    """det(X) as a 1×1 matrix; d det(X) = det(X) tr(X⁻¹ dX)."""
+
+    word = "det"
+
+
+class LogDet(_MatrixFunction):
+    """log det(X) as a 1×1 matrix, defined where det(X) > 0; d log det(X) = tr(X⁻¹ dX)."""
+
+    word = "logdet"
+
+
+#: the matrix functions by their vocabulary word
+MATRIX_FUNCTIONS: dict[str, type[_MatrixFunction]] = {c.word: c for c in (Inv, Tr, Det, LogDet)}
+
+_symres_notation(Inv, Tr, Det, LogDet)

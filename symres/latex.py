@@ -17,8 +17,8 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from symres.activations import ACTIVATIONS, FUNCTIONS, GENERIC
-from symres.expr import Abbrev
 from symres.errors import SymresError
+from symres.expr import Abbrev
 from symres.tex import LITERAL_DOLLAR, escape_text
 from symres.tex import TEXLIVE_HINT as TEXLIVE_HINT  # re-exported: compile_pdf lives in symres.tex
 from symres.tex import compile_pdf as compile_pdf
@@ -149,6 +149,20 @@ class SymresLatexPrinter(LatexPrinter):  # type: ignore[misc]
 
     def _print_DefinedJacobian(self, expr: Any) -> str:
         return rf"J_{{{self._function_name(expr.name)}}}\left({self._print(expr.arg)}\right)"
+
+    def _print_Inv(self, expr: Any) -> str:
+        if isinstance(expr.arg, MatrixSymbol):
+            return f"{self._print(expr.arg)}^{{-1}}"
+        return rf"\left({self._print(expr.arg)}\right)^{{-1}}"
+
+    def _print_Tr(self, expr: Any) -> str:
+        return rf"\operatorname{{tr}}\left({self._print(expr.arg)}\right)"
+
+    def _print_Det(self, expr: Any) -> str:
+        return rf"\det\left({self._print(expr.arg)}\right)"
+
+    def _print_LogDet(self, expr: Any) -> str:
+        return rf"\log\det\left({self._print(expr.arg)}\right)"
 
     def _print_VStack(self, expr: Basic) -> str:
         return r"\begin{bmatrix} " + r" \\ ".join(self._print(p) for p in expr.args) + r" \end{bmatrix}"

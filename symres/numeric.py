@@ -25,7 +25,22 @@ from sympy.printing.numpy import NumPyPrinter
 
 from symres.activations import GENERIC, Activation, get_activation, get_function
 from symres.errors import SymresError
-from symres.expr import Abbrev, Defined, DefinedJacobian, Deriv, Elementwise, Kron, Scalar, Vec, VStack, sizes_to_values
+from symres.expr import (
+    Abbrev,
+    Defined,
+    DefinedJacobian,
+    Deriv,
+    Det,
+    Elementwise,
+    Inv,
+    Kron,
+    LogDet,
+    Scalar,
+    Tr,
+    Vec,
+    VStack,
+    sizes_to_values,
+)
 from symres.proof import Check
 from symres.tokens import NUMPY as TOKEN_NUMPY
 
@@ -114,6 +129,7 @@ class _Tracker:
     distance: Array | None = None  # per-instance distance of any argument to a kink
     poles: Array | None = None  # per-instance least pole gap of any argument (tan)
     outside: set[str] = field(default_factory=set)  # functions applied outside their domain (log of t ≤ 0)
+    singular: Array | None = None  # per instance: a singular X⁻¹, det X ≤ 0 under log det, or 1/0
 
 
 def _shape(sym: Basic) -> tuple[int, ...]:
@@ -132,6 +148,18 @@ class BatchPrinter(NumPyPrinter):  # type: ignore[misc]
     def __init__(self, elementwise: dict[Elementwise, int]) -> None:
         super().__init__({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False})
         self._ew = elementwise
+
+    def _print_Inv(self, expr: Inv) -> str:
+        return f"_inv({self._print(expr.arg)})"
+
+    def _print_Tr(self, expr: Tr) -> str:
+        return f"_tr({self._print(expr.arg)})"
+
+    def _print_Det(self, expr: Det) -> str:
+        return f"_det({self._print(expr.arg)})"
+
+    def _print_LogDet(self, expr: LogDet) -> str:
+        return f"_logdet({self._print(expr.arg)})"
 
     def _print_MatMul(self, expr: sp.MatMul) -> str:
         coeff, mats = expr.as_coeff_matrices()
@@ -191,6 +219,37 @@ class BatchPrinter(NumPyPrinter):  # type: ignore[misc]
 
     def _print_Kron(self, expr: Kron) -> str:
         return f"_kron({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+
+class _WatchingPrinter(BatchPrinter):
+    """The batch printer of `Compiled`: X⁻¹, log det X and 1/s also pass the slot of their
+    node, so that an evaluation can say which matrix is singular or which divisor is 0."""
+
+    def __init__(self, elementwise: dict[Elementwise, int]) -> None:
+        super().__init__(elementwise)
+        self.watched: list[Basic] = []
+
+    def _watch(self, expr: Basic) -> int:
+        if expr not in self.watched:
+            self.watched.append(expr)
+        return self.watched.index(expr)
+
+    def _print_Inv(self, expr: Inv) -> str:
+        return f"_inv({self._print(expr.arg)}, {self._watch(expr)})"
+
+    def _print_LogDet(self, expr: LogDet) -> str:
+        return f"_logdet({self._print(expr.arg)}, {self._watch(expr)})"
+
+    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        if expr.exp.is_negative and not expr.base.is_Number:  # 1/s: s = 0 is reported, not a silent inf
+            base = f"_nonzero({self._print(expr.base)}, {self._watch(expr.base)})"
+            return f"({base} ** ({self._print(expr.exp)}))"
+        return str(super()._print_Pow(expr, rational))
+
+
+#: a matrix whose reciprocal condition number is below this is singular for the checks
+#: (a central difference through X⁻¹ loses about cond(X)³ · 1e-10: cond ≤ 20 keeps it below 1e-6)
+SINGULAR_RCOND = 0.05
 
 
 def _term_latex(node: Elementwise) -> str:
@@ -269,7 +328,8 @@ class Compiled:
         if missing:
             raise SymresError(f"no value for {', '.join(sorted(map(str, missing)))}")
         nodes: dict[Elementwise, int] = {}
-        printer = BatchPrinter(nodes)
+        printer = _WatchingPrinter(nodes)
+        self._watched = printer.watched
         self._tracker = _Tracker()
         self._ew: list[Callable[[Array], Array]] = []
         namespace = {
@@ -284,6 +344,11 @@ class Compiled:
             "_vec": _vec,
             "_ew": self._ew,
             **TOKEN_NUMPY,  # commutation matrices, row-wise maps, ⊕ blocks, the causal mask
+            "_tr": lambda a: np.trace(a, axis1=-2, axis2=-1)[..., None, None],
+            "_det": lambda a: np.linalg.det(a)[..., None, None],
+            "_inv": self._inv,
+            "_logdet": self._logdet,
+            "_nonzero": self._nonzero,
         }
         # names that are not Python identifiers (`lambda`, `W_{1}`) get safe stand-ins
         renamed = {s: _stand_in(s, i) for i, s in enumerate(self.symbols) if not _identifier(str(s))}
@@ -294,6 +359,50 @@ class Compiled:
         self._fn = sp.lambdify(args, body, modules=[namespace, "numpy"], printer=printer, docstring_limit=0)
         for node in sorted(nodes, key=nodes.__getitem__):
             self._ew.append(self._elementwise(node))
+
+    def _flag(self, bad: Array, slot: int, what: str) -> None:
+        """Record the instances where the watched node `slot` is undefined; at a given point
+        (exact mode) a SymresError naming the node, in symres notation."""
+        bad = np.asarray(bad, dtype=bool)
+        if self._tracker.exact and np.any(bad):
+            from symres.render import text
+
+            node = self._watched[slot]
+            raise SymresError(what.format(node=text(node.xreplace(self._inverse) if self._inverse else node)))
+        old = self._tracker.singular
+        self._tracker.singular = bad if old is None else (old | bad)
+
+    def _square(self, a: Array) -> tuple[Array, Array]:
+        """a with non-finite matrices replaced by I (so LAPACK never sees a NaN), and where."""
+        a = np.asarray(a, dtype=float)
+        finite = np.all(np.isfinite(a), axis=(-2, -1))
+        return np.where(finite[..., None, None], a, np.eye(a.shape[-1])), finite
+
+    def _inv(self, a: Array, slot: int) -> Array:
+        a, finite = self._square(a)
+        sv = np.linalg.svd(a, compute_uv=False)
+        rcond = sv[..., -1] / np.where(sv[..., 0] > 0, sv[..., 0], 1.0)
+        singular = finite & ~(rcond > 1e-14)
+        # random checks also set aside the ill-conditioned draws; the value is X⁻¹ all the same
+        bad = singular if self._tracker.exact else finite & ~(rcond > SINGULAR_RCOND)
+        self._flag(bad, slot, "{node} is singular at this point (reciprocal condition number < 1e-14): no inverse")
+        out = np.linalg.inv(np.where(singular[..., None, None], np.eye(a.shape[-1]), a))
+        return np.where((singular | ~finite)[..., None, None], np.nan, out)
+
+    def _logdet(self, a: Array, slot: int) -> Array:
+        a, finite = self._square(a)
+        sign, logabs = np.linalg.slogdet(a)
+        bad = finite & (sign <= 0)
+        det = float(np.ravel(sign * np.exp(logabs))[0]) if np.any(bad) else 0.0
+        self._flag(bad, slot, f"{{node}} needs det > 0, but the determinant is {det:.6g} at this point")
+        return np.where(bad | ~finite, np.nan, logabs)[..., None, None]
+
+    def _nonzero(self, s: Array, slot: int) -> Array:
+        s = np.asarray(s, dtype=float)
+        size = np.abs(s).reshape(*s.shape[:-2], -1).max(axis=-1) if s.ndim >= 2 else np.abs(s)
+        bad = size == 0 if self._tracker.exact else size < 1e-8
+        self._flag(bad, slot, "division by {node} = 0 at this point")
+        return s
 
     def _resolve(self, node: Elementwise) -> Activation:
         return self.activation if node.fn == GENERIC else get_function(node.fn)
@@ -333,6 +442,7 @@ class Compiled:
     def __call__(self, values: Mapping[str, Array], *, exact_kinks: bool = False) -> Array:
         self._tracker.exact, self._tracker.kinks, self._tracker.distance = exact_kinks, [], None
         self._tracker.poles = None  # (outside accumulates over calls: any evaluation outside counts)
+        self._tracker.singular = None
         args = [np.asarray(values[str(s)], dtype=float) for s in self.symbols]
         n = max((a.shape[0] for a in args), default=1)
         out = np.asarray(self._fn(*args), dtype=float)
@@ -356,6 +466,12 @@ class Compiled:
     def outside(self) -> set[str]:
         """The functions (log, sqrt, …) some evaluation applied outside their domain."""
         return self._tracker.outside
+
+    @property
+    def singular(self) -> Array | None:
+        """Per instance (or one flag for a constant), whether the last call met a singular
+        X⁻¹, a determinant ≤ 0 under log det, or a divisor 1/s with s ≈ 0."""
+        return self._tracker.singular
 
     @property
     def pole_gap(self) -> Array | None:
@@ -419,7 +535,14 @@ def check_equal(
     domains = domains or {}
     kept, redrawn = 0, 0
     batches: list[tuple[dict[str, Array], Array, Array]] = []
+    rounds = 0
     while kept < trials:
+        rounds += 1
+        if rounds > 100:
+            raise SymresError(
+                f"only {kept} of {trials} random instances avoid the kinks, poles and singular matrices "
+                "(X⁻¹, log det X with det X ≤ 0, 1/s with s = 0); give the symbols a domain where the expression is defined"
+            )
         cand = draw(symbols, domains, trials - kept + 8, rng)
         a, b = left(cand), right(cand)
         dist = [d for d in (left.kink_distance, right.kink_distance) if d is not None]
@@ -427,6 +550,9 @@ def check_equal(
         for gap in (left.pole_gap, right.pole_gap):
             if gap is not None:
                 good &= gap > POLE_MARGIN
+        for singular in (left.singular, right.singular):
+            if singular is not None:
+                good &= ~singular
         redrawn += int(np.sum(~good))
         ok = good & (np.cumsum(good) <= trials - kept)
         batches.append(({k: v[ok] for k, v in cand.items()}, a[ok], b[ok]))
@@ -441,7 +567,7 @@ def check_equal(
     max_error = float(err[worst])
     how = "central finite differences" if (lhs.has(Deriv) or rhs.has(Deriv)) else "both sides evaluated"
     if redrawn:
-        how += f"; {redrawn} draws within {KINK_MARGIN:g} of a kink or near a pole replaced"
+        how += f"; {redrawn} draws within {KINK_MARGIN:g} of a kink, near a pole or at a singular matrix replaced"
     passed = bool(max_error <= tolerance)
     outside = sorted(left.outside | right.outside)
     if not passed and outside:

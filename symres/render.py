@@ -97,6 +97,20 @@ class SymresTextPrinter(StrPrinter):  # type: ignore[misc]
     def _print_DefinedJacobian(self, expr: Any) -> str:
         return f"J_{_name(expr.name)}({self._print(expr.arg)})"
 
+    def _print_Inv(self, expr: Any) -> str:
+        if isinstance(expr.arg, MatrixSymbol):
+            return f"{self._print(expr.arg)}⁻¹"
+        return f"({self._print(expr.arg)})⁻¹"
+
+    def _print_Tr(self, expr: Any) -> str:
+        return f"tr({self._print(expr.arg)})"
+
+    def _print_Det(self, expr: Any) -> str:
+        return f"det({self._print(expr.arg)})"
+
+    def _print_LogDet(self, expr: Any) -> str:
+        return f"log det({self._print(expr.arg)})"
+
     def _print_VStack(self, expr: Basic) -> str:
         return "[" + "; ".join(self._print(p) for p in expr.args) + "]"
 

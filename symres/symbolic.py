@@ -16,7 +16,23 @@ from sympy import Basic
 from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions import HadamardProduct, Identity, MatAdd, MatMul, OneMatrix, Transpose, ZeroMatrix
 
-from symres.expr import Abbrev, Defined, DefinedJacobian, Deriv, Diag, Elementwise, Kron, Scalar, Size, Vec, VStack
+from symres.expr import (
+    Abbrev,
+    Defined,
+    DefinedJacobian,
+    Deriv,
+    Det,
+    Diag,
+    Elementwise,
+    Inv,
+    Kron,
+    LogDet,
+    Scalar,
+    Size,
+    Tr,
+    Vec,
+    VStack,
+)
 from symres.proof import Check
 
 __all__ = ["explicit", "exact_value", "symbolic_equal", "Unsupported"]
@@ -108,6 +124,15 @@ def explicit(expr: Basic, env: dict[Basic, Any] | None = None, activation: str |
                     env.pop(u)
                 else:
                     env[u] = saved
+        if isinstance(e, Inv):
+            m = ev(e.arg)
+            return m.adjugate() / m.det()
+        if isinstance(e, Tr):
+            return sp.Matrix([[ev(e.arg).trace()]])
+        if isinstance(e, Det):
+            return sp.Matrix([[ev(e.arg).det()]])
+        if isinstance(e, LogDet):
+            return sp.Matrix([[sp.log(ev(e.arg).det())]])
         if isinstance(e, VStack):
             return sp.Matrix.vstack(*(ev(a) for a in e.args))
         if isinstance(e, Identity):
@@ -123,13 +148,21 @@ def explicit(expr: Basic, env: dict[Basic, Any] | None = None, activation: str |
     return ev(expr)
 
 
+#: the most operations the explicit entries of an identity with X⁻¹, det or log det may
+#: hold for a symbolic check (a Jacobian through (A + x xᵀ)⁻¹ at size 2 has ~1,200, its Hessian up to ~15,000)
+RATIONAL_BUDGET = 3_000
+
+
 def _is_zero(cell: sp.Expr) -> bool:
     """True when SymPy shows cell = 0. First with every applied function (σ(u), σ'(u))
     read as an opaque symbol, which is sound (an identity in independent symbols stays one
     under substitution) and keeps expand polynomial; then expand and simplify as they are."""
     cell = cell.doit()
     opaque = {a: sp.Dummy() for a in cell.atoms(AppliedUndef, sp.Subs, sp.Derivative)}
-    return sp.expand(cell.xreplace(opaque)) == 0 or sp.expand(cell) == 0 or sp.simplify(cell) == 0
+    flat = cell.xreplace(opaque)
+    if sp.expand(flat) == 0 or (flat.has(sp.Pow) and sp.cancel(sp.together(flat)) == 0):  # X⁻¹, 1/s: rational
+        return True
+    return sp.expand(cell) == 0 or sp.simplify(cell) == 0
 
 
 def symbolic_equal(lhs: Basic, rhs: Basic) -> Check | None:
@@ -142,6 +175,8 @@ def symbolic_equal(lhs: Basic, rhs: Basic) -> Check | None:
     except Unsupported:
         return None
     cells = diff if isinstance(diff, sp.MatrixBase) else sp.Matrix([[diff]])
+    if (lhs.has(Inv, Det, LogDet) or rhs.has(Inv, Det, LogDet)) and sum(sp.count_ops(c) for c in cells) > RATIONAL_BUDGET:
+        return None  # X⁻¹ spelled out as adj(X)/det(X) grows fast: the numeric check decides
     if all(_is_zero(c) for c in cells):
         shape = "×".join(str(n) for n in getattr(lhs, "shape", (1, 1)))
         return Check("symbolic", True, f"equal entry by entry at size {shape}, symbolic entries, any differentiable σ")

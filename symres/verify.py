@@ -131,9 +131,7 @@ def evidence_verdict(evidence: Any) -> tuple[str, str]:
     if isinstance(evidence, Experiment):
         return evidence.verdict, evidence.summary()
     if not isinstance(evidence, Proof):
-        raise SymresError(
-            f"a derivation returned {type(evidence).__name__}; expected a Proof, a claims Verdict or an Experiment"
-        )
+        raise SymresError(f"a derivation returned {type(evidence).__name__}; expected a Proof, a claims Verdict or an Experiment")
     verdict = evidence.verdict
     if evidence.is_statement and evidence.steps[0].check is not None:
         check = evidence.steps[0].check

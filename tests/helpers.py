@@ -14,7 +14,7 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import HadamardProduct, Identity, MatAdd, MatMul, OneMatrix, Transpose, ZeroMatrix
 
-from symres.expr import Abbrev, Defined, Diag, Elementwise, Scalar, Size, VStack, sizes_to_values
+from symres.expr import Abbrev, Defined, Det, Diag, Elementwise, Inv, LogDet, Scalar, Size, Tr, VStack, sizes_to_values
 
 
 def fd_jacobian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h: float = 1e-6) -> np.ndarray:
@@ -91,6 +91,23 @@ def torch_forward(expr: sp.Basic, values: dict[str, np.ndarray], activation: str
             inner = dict(env)
             inner[str(e.variable)] = ev(e.arg, env).reshape(-1, 1)
             return ev(e.body, inner)
+        if isinstance(e, Inv):
+            return torch.linalg.inv(ev(e.arg, env))
+        if isinstance(e, Tr):
+            return torch.trace(ev(e.arg, env)).reshape(1, 1)
+        if isinstance(e, Det):
+            return torch.linalg.det(ev(e.arg, env)).reshape(1, 1)
+        if isinstance(e, LogDet):
+            sign, logabs = torch.linalg.slogdet(ev(e.arg, env))
+            assert float(sign.detach()) > 0, "log det of a matrix with det ≤ 0"
+            return logabs.reshape(1, 1)
+        if isinstance(e, sp.Pow) and e.free_symbols:  # 1/s for a 1×1 s: (xᵀx)^-1
+            return ev(e.base, env) ** float(e.exp)
+        if isinstance(e, sp.Mul) and e.free_symbols:
+            out = ev(e.args[0], env)
+            for t in e.args[1:]:
+                out = out * ev(t, env)
+            return out
         if isinstance(e, Identity):
             return torch.eye(int(e.shape[0]), dtype=torch.float64)
         if isinstance(e, ZeroMatrix):

@@ -3,7 +3,8 @@ against torch autograd (an oracle that shares no code with the calculus).
 
 A seeded generator draws 1,000 forward maps of depth ≤ 4 (products with x-dependent
 factors anywhere, transposes, inner products, scalar × sums, diag, BN, LayerNorm, every
-activation, fixed sizes, d = 1, 2, 3), in batches of 100 so that pytest-xdist shares
+activation, the matrix functions X⁻¹, tr, det and log det of well-conditioned arguments,
+division by a positive 1 + uᵀu, fixed sizes, d = 1, 2, 3), in batches of 100 so that pytest-xdist shares
 them out. For each: the Jacobian ∂y/∂x; for every third, the Jacobian with respect to a
 weight matrix (∂y/∂vec(W)); for every fifth small one without LayerNorm, the Hessian ∇²_x (gᵀy)
 (the Hessian through a defined function, J_LN's own derivative, is not derived). No expression of the
@@ -48,7 +49,7 @@ class _Gen:
         if depth <= 0 or self.budget <= 0:
             return v.x if r.random() < 0.75 else v.vector(f"b_{r.integers(2)}")
         self.budget -= 1
-        k = int(r.integers(16))
+        k = int(r.integers(16)) if r.random() < 0.85 else int(r.integers(16, 21))  # 15%: the matrix functions, u/s
 
         def sub() -> object:  # one operand at depth - 1, others shallower: expressions stay small
             return self.vec(depth - 1 if r.random() < 0.6 else int(r.integers(depth)))
@@ -85,7 +86,21 @@ class _Gen:
             return v.layernorm(sub(), self._fresh())
         if k == 14:
             return v.scalar("alpha") * (sub() + v.F(sub()))
-        return v.diag(v.sigma(sub())) @ (self.matrix() @ sub())
+        if k == 15:
+            return v.diag(v.sigma(sub())) @ (self.matrix() @ sub())
+        if k == 16:  # X⁻¹ of a well-conditioned X = I + ⅒ u uᵀ (eigenvalues ≥ 1), anywhere in a product
+            u = sub()
+            return self.matrix() @ v.inv(v.eye() + 0.1 * (u @ u.T)) @ sub()
+        if k == 17:
+            return v.tr(v.diag(sub()) @ self.matrix()) * sub()
+        if k == 18:  # log det and det of I + ⅒ diag(u ⊙ u) + ⅒ u uᵀ (det ≥ 1)
+            u = sub()
+            X = v.eye() + 0.1 * v.diag(u * u) + 0.1 * (u @ u.T)
+            return (v.logdet(X) if r.random() < 0.5 else v.det(X)) * sub()
+        if k == 19:  # division by a positive scalar 1 + uᵀu
+            u = sub()
+            return sub() / (1 + u.T @ u)
+        return (sub().T @ v.inv(v.eye() + 0.1 * v.diag(v.sigmoid(sub()))).T @ self.matrix()).T  # (·)ᵀ of X⁻¹
 
     def scalar(self, depth: int):
         a, b = self.vec(max(depth - 1, 0)), self.vec(max(depth - 1, 0))

@@ -23,9 +23,9 @@ from symres.paths._common import MAX_EXPLICIT_DEPTH as MAX_EXPLICIT_DEPTH
 from symres.paths._common import Float64Array as Float64Array
 from symres.paths._common import ProgressFn as ProgressFn
 from symres.paths._common import non_negative_int as non_negative_int
+from symres.paths.backend import array_backend as array_backend
 from symres.paths.closed_form import count_proof as count_proof
 from symres.paths.closed_form import induction_proof as induction_proof
-from symres.paths.backend import array_backend as array_backend
 from symres.paths.cost import BATCH_BUDGET as BATCH_BUDGET
 from symres.paths.cost import DEFAULT_BUDGET as DEFAULT_BUDGET
 from symres.paths.cost import EXACT_DIGITS as EXACT_DIGITS
