@@ -142,9 +142,7 @@ def _plan(inst: Any, mode: str, name: str) -> _Plan:
         G = opened
     hess = differentiate(G, x)
     start = Deriv(G, x)
-    lines.append(
-        _Line(start, r"$\nabla^2_x s = \partial (\nabla_x s)/\partial x$", "definition", start, start, r"\nabla^2_x s")
-    )
+    lines.append(_Line(start, r"$\nabla^2_x s = \partial (\nabla_x s)/\partial x$", "definition", start, start, r"\nabla^2_x s"))
     lines += _rule_lines(hess)
     return _Plan(tuple(lines), hess.result, start, r"\nabla^2_x s", x, inst, symmetric=hess.result)
 

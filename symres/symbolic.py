@@ -181,7 +181,7 @@ def _diff(e: Basic, x: Basic) -> Basic:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _generic(name: str, order: int) -> type[sp.Function]:
     """The order-th derivative of a generic differentiable function `name`, as an undefined
     SymPy function whose derivative is the next one (σ, σ', σ'', …): SymPy's
