@@ -1,9 +1,9 @@
 """Symbolic checks: a matrix-expression identity shown entry by entry at a small size.
 
 `explicit(expr)` replaces every matrix symbol by a matrix of real symbols, every
-elementwise function by an undefined SymPy function σ applied to each entry (its
-derivative as Subs(dσ(t)/dt, t, u_i)), and every unevaluated Jacobian ∂u/∂x by SymPy's
-entrywise Jacobian. `symbolic_equal` then asks SymPy whether the difference simplifies to
+elementwise function by an undefined SymPy function σ applied to each entry (its k-th
+derivative the function `generic_function("sigma", k)`, whose derivative is the next one),
+and every unevaluated Jacobian ∂u/∂x by the entrywise Jacobian. `symbolic_equal` then asks SymPy whether the difference simplifies to
 the zero matrix. Shown that way, an identity holds for every differentiable σ at that size.
 """
 
@@ -21,7 +21,7 @@ from sympy.matrices.expressions import HadamardProduct, Identity, MatAdd, MatMul
 from symres.expr import Abbrev, Defined, DefinedJacobian, Deriv, Diag, Elementwise, Kron, Scalar, Size, Vec, VStack
 from symres.proof import Check
 
-__all__ = ["explicit", "exact_value", "symbolic_equal", "Unsupported"]
+__all__ = ["explicit", "exact_value", "symbolic_equal", "generic_function", "Unsupported"]
 
 
 class Unsupported(Exception):
@@ -48,6 +48,7 @@ def explicit(expr: Basic, env: dict[Basic, Any] | None = None, activation: str |
     # the values depend on the subtree alone, and are shared between calls (the lines of a
     # proof repeat most of their subtrees)
     generic = not env and activation is None
+    given = env is not None  # the caller reads the entries of the symbols off env afterwards
     env = {} if env is None else env
     from symres.activations import ACTIVATIONS, GENERIC
 
@@ -105,7 +106,7 @@ def explicit(expr: Basic, env: dict[Basic, Any] | None = None, activation: str |
             act = bound(e.fn)
             if act is not None and e.order <= 2:
                 return ev(e.arg).applyfunc(act.sympy_derivative(e.order))
-            return ev(e.arg).applyfunc(_generic(e.fn, int(e.order)))
+            return ev(e.arg).applyfunc(generic_function(e.fn, int(e.order)))
         if isinstance(e, Deriv):
             wrt = ev(e.wrt)
             if isinstance(wrt, sp.MatrixBase):
@@ -147,7 +148,11 @@ def explicit(expr: Basic, env: dict[Basic, Any] | None = None, activation: str |
             return e.func(*(ev(a) for a in e.args)) if e.args else e
         raise Unsupported(type(e).__name__)
 
-    return ev(expr)
+    out = ev(expr)
+    if generic and given:  # subtrees found in the shared memo did not fill env
+        for sym in expr.atoms(sp.MatrixSymbol):
+            env.setdefault(sym, _entries(sym))
+    return out
 
 
 _DIFF: dict[tuple[Basic, Basic], Basic] = {}
@@ -182,13 +187,13 @@ def _diff(e: Basic, x: Basic) -> Basic:
 
 
 @functools.cache
-def _generic(name: str, order: int) -> type[sp.Function]:
+def generic_function(name: str, order: int = 0) -> type[sp.Function]:
     """The order-th derivative of a generic differentiable function `name`, as an undefined
     SymPy function whose derivative is the next one (σ, σ', σ'', …): SymPy's
     Subs(Derivative(σ(t), t), t, u) is equivalent but slow to build, compare and expand."""
 
     def fdiff(self: sp.Function, argindex: int = 1) -> sp.Expr:
-        return _generic(name, order + 1)(self.args[0])
+        return generic_function(name, order + 1)(self.args[0])
 
     return type(f"{name}{chr(39) * order}" if order <= 3 else f"{name}^({order})", (sp.Function,), {"fdiff": fdiff, "nargs": 1})
 
