@@ -3,8 +3,9 @@
 `explicit(expr)` replaces every matrix symbol by a matrix of real symbols, every
 elementwise function by an undefined SymPy function σ applied to each entry (its k-th
 derivative the function `generic_function("sigma", k)`, whose derivative is the next one),
-and every unevaluated Jacobian ∂u/∂x by the entrywise Jacobian. `symbolic_equal` then asks SymPy whether the difference simplifies to
-the zero matrix. Shown that way, an identity holds for every differentiable σ at that size.
+and every unevaluated Jacobian ∂u/∂x by the entrywise Jacobian. `symbolic_equal` then asks
+SymPy whether the difference simplifies to the zero matrix. Shown that way, an identity
+holds for every differentiable σ at that size.
 """
 
 from __future__ import annotations
