@@ -253,10 +253,27 @@ class Size(sp.Symbol):  # type: ignore[misc]
         return (*super()._hashable_content(), self._value)
 
 
+@functools.lru_cache(maxsize=1024)  # the lines of a proof are evaluated more than once
 def sizes_to_values(expr: Basic) -> Basic:
-    """expr with every `Size` replaced by its value (for evaluation)."""
-    found = [a for a in expr.atoms(Size)] if isinstance(expr, Basic) else []
-    return expr.xreplace({a: sp.Integer(a.value) for a in found}) if found else expr
+    """expr with every `Size` replaced by its value (for evaluation). Each shared subtree
+    is visited once (a derivative's expression repeats its subtrees many times)."""
+    if not isinstance(expr, Basic):
+        return expr
+    memo: dict[Basic, Basic] = {}
+
+    def walk(e: Basic) -> Basic:
+        if isinstance(e, Size):
+            return sp.Integer(e.value)
+        if not e.args:
+            return e
+        if e in memo:
+            return memo[e]
+        args = [walk(a) for a in e.args]
+        out = e.func(*args) if any(a is not b for a, b in zip(args, e.args)) else e
+        memo[e] = out
+        return out
+
+    return walk(expr)
 
 
 class Abbrev(MatrixExpr):  # type: ignore[misc]
