@@ -187,7 +187,7 @@ def text_names(proof: Any) -> dict[Basic, str]:
 
 _MACROS: list[tuple[str, Any]] = [
     (r"\\frac\{\\partial ([^{}]*)\}\{\\partial ([^{}]*)\}", r"∂\1/∂\2"),
-    (r"\\nabla_\{(\w)_\{(\w+),(\w+)\}\}", r"∇_\1_\2,\3"),  # ∇_{W_{2,1}}: a stack's weight
+    (r"_\{(\w+),(\w+)\}", r"_\1,\2"),  # W_{2,1}: a stack's weight
     (r"\\nabla(?![A-Za-z])", "∇"),
     (r"\\t?frac\{?(\w)\}?\{?(\w)\}?", r"\1/\2"),
     (r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"(\1)/(\2)"),

@@ -223,7 +223,7 @@ def derive_stack(
             )
         )
         result = matmul(*reversed(Js[target:]), D)
-        lhs = rf"\frac{{\partial h_{{{L}}}}}{{\partial {_tex_vec(layer.sub[own])}}}"
+        lhs = rf"\partial h_{{{L}}}/\partial {_tex_vec(layer.sub[own])}"
         reason = r"chain rule: the later layers act on $h_\ell$ only, $\partial h_L/\partial h_\ell = J_L \cdots J_{\ell+1}$"
         short, conclusion, text_label = "chain rule", f"{lhs} = {_tex(result)}", f"∂h_{L}/∂{_text_vec(layer.sub[own])}"
     else:
