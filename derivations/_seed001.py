@@ -21,12 +21,13 @@ import sympy as sp
 from sympy import Identity, MatrixSymbol, Transpose
 
 from symres import check_equal, derive, jacobian
+from symres.activations import GENERIC
 from symres.claims import Verdict, check
 from symres.errors import SymresError
 from symres.expr import Deriv, Elementwise, add, matmul
 from symres.paths import count_proof, path_spectrum
 from symres.proof import Check, Proof
-from symres.symbolic import explicit, symbolic_equal
+from symres.symbolic import explicit, generic_function, symbolic_equal
 from symres.verify import tested
 
 SEED = "001_3a3f3c0e152939cc.txt"
@@ -277,7 +278,7 @@ def spectrum_check(sp_: Spectra, passed: bool, what: str, worst: float) -> Check
 
 def _derivative_at(M: sp.Matrix, point: sp.Expr) -> dict[sp.Basic, int]:
     """{σ'(point): 0}: the derivative factors of a generic σ evaluated at `point` in M."""
-    return {s: 0 for s in M.atoms(sp.Subs) if s.point[0] == point}
+    return {s: 0 for s in M.atoms(generic_function(GENERIC, 1)) if s.args[0] == point}
 
 
 @functools.cache

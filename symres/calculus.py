@@ -722,6 +722,10 @@ def differentiate(expr: MatrixExpr, wrt: MatrixSymbol) -> Derivation:
     collected = collect_terms(current)
     if collected != current:
         steps.append(RuleStep(COLLECT, current, collected))
+    from symres.simplify import simplification_steps  # simplify builds on this module
+
+    for rule, before, after in simplification_steps(collected):
+        steps.append(RuleStep(rule, before, after))
     return Derivation(expr, wrt, tuple(steps))
 
 

@@ -21,7 +21,7 @@ from sympy import Basic, MatrixExpr, MatrixSymbol, Transpose
 from symres.activations import get_activation
 from symres.calculus import Derivation, differentiate, gradient_from_row, transpose_of
 from symres.errors import SymresError
-from symres.expr import Deriv, Vec, matmul
+from symres.expr import DefinedJacobian, Deriv, Vec, matmul, tidy
 from symres.numeric import check_equal
 from symres.proof import Check, Proof, Step, Verifier
 from symres.symbolic import symbolic_equal
@@ -125,14 +125,37 @@ def _plan(inst: Any, mode: str, name: str) -> _Plan:
         G,
         r"\nabla_x s",
     )
+    lines = [grad_line]
+    opened = _open_defined_jacobians(G)
+    if opened != G:
+        names = ", ".join(sorted({rf"$J_{{\mathrm{{{j.name}}}}}$" for j in G.atoms(DefinedJacobian)}))
+        lines.append(
+            _Line(
+                opened,
+                f"substitute {names} as derived in its lemma, so that it can be differentiated again",
+                "lemma substituted",
+                G,
+                opened,
+                r"\nabla_x s",
+            )
+        )
+        G = opened
     hess = differentiate(G, x)
     start = Deriv(G, x)
-    lines = [
-        grad_line,
-        _Line(start, r"$\nabla^2_x s = \partial (\nabla_x s)/\partial x$", "definition", start, start, r"\nabla^2_x s"),
-    ]
+    lines.append(_Line(start, r"$\nabla^2_x s = \partial (\nabla_x s)/\partial x$", "definition", start, start, r"\nabla^2_x s"))
     lines += _rule_lines(hess)
     return _Plan(tuple(lines), hess.result, start, r"\nabla^2_x s", x, inst, symmetric=hess.result)
+
+
+def _open_defined_jacobians(e: Basic) -> Basic:
+    """e with every J_f(a) (a Jacobian derived in a lemma) replaced by the lemma's
+    expression at u = a, so that e can be differentiated once more (a Hessian)."""
+    if isinstance(e, DefinedJacobian):
+        (u,) = e.definition.variables
+        return e.definition.expr.xreplace({u: e.arg})
+    if not isinstance(e, Basic) or not e.args or not e.has(DefinedJacobian):
+        return e
+    return tidy(e.func(*(_open_defined_jacobians(a) for a in e.args)))
 
 
 def _text_label(mode: str, v: Basic) -> str:

@@ -254,6 +254,9 @@ class Proof:
         from symres.errors import SymresError
         from symres.numeric import evaluate, parse_value
 
+        if self.meta.get("evaluate_at") is not None:  # a stack evaluates itself layer by layer (symres.stacks)
+            point: Point = self.meta["evaluate_at"](**values)
+            return point
         inst = self.meta.get("instance")
         if inst is None or "forward" not in self.meta:
             raise SymresError("at(): only the proof of a derived block can be evaluated at a point")

@@ -215,6 +215,8 @@ _MACROS: list[tuple[str, Any]] = [
     (r"\\lfloor\b\s*", "⌊"),
     (r"\s*\\rfloor\b", "⌋"),
     (r"\\ ", " "),
+    (r"_\{(\w+),(\w+)\}", r"_\1,\2"),  # W_{2,1}: a stack's weight
+    (r"\\nabla(?![A-Za-z])", "∇"),
     (r"\\t?frac\{?(\w)\}?\{?(\w)\}?", r"\1/\2"),
     (r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"(\1)/(\2)"),
     (r"\\(?:mathopen|mathclose)\{\}", ""),
@@ -246,7 +248,6 @@ _MACROS: list[tuple[str, Any]] = [
     (r"\^\{T\}", "ᵀ"),
     (r"\\mu", "μ"),
     (r"\\partial", "∂"),
-    (r"\\nabla", "∇"),
     (r"\\sigma", "σ"),
     (r"\\alpha", "α"),
     (r"\\odot", "⊙"),

@@ -98,3 +98,41 @@ def test_a_user_block_gradient():
     blk = Block.define("quad", lambda v: (v.x.T @ v.matrix("A") @ v.x) * v.x)
     proof = derive(blk, grad="A", activation="tanh", trials=30)
     assert proof.passed
+
+
+@pytest.mark.parametrize("block, dim", [("prenorm", 3), ("postnorm", 2), ("deepnorm", 3)])
+def test_hessian_through_layernorm(block, dim):
+    """∇²_x (gᵀy) through LayerNorm: J_LN is substituted from its lemma and differentiated
+    again; symmetric, equal to torch autograd's Hessian and to central finite differences
+    of torch's gradient."""
+    import torch
+    from helpers import torch_forward
+
+    proof = derive(block, hessian=True, dim=dim, activation="tanh", trials=30)
+    assert proof.passed and all(f.check.passed for f in proof.facts)
+    assert any(s.short == "lemma substituted" for s in proof.steps)
+    assert all(s.check.method == "symbolic" for s in proof.steps if s.short == "lemma substituted")
+    for point, value, inst in _points(proof, n=2):
+        np.testing.assert_allclose(value, value.T, atol=1e-12)
+        H = torch_hessian(inst.forward, point, "tanh", point["g"])
+        np.testing.assert_allclose(value, H, rtol=1e-8, atol=1e-10)
+        f = torch_forward(inst.forward, point, "tanh")
+        g = torch.tensor(np.asarray(point["g"], dtype=float).reshape(-1), dtype=torch.float64)
+
+        def grad(x):
+            xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+            (gx,) = torch.autograd.grad(g @ f(xt), xt)
+            return gx.numpy()
+
+        x0, h = np.asarray(point["x"], dtype=float).reshape(-1), 1e-6
+        fd = np.stack([(grad(x0 + h * e) - grad(x0 - h * e)) / (2 * h) for e in np.eye(dim)], axis=1)
+        np.testing.assert_allclose(value, fd, rtol=1e-5, atol=1e-6)
+
+
+def test_gradient_through_layernorm_matches_torch():
+    proof = derive("prenorm", grad="W1", dim=3, activation="tanh", trials=30)
+    assert proof.passed and text(proof.result) == "diag(σ'(W₁ LN(x))) W₂ᵀ g (LN(x))ᵀ"
+    for point, value, inst in _points(proof, n=2):
+        J = torch_derivative(inst.forward, point, "tanh", "W_1")
+        grad = np.asarray(point["g"]).reshape(-1) @ J
+        np.testing.assert_allclose(value, grad.reshape(3, 3).T, rtol=1e-9, atol=1e-12)

@@ -80,8 +80,10 @@ def test_what_the_identity_path_looks_like(name, kind):
 def test_highway_keeps_the_gate_derivative_term():
     jac = derive("highway", check=False).result
     T1 = Elementwise("sigmoid", add(matmul(sp.MatrixSymbol("W_T", d, d), x), sp.MatrixSymbol("b_T", d, 1)), 1)
-    assert matmul(-1, Diag(x), Diag(T1), sp.MatrixSymbol("W_T", d, d)) in jac.args
-    assert text(jac).endswith("- diag(x) diag(sigmoid'(W_T x + b_T)) W_T")
+    H = Elementwise("sigma", add(matmul(sp.MatrixSymbol("W_H", d, d), x), sp.MatrixSymbol("b_H", d, 1)))
+    gate = add(Diag(H), matmul(-1, Diag(x)))  # the two terms through σ_T' share diag(σ_T') W_T: factored
+    assert matmul(gate, Diag(T1), sp.MatrixSymbol("W_T", d, d)) in jac.args
+    assert text(jac).endswith("+ (diag(σ(W_H x + b_H)) - diag(x)) diag(sigmoid'(W_T x + b_T)) W_T")
 
 
 def test_postnorm_and_prenorm_read_off_the_layernorm_jacobian():
@@ -165,7 +167,7 @@ def test_inner_product_rule():
     expr = matmul(Transpose(matmul(W, x)), x)  # (W x)ᵀ x, 1×1
     first = add(matmul(Transpose(x), Deriv(matmul(W, x), x)), matmul(Transpose(matmul(W, x)), Deriv(x, x)))
     assert differentiate(expr, x).steps[0].after == first
-    assert jacobian(expr, x) == add(matmul(Transpose(x), W), Transpose(matmul(W, x)))
+    assert jacobian(expr, x) == add(Transpose(matmul(W, x)), matmul(Transpose(x), W))  # fewer factors first
     assert check_equal(Deriv(expr, x), jacobian(expr, x)).passed
 
 

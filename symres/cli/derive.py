@@ -93,7 +93,15 @@ def _guarded_derive(args: argparse.Namespace, block: Any) -> Any:
                 if isinstance(blk, TokenBlock):
                     raise SymresError(f"{what} --depth stacks blocks of a vector x; a token block is derived one layer at a time")
 
-                return derive_stack([blk] * args.depth, dim=dim, activation=args.activation, trials=args.trials, seed=args.seed)
+                return derive_stack(
+                    [blk] * args.depth,
+                    dim=dim,
+                    activation=args.activation,
+                    trials=args.trials,
+                    seed=args.seed,
+                    wrt=args.wrt,
+                    grad=args.grad,
+                )
             return derive(
                 blk,
                 dim=dim,
@@ -145,8 +153,8 @@ def _cmd_derive(args: argparse.Namespace) -> int:
         from symres.safeio import check_target
 
         check_target(args.pdf)  # a device, a FIFO or a directory is refused before any work
-    if args.depth is not None and (lets or args.wrt or args.grad or args.hessian):
-        raise SymresError("--depth derives ∂h_L/∂h_0 of the stack; --let, --wrt, --grad and --hessian take a single block")
+    if args.depth is not None and args.hessian:
+        raise SymresError("--hessian takes a single block; with --depth use --wrt or --grad (W_ℓ,k as --let spells it)")
     if args.module is not None and (args.depth or args.wrt or args.grad or args.hessian):
         raise SymresError("--module derives ∂y/∂x of the module; --depth, --wrt, --grad and --hessian take a block")
     proof, defaults = _derive_proof(args)
@@ -241,7 +249,12 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--activation", default="relu", help="the σ to check with: relu, tanh, sigmoid, gelu, identity")
     p.add_argument(
-        "--depth", type=positive, default=None, metavar="L", help="a stack of L such blocks: h_ℓ, J_ℓ named, ∂h_L/∂h_0 = J_L⋯J_1"
+        "--depth",
+        type=positive,
+        default=None,
+        metavar="L",
+        help="a stack of L such blocks: h_ℓ, J_ℓ named, ∂h_L/∂h_0 = J_L⋯J_1; layer ℓ's W_k is W_ℓ,k "
+        "(--let W_2,1=…, --wrt W_2,1 or --grad W_2,1; also W2,1 or W_{2,1}), x is h_0",
     )
     p.add_argument("--trials", type=positive, default=200, help="random points per numeric check (default 200)")
     p.add_argument("--seed", type=non_negative, default=0, help="seed of the random points, >= 0 (default 0)")
