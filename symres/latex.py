@@ -398,7 +398,16 @@ def _pieces(expr: Basic, names: dict[Basic, str] | None) -> list[str]:
         return out
     if isinstance(expr, MatMul) and not (names and expr in names) and not expr.args[0].is_Number:
         printer = SymresLatexPrinter({"names": names})
-        return [printer.parenthesize(a, PRECEDENCE["Mul"], strict=False) for a in expr.args]
+        out = []
+        for a in expr.args:
+            factor = printer.parenthesize(a, PRECEDENCE["Mul"], strict=False)
+            if isinstance(a, MatAdd) and not (names and a in names) and _visible(factor) > LINE_WIDTH / 2:
+                # a long sum as a factor breaks inside its parentheses; \bigl( \bigr) may span lines, \left( may not
+                inner = _pieces(a, names)
+                out += [r"\bigl(" + inner[0], *inner[1:-1], inner[-1] + r"\bigr)"] if len(inner) > 1 else [factor]
+            else:
+                out.append(factor)
+        return out
     if isinstance(expr, HadamardProduct) and not (names and expr in names):
         printer = SymresLatexPrinter({"names": names})
         parts = [printer.parenthesize(a, PRECEDENCE["Mul"], strict=True) for a in expr.args]

@@ -178,7 +178,7 @@ def test_symbolic_check_at_size_two():
     check = symbolic_equal(Deriv(inst.forward, inst.x), jacobian(inst.forward, inst.x))
     assert check is not None and check.passed
     steps = differentiate(inst.forward, inst.x).steps
-    assert [s.rule.name for s in steps] == ["scalar-product", "logdet", "identity", "collect"]
+    assert [s.rule.name for s in steps] == ["scalar-product", "logdet", "identity", "collect", "order"]
 
 
 def test_cli_end_to_end(tmp_path, capsys):
