@@ -365,7 +365,7 @@ class Compiled:
         (exact mode) a SymresError naming the node, in symres notation."""
         bad = np.asarray(bad, dtype=bool)
         if bad.ndim > 1:  # inside a row-wise map (symres.tokens): rows lead, the instances come last
-            bad = bad.reshape(-1, bad.shape[-1]).any(axis=0)
+            bad = np.asarray(bad.reshape(-1, bad.shape[-1]).any(axis=0))
         if self._tracker.exact and np.any(bad):
             from symres.render import text
 
