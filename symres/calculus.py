@@ -49,6 +49,7 @@ __all__ = [
     "RuleStep",
     "Derivation",
     "defined_derivation",
+    "defined_jacobian",
     "differentiate",
     "jacobian",
     "shortcut_term",
@@ -422,10 +423,15 @@ def _parameter_inside(f: Defined, x: Basic) -> bool:
     return depends_on(f.body, x)
 
 
+def defined_jacobian(f: Defined) -> DefinedJacobian:
+    """J_f(a) for f(a) = `f`: the Jacobian of f's definition (numerator layout; for a
+    function of a matrix ∂vec(g(U))/∂vec(U)), derived once and named, at the argument a."""
+    return DefinedJacobian(f.args[0], f.arg, Lambda(f.variable, defined_derivation(f.definition).result))
+
+
 def _defined_chain(D: Deriv) -> MatrixExpr:
     f: Defined = D.expr
-    J = DefinedJacobian(f.args[0], f.arg, Lambda(f.variable, defined_derivation(f.definition).result))
-    return matmul(J, Deriv(f.arg, D.wrt))
+    return matmul(defined_jacobian(f), Deriv(f.arg, D.wrt))
 
 
 RULES: tuple[Rule, ...] = (

@@ -24,9 +24,9 @@ import sympy as sp
 from sympy import Basic, Lambda, MatrixExpr
 from sympy.matrices.expressions import Identity, MatAdd, MatMul, Transpose, ZeroMatrix
 
-from symres.calculus import Rule, defined_derivation, register_rules, transpose_of
+from symres.calculus import Rule, defined_derivation, defined_jacobian, register_rules, transpose_of
 from symres.errors import SymresError
-from symres.expr import Abbrev, Defined, DefinedJacobian, Deriv, Diag, Elementwise, Kron, Vec, add, depends_on, matmul
+from symres.expr import Abbrev, Defined, Deriv, Diag, Elementwise, Kron, Vec, add, depends_on, matmul
 from symres.tokens import Commutation, RowBlocks, RowMap, sizes_of
 
 __all__ = ["VEC_RULES", "ROW_JACOBIANS", "row_jacobian"]
@@ -105,8 +105,7 @@ def _rowwise(D: Deriv) -> MatrixExpr:
 
 def _defined(D: Deriv) -> MatrixExpr:
     g: Defined = _inner(D)
-    J = DefinedJacobian(g.args[0], g.arg, Lambda(g.variable, defined_derivation(g.definition).result))
-    return matmul(J, _dvec(g.arg, D.wrt))
+    return matmul(defined_jacobian(g), _dvec(g.arg, D.wrt))
 
 
 VEC_RULES: tuple[Rule, ...] = (
