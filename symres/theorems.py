@@ -18,13 +18,9 @@ left), with J_ℓ = ∂F_ℓ/∂h_{ℓ-1}; ‖·‖ is the spectral norm.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
 
 from symres.claims import Verdict, check
 from symres.errors import SymresError
-from symres.outcome import Outcome
 from symres.proof import Check, Proof, Step
 
 __all__ = ["Theorem", "TheoremStep", "THEOREMS", "get_theorem", "check_theorem", "claim_check"]
@@ -217,50 +213,8 @@ def get_theorem(name: str) -> Theorem:
 
 
 def claim_check(verdict: Verdict) -> Check:
-    """A claims `Verdict` as a `Check` of the one evidence model, its verdict preserved:
-
-    proved → method ``theorem`` (``numbers["theorems"]`` the theorems applied, in order),
-    ``certified`` or ``symbolic``; holds → ``numeric`` with the trials and the seed;
-    refuted → failed, ``instance`` the re-verified counterexample (its integers and values);
-    undecided → ``decided=False``, ``numbers["interval"]`` the enclosure that straddles 0.
-    ``detail`` is how the checker settled it; ``numbers`` the worst margin seen, the
-    tolerance, the dimension and the counterexample search.
-    """
-    v = verdict.verdict
-    how = verdict.method
-    for prefix in ("symbolic: ", "theorems: ", "numeric: "):
-        how = how.removeprefix(prefix)
-    numbers: dict[str, Any] = {
-        "worst_margin": verdict.worst_margin,
-        "tolerance": verdict.tolerance,
-        "dim": verdict.dim,
-        "search_candidates": verdict.search_candidates,
-        "search_worst_margin": verdict.search_worst_margin,
-    }
-    if verdict.theorems:
-        numbers["theorems"] = list(verdict.theorems)
-    if verdict.interval is not None:
-        numbers["interval"] = list(verdict.interval)
-    if v == Outcome.PROVED:
-        method = "theorem" if verdict.theorems else "certified" if verdict.method.startswith("certified") else "symbolic"
-        detail = ", ".join(verdict.theorems) if verdict.theorems else how
-        return Check(method, True, detail, numbers=numbers)
-    instance = None
-    if verdict.counterexample is not None:
-        cx = verdict.counterexample
-        instance = {**dict(cx.integers), **{name: np.asarray(x).tolist() for name, x in cx.values.items()}}
-        numbers["counterexample_margin"] = cx.margin
-    return Check(
-        "numeric",
-        v == Outcome.HOLDS,
-        how,
-        trials=verdict.trials,
-        tolerance=verdict.tolerance,
-        seed=verdict.seed,
-        instance=instance,
-        numbers=numbers,
-        decided=v != Outcome.UNDECIDED,
-    )
+    """A claims `Verdict` as a `Check` of the one evidence model (`Verdict.as_check`)."""
+    return verdict.as_check()
 
 
 def check_theorem(theorem: Theorem | str, *, trials: int = 200, seed: int = 0, dim: int | None = None) -> Proof:

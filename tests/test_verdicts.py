@@ -286,8 +286,9 @@ def test_theorems_do_not_prove_false_statements(text: str) -> None:
 def test_a_theorem_proof_is_a_proof_of_steps() -> None:
     """The one evidence model: the chain of theorems becomes a Proof whose steps pass."""
     proof = check("norm(A + B) <= norm(A) + norm(B)", trials=10).as_proof()
-    assert proof.passed and [s.rhs for s in proof.steps] == ["triangle inequality: ‖P + Q‖ ≤ ‖P‖ + ‖Q‖"]
-    assert all(s.check is not None and s.check.method == "symbolic" for s in proof.steps)
+    (step,) = proof.steps
+    assert proof.passed and proof.verdict == "proved" and step.check is not None and step.check.method == "theorem"
+    assert step.check.numbers["theorems"] == ["triangle inequality: ‖P + Q‖ ≤ ‖P‖ + ‖Q‖"]
     refuted = check("0.000000001 <= 0").as_proof()
     assert not refuted.passed
 

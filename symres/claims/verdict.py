@@ -138,26 +138,58 @@ class Verdict:
         """0 proved or holds, 1 refuted, 3 undecided."""
         return Outcome(self.verdict).exit_status
 
-    def as_proof(self) -> Proof:
-        """The verdict in the one evidence model (`symres.proof`): a Proof whose steps are
-        the theorems applied, in order (proved by theorems), or one step carrying how the
-        statement was settled; each step's Check says how (symbolic, or numeric with the
-        trials and the seed)."""
-        passed = self.verdict in (Outcome.PROVED, Outcome.HOLDS)
+    def as_check(self) -> Check:
+        """A claims `Verdict` as a `Check` of the one evidence model, its verdict preserved:
+
+        proved → method ``theorem`` (``numbers["theorems"]`` the theorems applied, in order),
+        ``certified`` or ``symbolic``; holds → ``numeric`` with the trials and the seed;
+        refuted → failed, ``instance`` the re-verified counterexample (its integers and values);
+        undecided → ``decided=False``, ``numbers["interval"]`` the enclosure that straddles 0.
+        ``detail`` is how the checker settled it; ``numbers`` the worst margin seen, the
+        tolerance, the dimension and the counterexample search.
+        """
+        v = self.verdict
+        how = self.method
+        for prefix in ("symbolic: ", "theorems: ", "numeric: "):
+            how = how.removeprefix(prefix)
+        numbers: dict[str, Any] = {
+            "worst_margin": self.worst_margin,
+            "tolerance": self.tolerance,
+            "dim": self.dim,
+            "search_candidates": self.search_candidates,
+            "search_worst_margin": self.search_worst_margin,
+        }
         if self.theorems:
-            check = Check("symbolic", True, "applied by matching the statement's syntax tree")
-            steps = tuple(Step(rhs=name, reason="theorem", lhs=None, relation="by", check=check) for name in self.theorems)
-        else:
-            numeric = self.verdict != Outcome.PROVED
-            check = Check(
-                "numeric" if numeric else "symbolic",
-                passed,
-                self.method,
-                trials=self.trials if numeric else 0,
-                seed=self.seed if numeric else None,
-            )
-            steps = (Step(rhs=self.statement, reason=self.summary, relation=str(self.verdict), check=check),)
-        return Proof(title=self.statement, assumptions=(), steps=steps, conclusion=f"{self.statement}: {self.verdict}")
+            numbers["theorems"] = list(self.theorems)
+        if self.interval is not None:
+            numbers["interval"] = list(self.interval)
+        if v == Outcome.PROVED:
+            method = "theorem" if self.theorems else "certified" if self.method.startswith("certified") else "symbolic"
+            detail = ", ".join(self.theorems) if self.theorems else how
+            return Check(method, True, detail, numbers=numbers)
+        instance = None
+        if self.counterexample is not None:
+            cx = self.counterexample
+            instance = {**dict(cx.integers), **{name: np.asarray(x).tolist() for name, x in cx.values.items()}}
+            numbers["counterexample_margin"] = cx.margin
+        return Check(
+            "numeric",
+            v == Outcome.HOLDS,
+            how,
+            trials=self.trials,
+            tolerance=self.tolerance,
+            seed=self.seed,
+            instance=instance,
+            numbers=numbers,
+            decided=v != Outcome.UNDECIDED,
+        )
+
+    def as_proof(self) -> Proof:
+        """The verdict in the one evidence model (`symres.proof`): a Proof of one step, the
+        statement, whose Check is `as_check` (the theorems applied, the certified or numeric
+        evidence, the counterexample, the undecided interval)."""
+        step = Step.claim(self.statement, self.summary, self.as_check())
+        return Proof(title=self.statement, assumptions=(), steps=(step,), conclusion=f"{self.statement}: {self.verdict}")
 
     @property
     def summary(self) -> str:
