@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sympy import Basic, MatrixSymbol, OneMatrix, Rational, Symbol
+from sympy import Basic, MatrixSymbol, Mul, OneMatrix, Pow, Rational, Symbol
 from sympy.matrices.expressions import MatAdd
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
@@ -31,6 +31,16 @@ def _name(name: str) -> str:
     if not sub:
         return base
     return base + (sub.translate(_SUB) if sub.isdigit() else f"_{sub}")
+
+
+#: 1×1 nodes that stand as scalars in a product (a power of one prints as (xᵀ x)⁻¹)
+_SCALAR_NODES = frozenset({"Scalar", "Det", "Tr", "LogDet"})
+_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _has_scalar_node(e: Any) -> bool:
+    """A product of scalars (Mul) with a 1×1 node or a power of one among its factors."""
+    return isinstance(e, Mul) and any(type(f.base if isinstance(f, Pow) else f).__name__ in _SCALAR_NODES for f in e.args)
 
 
 class SymresTextPrinter(StrPrinter):  # type: ignore[misc]
@@ -55,7 +65,22 @@ class SymresTextPrinter(StrPrinter):  # type: ignore[misc]
         args, sign = list(expr.args), ""
         if args[0].is_Number and args[0] < 0:  # −A, −c A: the sign in front, as in LaTeX
             sign, args = "-", ([-args[0]] if args[0] != -1 else []) + args[1:]
-        return sign + " ".join(self.parenthesize(a, PRECEDENCE["Mul"], strict=False) for a in args)
+        elif isinstance(args[0], Mul) and args[0].args[0].is_Number and args[0].args[0] < 0:  # −2 s⁻² A
+            sign, args = "-", [-args[0], *args[1:]]
+        return sign + " ".join(
+            self._print(a) if i == 0 and _has_scalar_node(a) else self.parenthesize(a, PRECEDENCE["Mul"], strict=False)
+            for i, a in enumerate(args)
+        )
+
+    def _print_Mul(self, expr: Any) -> str:
+        """A product of scalars with a 1×1 node (xᵀx, det, tr, log det) among its factors:
+        `-2 (xᵀ x)⁻²`, `2 det(I + x xᵀ)`; other products as SymPy prints them."""
+        if not _has_scalar_node(expr):
+            return str(super()._print_Mul(expr))
+        coeff, factors = expr.as_coeff_mul()
+        parts = [] if abs(coeff) == 1 else [self._print(abs(coeff))]
+        parts += [self.parenthesize(f, PRECEDENCE["Mul"], strict=False) for f in factors]
+        return ("-" if coeff < 0 else "") + " ".join(parts)
 
     def _print_MatAdd(self, expr: Basic) -> str:
         return " + ".join(self._print(a) for a in expr.args).replace("+ -", "- ")
@@ -85,8 +110,13 @@ class SymresTextPrinter(StrPrinter):  # type: ignore[misc]
         return _name(expr.name)
 
     def _print_Pow(self, expr: Any, rational: bool = False) -> str:
-        if type(expr.base).__name__ == "Scalar":
-            return f"({self._print(expr.base)})^{self._print(expr.exp)}"
+        if type(expr.base).__name__ in _SCALAR_NODES:
+            base = self._print(expr.base)
+            wrapped = type(expr.base).__name__ == "Scalar" and isinstance(expr.base.expr, MatAdd)  # printed as (a + b)
+            base = base if wrapped else f"({base})"
+            if expr.exp.is_Integer:  # (xᵀ x)⁻², as the LaTeX reads
+                return base + str(expr.exp).translate(_SUPERSCRIPTS)
+            return f"{base}^{self._print(expr.exp)}"
         if expr.exp == Rational(-1, 2) and isinstance(expr.base, Symbol):  # 1/√d_k, as the LaTeX reads
             return f"1/√{self._print(expr.base)}"
         return super()._print_Pow(expr, rational)

@@ -223,3 +223,13 @@ def test_emitted_code_computes_the_checked_jacobian(backend):
         args = [point[str(p.symbol)] for p in inst.params]
         got = fn(*(torch.tensor(a) for a in args)) if backend == "torch" else fn(*args)
         np.testing.assert_allclose(np.asarray(got), want, rtol=1e-10, atol=1e-12)
+
+
+def test_scalar_coefficients_print_in_symres_notation():
+    """A 1×1 node in a scalar coefficient prints as in the LaTeX: (xᵀ x)⁻², 2 det(…), no SymPy '*' or '/'."""
+    from symres.render import text
+
+    quot = derive(Block.define("q", lambda v: v.x / (v.x.T @ v.x)), dim=3, check=False)
+    assert text(quot.result) == "(xᵀ x)⁻¹ I - 2 (xᵀ x)⁻² x xᵀ"
+    det = derive(Block.define("d", lambda v: v.det(v.eye() + v.x @ v.x.T) * v.x), dim=3, check=False)
+    assert "*" not in text(det.result) and "2 det(I + x xᵀ)" in text(det.result)
