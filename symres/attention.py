@@ -27,7 +27,7 @@ import sympy as sp
 from sympy import Basic, Lambda, MatrixExpr, MatrixSymbol, OneMatrix, Transpose
 
 from symres.activations import GENERIC
-from symres.blocks import Block, BlockInstance, Param, Vocabulary, latex_of, lemma_steps
+from symres.blocks import Block, BlockInstance, Param, Vocabulary, derivation_meta, latex_of, lemma_steps
 from symres.calculus import defined_derivation, differentiate
 from symres.errors import SymresError
 from symres.expr import Abbrev, Defined, DefinedJacobian, Deriv, Diag, Elementwise, Scalar, Size, Vec, add, matmul, unwrap
@@ -332,17 +332,7 @@ def derive_tokens(
         conclusion=rf"\frac{{\partial \operatorname{{vec}}(Y)}}{{\partial \operatorname{{vec}}(X)}} = {latex_of(jac)}",
         result=jac,
         facts=_facts(jac, functions, X),
-        meta={
-            "derived": True,
-            "block": blk.name,
-            "forward": inst.forward,
-            "x": X,
-            "activation": act.name,
-            "source": blk.source,
-            "instance": inst,
-            "tokens": tokens,
-            "result_label": "∂vec(Y)/∂vec(X)",
-        },
+        meta=derivation_meta(blk, inst, act.name, x=X, tokens=tokens, result_label="∂vec(Y)/∂vec(X)"),
         final_check=numeric(Deriv(inst.forward, X), jac),
     )
     return proof.check(trials=trials, seed=seed) if check else proof

@@ -675,6 +675,23 @@ def _shortcut_fact(jac: MatrixExpr, x: MatrixSymbol) -> Step:
     return Step(rhs=jac, lhs=r"\frac{\partial y}{\partial x}", reason=text, check=check, verifier=lambda t, s: check)
 
 
+def derivation_meta(blk: Block, inst: BlockInstance, activation: str, **extra: Any) -> dict[str, Any]:
+    """The meta of a block's derived proof, what the printers, `Proof.at` and emit read: the
+    block's name and source, its instance (symbols, forward expression y, input x), the
+    activation bound to σ; ``derived`` (rule by rule, so the final check only confirms);
+    ``extra`` adds the mode's own keys (wrt, tokens, labels)."""
+    meta = {
+        "derived": True,
+        "block": blk.name,
+        "forward": inst.forward,
+        "x": inst.x,
+        "activation": activation,
+        "source": blk.source,
+        "instance": inst,
+    }
+    return {**meta, **extra}
+
+
 def derive(
     block: str | Block,
     *,
@@ -810,15 +827,7 @@ def _derive(blk: Block, dim: int, out_dim: int | None, activation: str, trials: 
         conclusion=rf"\frac{{\partial y}}{{\partial x}} = {latex_of(jac)}",
         result=jac,
         facts=(_shortcut_fact(jac, inst.x),),
-        meta={
-            "derived": True,
-            "block": blk.name,
-            "forward": inst.forward,
-            "x": inst.x,
-            "activation": act.name,
-            "source": blk.source,
-            "instance": inst,
-        },
+        meta=derivation_meta(blk, inst, act.name),
         final_check=both(-1, Deriv(inst.forward, inst.x), jac),
     )
     return proof.check(trials=trials, seed=seed) if check else proof

@@ -239,6 +239,7 @@ def derive_derivative(
                 verifier=verifier(H, transpose_of(H), small_h),
             ),
         )
+    from symres.blocks import derivation_meta
     from symres.latex import latex
 
     final_small = small.final_pair if small is not None else None
@@ -260,12 +261,7 @@ def derive_derivative(
         result=plan.result,
         facts=facts,
         meta={
-            "derived": True,
-            "block": blk.name,
-            "forward": inst.forward,
-            "x": inst.x,
-            "activation": act.name,
-            "source": blk.source,
+            **derivation_meta(blk, inst, act.name),
             "instance": plan.instance,
             "mode": mode,
             "wrt": plan.symbol,

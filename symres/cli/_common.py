@@ -113,3 +113,15 @@ def budget(text: str) -> Any:
         return Budget.parse(text)
     except SymresError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_budget(parser: argparse.ArgumentParser, default: str, what: str) -> None:
+    """The one --budget SECONDS,SIZE option: work estimated beyond it is refused before it
+    starts; `what` says which work ("refuse runs estimated beyond this")."""
+    parser.add_argument(
+        "--budget",
+        type=budget,
+        default=budget(default),
+        metavar="SECONDS,SIZE",
+        help=f"{what} (default {default})",
+    )

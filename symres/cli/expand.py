@@ -144,7 +144,7 @@ def _closed_form(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the subcommand(s) of this module to the `symres` parser."""
-    from symres.cli._common import budget
+    from symres.cli._common import add_budget
     from symres.paths import DEFAULT_BUDGET
 
     p = sub.add_parser("expand", help="expand (I+J_L)⋯(I+J_1) over subsets, grouped by path length")
@@ -161,11 +161,5 @@ def register(sub: Any) -> None:
     out.add_argument("--latex", action="store_true", help="the expansion as LaTeX")
     out.add_argument("--json", action="store_true", help="one JSON object: terms, counts, total, check")
     p.add_argument("--output", metavar="FILE", help="write the terms to FILE, one a line (the terminal shows the counts)")
-    p.add_argument(
-        "--budget",
-        type=budget,
-        default=budget(DEFAULT_BUDGET),
-        metavar="SECONDS,SIZE",
-        help=f"with --counts: refuse work estimated beyond this time and memory (default {DEFAULT_BUDGET})",
-    )
+    add_budget(p, DEFAULT_BUDGET, "with --counts: refuse work estimated beyond this time and memory")
     p.set_defaults(handler=_cmd_expand)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from symres.cli._common import budget, new_console, non_negative, parse_lets, positive, print_json
+from symres.cli._common import add_budget, new_console, non_negative, parse_lets, positive, print_json
 from symres.errors import SymresError
 
 #: runs estimated longer than this show the estimate and a progress bar on stderr
@@ -228,12 +228,6 @@ def register(sub: Any) -> None:
         metavar="DEVICE",
         help="run the path DP with torch on DEVICE (cpu, cuda, cuda:N); default: NumPy",
     )
-    p.add_argument(
-        "--budget",
-        type=budget,
-        default=budget(DEFAULT_BUDGET),
-        metavar="SECONDS,SIZE",
-        help=f"refuse runs estimated beyond this time and memory (default {DEFAULT_BUDGET})",
-    )
+    add_budget(p, DEFAULT_BUDGET, "refuse runs estimated beyond this time and memory")
     p.add_argument("--progress", action="store_true", help="always show the estimate and a progress bar on stderr")
     p.set_defaults(handler=_cmd_paths)

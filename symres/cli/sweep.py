@@ -106,7 +106,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the subcommand(s) of this module to the `symres` parser."""
-    from symres.cli._common import budget
+    from symres.cli._common import add_budget
     from symres.paths import BATCH_BUDGET
 
     p = sub.add_parser("sweep", help="path spectra of real stacks over a grid, one CSV row per run (local pool or Dask)")
@@ -122,11 +122,5 @@ def register(sub: Any) -> None:
     p.add_argument("--dask", metavar="local|tcp://HOST:PORT", help="run on Dask distributed instead of a process pool")
     p.add_argument("--workers", type=non_negative, help="workers of the pool or LocalCluster (default 2)")
     p.add_argument("--json", action="store_true", help="one JSON object with every row")
-    p.add_argument(
-        "--budget",
-        type=budget,
-        default=budget(BATCH_BUDGET),
-        metavar="SECONDS,SIZE",
-        help=f"refuse sweeps estimated beyond this time and memory (default {BATCH_BUDGET})",
-    )
+    add_budget(p, BATCH_BUDGET, "refuse sweeps estimated beyond this time and memory")
     p.set_defaults(handler=_cmd_sweep)

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from symres.cli._common import new_console, non_negative, positive, print_json
+from symres.cli._common import new_console, positive, print_json
 from symres.errors import SymresError
 
 
@@ -126,7 +126,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the subcommand(s) of this module to the `symres` parser."""
-    from symres.cli._common import budget
+    from symres.cli._common import add_budget
     from symres.paths import BATCH_BUDGET
 
     p = sub.add_parser("train-paths", help="‖g‖ over the residual connection vs ‖g·J‖ through the block while training (digits)")
@@ -143,12 +143,5 @@ def register(sub: Any) -> None:
         metavar="FILE.json",
         help="write a record of the runs (settings, versions, every step) that symres.training.load_record reads",
     )
-    p.add_argument(
-        "--budget",
-        type=budget,
-        default=budget(BATCH_BUDGET),
-        metavar="SECONDS,SIZE",
-        help=f"refuse runs estimated beyond this (default {BATCH_BUDGET})",
-    )
+    add_budget(p, BATCH_BUDGET, "refuse runs estimated beyond this")
     p.set_defaults(handler=_cmd_train)
-    _ = non_negative
